@@ -1,0 +1,699 @@
+//! The `spaces.toml` model and its validation.
+//!
+//! A config names tools, one `[tools.<name>]` table each, with the Space that
+//! serves it (`space`, a Hub id or a URL) and the Gradio endpoint (`api`).
+//! Everything else (descriptions, the inputs the model sees, fixed values,
+//! timeouts, output handling) is optional and has a sensible default, so that
+//! a user who adds a Space writes as little as possible.
+//!
+//! Validation happens here, once, at start-up: a config that loads is one the
+//! rest of the program can trust (a tool's default fits its own bounds, a
+//! fixed input is not also shown to the model, names are valid MCP tool names).
+//! Every error names the file, the key and what was expected, because the
+//! person reading it has only the file in front of them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::gradio::SpaceRef;
+
+/// The config built into the binary, used when no file is given.
+pub const DEFAULT_CONFIG: &str = include_str!("../spaces.toml");
+
+/// What can be wrong with a config, each naming where.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        origin: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// A loaded, validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config came from, for messages: a path, or "built-in spaces.toml".
+    pub origin: String,
+    pub settings: Settings,
+    pub tools: Vec<ToolConfig>,
+}
+
+/// Server-wide settings; every tool may override the per-call ones.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub limits: CallLimits,
+    /// Where file outputs are saved when they are too large to inline (and, for
+    /// `spaces-mcp call`, always).
+    pub output_dir: PathBuf,
+}
+
+/// The bounds a single call runs within.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallLimits {
+    /// The whole call, from the first request to the Space to the last byte of
+    /// the last download.
+    pub timeout: Duration,
+    /// The longest silence tolerated on the Space's event stream. Gradio sends a
+    /// heartbeat every 15 s while a job runs, so anything well above that means
+    /// the connection is dead.
+    pub idle_timeout: Duration,
+    /// Files up to this size are returned inline (base64 image or audio blocks).
+    pub inline_max_bytes: u64,
+    /// Downloads larger than this are refused.
+    pub download_max_bytes: u64,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(45),
+            inline_max_bytes: 4 * 1024 * 1024,
+            download_max_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// One tool, as the config declares it.
+#[derive(Debug, Clone)]
+pub struct ToolConfig {
+    pub name: String,
+    pub space: SpaceRef,
+    /// The endpoint's api name with its leading slash, as `/gradio_api/info` lists it.
+    pub api: String,
+    pub title: Option<String>,
+    pub description: String,
+    /// The inputs the config names, in the order it names them.
+    pub inputs: IndexMap<String, InputConfig>,
+    /// Names for the endpoint's outputs, in the Space's order; used as the keys
+    /// of the structured result. Missing names come from the Space's labels.
+    pub outputs: Vec<String>,
+    pub limits: CallLimits,
+    /// Whether `HF_TOKEN` is sent to this Space.
+    pub send_hf_token: bool,
+}
+
+/// How one endpoint input is handled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputConfig {
+    /// Hidden from the model; always sent as this value.
+    Fixed(Value),
+    /// Shown to the model with this schema.
+    Exposed(ExposedInput),
+}
+
+/// An input the model may (or must) give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposedInput {
+    pub kind: ValueKind,
+    pub description: Option<String>,
+    /// Sent when the model leaves the input out. Without one, the Space's own
+    /// default is sent.
+    pub default: Option<Value>,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub choices: Option<Vec<Value>>,
+    pub required: bool,
+}
+
+/// The JSON types an input can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueKind {
+    String,
+    Number,
+    Integer,
+    Boolean,
+}
+
+impl ValueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueKind::String => "string",
+            ValueKind::Number => "number",
+            ValueKind::Integer => "integer",
+            ValueKind::Boolean => "boolean",
+        }
+    }
+
+    /// Whether `value` is of this kind. An integer is any number without a
+    /// fractional part, since JSON clients may send `512.0`.
+    pub fn admits(self, value: &Value) -> bool {
+        match self {
+            ValueKind::String => value.is_string(),
+            ValueKind::Number => value.is_number(),
+            ValueKind::Integer => value.as_f64().is_some_and(|n| n.fract() == 0.0),
+            ValueKind::Boolean => value.is_boolean(),
+        }
+    }
+
+    fn of(value: &Value) -> Option<ValueKind> {
+        match value {
+            Value::String(_) => Some(ValueKind::String),
+            Value::Number(n) if n.is_f64() => Some(ValueKind::Number),
+            Value::Number(_) => Some(ValueKind::Integer),
+            Value::Bool(_) => Some(ValueKind::Boolean),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The file's shape, as serde reads it. Kept apart from the validated model so
+// that every rule lives in one place (`validate_*` below).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    tools: IndexMap<String, RawTool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(flatten)]
+    limits: RawLimits,
+    output_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+    inline_max_bytes: Option<u64>,
+    download_max_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTool {
+    space: String,
+    api: String,
+    title: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    inputs: IndexMap<String, RawInput>,
+    #[serde(default)]
+    outputs: Vec<String>,
+    #[serde(flatten)]
+    limits: RawLimits,
+    hf_token: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    #[serde(rename = "type")]
+    kind: Option<ValueKind>,
+    description: Option<String>,
+    default: Option<toml::Value>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    #[serde(rename = "enum")]
+    choices: Option<Vec<toml::Value>>,
+    value: Option<toml::Value>,
+    required: Option<bool>,
+}
+
+impl Config {
+    /// Loads `path`, or the built-in config when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Config::parse(&text, &path.display().to_string())
+            }
+            None => Config::parse(DEFAULT_CONFIG, "built-in spaces.toml"),
+        }
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let v = Validator { origin };
+        let settings = v.settings(raw.settings)?;
+        if raw.tools.is_empty() {
+            return Err(v.invalid("tools", "no tool is defined: add a [tools.<name>] table"));
+        }
+        let tools = raw
+            .tools
+            .into_iter()
+            .map(|(name, tool)| v.tool(name, tool, &settings.limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            origin: origin.to_string(),
+            settings,
+            tools,
+        })
+    }
+}
+
+/// The folder outputs go to when the config names none.
+pub fn default_output_dir() -> PathBuf {
+    std::env::temp_dir().join("spaces-mcp")
+}
+
+/// MCP clients accept tool names of this form (the spec's recommendation, and
+/// what Claude Desktop and VS Code enforce).
+pub fn is_valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+struct Validator<'a> {
+    origin: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            origin: self.origin.to_string(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn settings(&self, raw: RawSettings) -> Result<Settings, ConfigError> {
+        let limits = self.limits("settings", &raw.limits, &CallLimits::default())?;
+        Ok(Settings {
+            limits,
+            output_dir: raw.output_dir.unwrap_or_else(default_output_dir),
+        })
+    }
+
+    fn limits(
+        &self,
+        table: &str,
+        raw: &RawLimits,
+        base: &CallLimits,
+    ) -> Result<CallLimits, ConfigError> {
+        let seconds = |key: &str, value: Option<f64>, base: Duration| match value {
+            None => Ok(base),
+            Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => Err(self.invalid(
+                format!("{table}.{key}"),
+                format!("expected a number of seconds above 0 and at most 86400, found {s}"),
+            )),
+        };
+        let bytes = |key: &str, value: Option<u64>, base: u64| match value {
+            None => Ok(base),
+            Some(0) => Err(self.invalid(format!("{table}.{key}"), "expected a size in bytes above 0")),
+            Some(n) => Ok(n),
+        };
+        Ok(CallLimits {
+            timeout: seconds("timeout", raw.timeout, base.timeout)?,
+            idle_timeout: seconds("idle_timeout", raw.idle_timeout, base.idle_timeout)?,
+            inline_max_bytes: bytes("inline_max_bytes", raw.inline_max_bytes, base.inline_max_bytes)?,
+            download_max_bytes: bytes(
+                "download_max_bytes",
+                raw.download_max_bytes,
+                base.download_max_bytes,
+            )?,
+        })
+    }
+
+    fn tool(&self, name: String, raw: RawTool, base: &CallLimits) -> Result<ToolConfig, ConfigError> {
+        let table = format!("tools.{name}");
+        if !is_valid_tool_name(&name) {
+            return Err(self.invalid(
+                &table,
+                "a tool name is 1 to 64 letters, digits, '_' or '-' (MCP clients refuse others)",
+            ));
+        }
+        let space = SpaceRef::parse(&raw.space)
+            .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
+        let api = normalize_api(&raw.api).ok_or_else(|| {
+            self.invalid(
+                format!("{table}.api"),
+                format!(
+                    "expected an endpoint name such as \"/predict\" (letters, digits, '_', '-'), found {:?}",
+                    raw.api
+                ),
+            )
+        })?;
+        let inputs = raw
+            .inputs
+            .into_iter()
+            .map(|(input, spec)| {
+                let key = format!("{table}.inputs.{input}");
+                if input.is_empty() {
+                    return Err(self.invalid(key, "an input needs a name"));
+                }
+                Ok((input, self.input(&key, spec)?))
+            })
+            .collect::<Result<IndexMap<_, _>, _>>()?;
+        for (i, output) in raw.outputs.iter().enumerate() {
+            if output.is_empty() || raw.outputs[..i].contains(output) {
+                return Err(self.invalid(
+                    format!("{table}.outputs"),
+                    format!("output names must be non-empty and distinct; {output:?} is not"),
+                ));
+            }
+        }
+        let description = raw
+            .description
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| format!("Runs the endpoint {api} of the Gradio app {space}."));
+        Ok(ToolConfig {
+            limits: self.limits(&table, &raw.limits, base)?,
+            send_hf_token: raw.hf_token.unwrap_or(space.is_hub()),
+            name,
+            space,
+            api,
+            title: raw.title,
+            description,
+            inputs,
+            outputs: raw.outputs,
+        })
+    }
+
+    fn input(&self, key: &str, raw: RawInput) -> Result<InputConfig, ConfigError> {
+        if let Some(value) = raw.value {
+            let shown = raw.kind.is_some()
+                || raw.description.is_some()
+                || raw.default.is_some()
+                || raw.minimum.is_some()
+                || raw.maximum.is_some()
+                || raw.choices.is_some()
+                || raw.required.is_some();
+            if shown {
+                return Err(self.invalid(
+                    key,
+                    "an input with a fixed `value` is hidden from the model and takes no other key",
+                ));
+            }
+            return Ok(InputConfig::Fixed(self.json(key, "value", value)?));
+        }
+        let default = raw.default.map(|d| self.json(key, "default", d)).transpose()?;
+        let choices = raw
+            .choices
+            .map(|c| {
+                c.into_iter()
+                    .map(|v| self.json(key, "enum", v))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let kind = raw
+            .kind
+            .or_else(|| default.as_ref().and_then(ValueKind::of))
+            .or_else(|| choices.as_ref().and_then(|c| c.first()).and_then(ValueKind::of))
+            .or_else(|| (raw.minimum.is_some() || raw.maximum.is_some()).then_some(ValueKind::Number))
+            .ok_or_else(|| {
+                self.invalid(
+                    key,
+                    "say the input's `type` (\"string\", \"number\", \"integer\" or \"boolean\"), give it a `default`, or fix it with `value`",
+                )
+            })?;
+        let numeric = matches!(kind, ValueKind::Number | ValueKind::Integer);
+        if !numeric && (raw.minimum.is_some() || raw.maximum.is_some()) {
+            return Err(self.invalid(key, format!("`minimum` and `maximum` need a numeric type, not {}", kind.as_str())));
+        }
+        if let (Some(lo), Some(hi)) = (raw.minimum, raw.maximum)
+            && lo > hi
+        {
+            return Err(self.invalid(key, format!("`minimum` {lo} is above `maximum` {hi}")));
+        }
+        if let Some(choices) = &choices {
+            if choices.is_empty() {
+                return Err(self.invalid(key, "`enum` needs at least one choice"));
+            }
+            if let Some(bad) = choices.iter().find(|c| !kind.admits(c)) {
+                return Err(self.invalid(key, format!("choice {bad} in `enum` is not of type {}", kind.as_str())));
+            }
+        }
+        let input = ExposedInput {
+            kind,
+            description: raw.description,
+            required: raw.required.unwrap_or(default.is_none()),
+            default,
+            minimum: raw.minimum,
+            maximum: raw.maximum,
+            choices,
+        };
+        if let Some(default) = &input.default
+            && let Err(problem) = input.check(default)
+        {
+            return Err(self.invalid(key, format!("`default` {problem}")));
+        }
+        if input.required && input.default.is_some() {
+            return Err(self.invalid(key, "a required input cannot have a `default`"));
+        }
+        Ok(InputConfig::Exposed(input))
+    }
+
+    fn json(&self, key: &str, what: &str, value: toml::Value) -> Result<Value, ConfigError> {
+        if matches!(value, toml::Value::Datetime(_)) {
+            return Err(self.invalid(key, format!("`{what}` cannot be a date")));
+        }
+        serde_json::to_value(value).map_err(|e| self.invalid(key, format!("`{what}`: {e}")))
+    }
+}
+
+impl ExposedInput {
+    /// Checks a value against this input's type, bounds and choices; the error
+    /// says what was wrong in words a model can act on.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        if !self.kind.admits(value) {
+            let expected = match self.kind {
+                ValueKind::Integer => "a whole number",
+                ValueKind::Number => "a number",
+                ValueKind::String => "a string",
+                ValueKind::Boolean => "true or false",
+            };
+            return Err(format!("must be {expected}, not {}", describe(value)));
+        }
+        if let Some(n) = value.as_f64() {
+            if let Some(lo) = self.minimum
+                && n < lo
+            {
+                return Err(format!("{n} is below the minimum {lo}"));
+            }
+            if let Some(hi) = self.maximum
+                && n > hi
+            {
+                return Err(format!("{n} is above the maximum {hi}"));
+            }
+        }
+        if let Some(choices) = &self.choices
+            && !choices.iter().any(|c| same_value(c, value))
+        {
+            let list: Vec<String> = choices.iter().map(Value::to_string).collect();
+            return Err(format!("{value} is not one of {}", list.join(", ")));
+        }
+        Ok(())
+    }
+}
+
+/// Equality that treats `1` and `1.0` as the same number.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A short description of a JSON value's type, for error messages.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 40 => "a string".into(),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// `"infer"` and `"/infer"` both name `/infer`; anything that is not a plain
+/// endpoint name is refused, since it becomes part of a URL path.
+fn normalize_api(api: &str) -> Option<String> {
+    let name = api.trim().strip_prefix('/').unwrap_or(api.trim());
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| format!("/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(text: &str) -> String {
+        match Config::parse(text, "test.toml") {
+            Ok(_) => panic!("config was accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_built_in_config_loads_and_defines_the_two_tools() {
+        let config = Config::load(None).expect("built-in config");
+        let names: Vec<&str> = config.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["generate_image", "run_dia_tts"]);
+        let image = &config.tools[0];
+        assert_eq!(image.space.to_string(), "ysharma/SanaSprint");
+        assert_eq!(image.api, "/infer");
+        assert_eq!(image.inputs["model_size"], InputConfig::Fixed(Value::from("0.6B")));
+        let InputConfig::Exposed(width) = &image.inputs["width"] else {
+            panic!("width is exposed")
+        };
+        assert_eq!(width.default, Some(Value::from(512)));
+        assert_eq!((width.minimum, width.maximum), (Some(256.0), Some(2048.0)));
+        assert!(image.send_hf_token);
+        let tts = &config.tools[1];
+        assert_eq!(tts.space.to_string(), "ysharma/Dia-1.6B");
+        assert_eq!(tts.api, "/generate_audio");
+        assert!(tts.description.contains("[S1]") && tts.description.contains("[S2]"));
+    }
+
+    #[test]
+    fn a_minimal_tool_needs_only_space_and_api() {
+        let config = Config::parse(
+            "[tools.echo]\nspace = \"http://127.0.0.1:7860\"\napi = \"predict\"\n",
+            "t",
+        )
+        .unwrap();
+        let tool = &config.tools[0];
+        assert_eq!(tool.api, "/predict");
+        assert_eq!(tool.limits, CallLimits::default());
+        assert!(!tool.send_hf_token, "a plain URL gets no HF token unless asked");
+    }
+
+    #[test]
+    fn tool_limits_override_settings() {
+        let config = Config::parse(
+            "[settings]\ntimeout = 30\ninline_max_bytes = 10\n[tools.a]\nspace = \"a/b\"\napi = \"/x\"\ntimeout = 5\n",
+            "t",
+        )
+        .unwrap();
+        let limits = &config.tools[0].limits;
+        assert_eq!(limits.timeout, Duration::from_secs(5));
+        assert_eq!(limits.inline_max_bytes, 10);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_what_was_expected() {
+        let e = invalid("[tools.\"bad name\"]\nspace = \"a/b\"\napi = \"/x\"\n");
+        assert!(e.starts_with("test.toml: tools.bad name:"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"not a space\"\napi = \"/x\"\n");
+        assert!(e.contains("tools.t.space"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x?y=1\"\n");
+        assert!(e.contains("tools.t.api"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\ntimeout = -1\n");
+        assert!(e.contains("tools.t.timeout") && e.contains("above 0"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndefault = 100\nminimum = 256\n");
+        assert!(e.contains("tools.t.inputs.w") && e.contains("below the minimum 256"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nvalue = 1\ndescription = \"d\"\n");
+        assert!(e.contains("fixed `value`"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndescription = \"d\"\n");
+        assert!(e.contains("`type`"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ntype = \"string\"\nminimum = 1\n");
+        assert!(e.contains("numeric type"), "{e}");
+
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nenum = [\"a\", 1]\n");
+        assert!(e.contains("not of type string"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_syntax_are_refused_with_their_place() {
+        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\ntimeuot = 3\n");
+        assert!(e.starts_with("test.toml:") && e.contains("timeuot"), "{e}");
+        let e = invalid("[tools.t\n");
+        assert!(e.contains("line 1"), "{e}");
+        let e = invalid("[tools.t]\napi = \"/x\"\n");
+        assert!(e.contains("space"), "{e}");
+        let e = invalid("");
+        assert!(e.contains("no tool is defined"), "{e}");
+    }
+
+    #[test]
+    fn types_are_inferred_from_defaults_choices_and_bounds() {
+        let config = Config::parse(
+            r#"
+            [tools.t]
+            space = "a/b"
+            api = "/x"
+            inputs.a = { default = 3 }
+            inputs.b = { default = 0.5 }
+            inputs.c = { enum = ["x", "y"] }
+            inputs.d = { minimum = 1 }
+            inputs.e = { default = true }
+            "#,
+            "t",
+        )
+        .unwrap();
+        let kinds: Vec<ValueKind> = config.tools[0]
+            .inputs
+            .values()
+            .map(|i| match i {
+                InputConfig::Exposed(e) => e.kind,
+                InputConfig::Fixed(_) => unreachable!(),
+            })
+            .collect();
+        use ValueKind::*;
+        assert_eq!(kinds, [Integer, Number, String, Number, Boolean]);
+    }
+
+    #[test]
+    fn checks_say_what_is_wrong() {
+        let input = ExposedInput {
+            kind: ValueKind::Integer,
+            description: None,
+            default: None,
+            minimum: Some(256.0),
+            maximum: Some(2048.0),
+            choices: None,
+            required: false,
+        };
+        assert!(input.check(&Value::from(512)).is_ok());
+        assert!(input.check(&serde_json::json!(512.0)).is_ok());
+        assert!(input.check(&serde_json::json!(512.5)).unwrap_err().contains("whole number"));
+        assert!(input.check(&Value::from("512")).unwrap_err().contains("string \"512\""));
+        assert!(input.check(&Value::from(4096)).unwrap_err().contains("above the maximum 2048"));
+    }
+
+    #[test]
+    fn tool_names_follow_the_mcp_rule() {
+        assert!(is_valid_tool_name("generate_image"));
+        assert!(is_valid_tool_name("a-b_C9"));
+        assert!(!is_valid_tool_name(""));
+        assert!(!is_valid_tool_name("a.b"));
+        assert!(!is_valid_tool_name(&"a".repeat(65)));
+    }
+}

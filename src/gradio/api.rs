@@ -1,0 +1,113 @@
+//! What a Gradio app says about itself: `/config` (version, API prefix) and
+//! `/gradio_api/info` (each endpoint's parameters, defaults and returns).
+//! Only the fields this server uses are read; the rest is ignored, so newer
+//! Gradio versions that add fields keep working.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The part of `/config` we need.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppConfig {
+    #[serde(default)]
+    pub version: Option<String>,
+    /// `/gradio_api` on Gradio 5 and later; absent on 4.x, whose API sits at the root.
+    #[serde(default)]
+    pub api_prefix: Option<String>,
+}
+
+impl AppConfig {
+    /// The prefix as a relative path with no leading or trailing slash
+    /// (`gradio_api`, or empty), ready to join onto the app's base URL.
+    pub fn prefix(&self) -> String {
+        self.api_prefix
+            .as_deref()
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_string()
+    }
+}
+
+/// `/gradio_api/info`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiInfo {
+    #[serde(default)]
+    pub named_endpoints: HashMap<String, EndpointInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EndpointInfo {
+    #[serde(default)]
+    pub parameters: Vec<ParameterInfo>,
+    #[serde(default)]
+    pub returns: Vec<ReturnInfo>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParameterInfo {
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The Python parameter name; Gradio fills it from the label when the
+    /// function has none (`param_0`, …).
+    #[serde(default)]
+    pub parameter_name: Option<String>,
+    #[serde(default)]
+    pub parameter_has_default: bool,
+    #[serde(default)]
+    pub parameter_default: Value,
+    #[serde(default)]
+    pub component: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReturnInfo {
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub component: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(name: &str) -> String {
+        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn reads_the_endpoints_of_the_recorded_info() {
+        let info: ApiInfo = serde_json::from_str(&wire("sanasprint-like.info.json")).unwrap();
+        let infer = &info.named_endpoints["/infer"];
+        let names: Vec<_> = infer.parameters.iter().map(|p| p.parameter_name.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["prompt", "model_size", "seed", "randomize_seed", "width", "height", "guidance_scale", "num_inference_steps"]
+        );
+        assert!(!infer.parameters[0].parameter_has_default);
+        assert_eq!(infer.parameters[4].parameter_default, Value::from(1024));
+        let components: Vec<_> = infer.returns.iter().map(|r| r.component.as_deref().unwrap()).collect();
+        assert_eq!(components, ["Image", "Number"]);
+
+        let info: ApiInfo = serde_json::from_str(&wire("dia-like.info.json")).unwrap();
+        let endpoint = &info.named_endpoints["/generate_audio"];
+        assert_eq!(endpoint.parameters.len(), 8);
+        assert!(endpoint.parameters[1].parameter_has_default);
+        assert_eq!(endpoint.parameters[1].parameter_default, Value::Null);
+        assert_eq!(endpoint.returns[0].component.as_deref(), Some("Audio"));
+    }
+
+    #[test]
+    fn reads_the_prefix_from_the_recorded_config() {
+        let config: AppConfig = serde_json::from_str(&wire("sanasprint-like.config.json")).unwrap();
+        assert_eq!(config.prefix(), "gradio_api");
+        assert_eq!(config.version.as_deref(), Some("6.31.0"));
+        let old: AppConfig = serde_json::from_str(r#"{"version": "4.44.1"}"#).unwrap();
+        assert_eq!(old.prefix(), "");
+    }
+}

@@ -1,0 +1,119 @@
+//! The Gradio side: finding a Space, learning its endpoints, calling one and
+//! following its result, downloading the files it made.
+//!
+//! One [`SpaceClient`] exists per Space (see [`SpacePool`]): it owns the
+//! connection pool and caches what the Space said about itself, so a Space's
+//! `/config` and `/gradio_api/info` are fetched once, on the first call that
+//! needs them, and never at start-up.
+
+mod api;
+mod client;
+mod events;
+mod space;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo};
+pub use client::{Downloaded, SpaceClient, SpacePool};
+pub use events::{CallEvent, follow};
+pub use space::{SpaceRef, SpaceRefError};
+
+/// A Hugging Face token. It is only ever written into a request header marked
+/// sensitive; its `Debug` and `Display` never show it, so it cannot leak into a
+/// log line or an error message by accident.
+#[derive(Clone)]
+pub struct HfToken(String);
+
+impl HfToken {
+    /// Reads `HF_TOKEN`; an empty value counts as none.
+    pub fn from_env() -> Option<HfToken> {
+        std::env::var("HF_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .map(HfToken)
+    }
+
+    pub fn new(token: impl Into<String>) -> HfToken {
+        HfToken(token.into())
+    }
+
+    fn header_value(&self) -> Option<reqwest::header::HeaderValue> {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+impl fmt::Debug for HfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HfToken(<redacted>)")
+    }
+}
+
+/// Everything that can go wrong between this server and a Gradio app. The
+/// messages say what happened in the Space's terms; the tool layer adds which
+/// tool and Space, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum GradioError {
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{what} answered HTTP {status}{detail}")]
+    Http {
+        what: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("the app has no endpoint {api}; it has {available}")]
+    UnknownEndpoint { api: String, available: String },
+    #[error("{what} is not what a Gradio app sends: {reason}")]
+    Protocol { what: &'static str, reason: String },
+    #[error("the Space reported an error: {0}")]
+    App(String),
+    #[error(
+        "the Space reported an error without saying why (Gradio hides the cause unless the app shows errors); check the inputs or try the Space in a browser"
+    )]
+    AppHidden,
+    #[error("the job was cancelled on the Space")]
+    Cancelled,
+    #[error("the Space sent nothing for {}s", .0.as_secs())]
+    Idle(Duration),
+    #[error("the result stream broke off: {0}")]
+    StreamBroken(String),
+    #[error("the result stream closed before the result arrived")]
+    StreamEnded,
+    #[error("refused to download {url}: it is not on the Space's own origin {origin}")]
+    ForeignFile { url: String, origin: String },
+    #[error("refused to download {url}: it is larger than the {max}-byte limit (download_max_bytes)")]
+    TooLarge { url: String, max: u64 },
+    #[error("the HTTP client could not be set up: {0}")]
+    Setup(String),
+}
+
+impl GradioError {
+    /// Turns a transport error into a message that names its real cause
+    /// (reqwest's own text stops at "error sending request").
+    fn transport(url: &str, error: &reqwest::Error) -> GradioError {
+        let mut reason = if error.is_timeout() {
+            "timed out".to_string()
+        } else if error.is_connect() {
+            "connection failed".to_string()
+        } else {
+            "request failed".to_string()
+        };
+        let mut source = std::error::Error::source(error);
+        let mut last = String::new();
+        while let Some(cause) = source {
+            last = cause.to_string();
+            source = cause.source();
+        }
+        if !last.is_empty() {
+            reason = format!("{reason} ({last})");
+        }
+        GradioError::Unreachable {
+            url: url.to_string(),
+            reason,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! spaces-mcp: Gradio apps, above all Hugging Face Spaces, as MCP tools.
+//!
+//! Data flows one way through the modules:
+//! [`config`] (spaces.toml) → [`tools`] (schemas, argument checks) →
+//! [`gradio`] (calling the Space) → [`output`] (MCP content) →
+//! [`runner`] (one call end to end) → [`server`] (the MCP handler and its transports).
+
+pub mod config;
+pub mod gradio;
+pub mod output;
+pub mod runner;
+pub mod server;
+pub mod tools;

@@ -1,0 +1,243 @@
+//! The `spaces-mcp` command: parses the command line and wires the layers
+//! together. Everything it does lives in the library's modules.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rmcp::model::{ContentBlock, JsonObject};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use spaces_mcp::config::{Config, InputConfig, ValueKind};
+use spaces_mcp::gradio::HfToken;
+use spaces_mcp::output::Features;
+use spaces_mcp::runner::{CallOptions, Runner};
+use spaces_mcp::server::{SpacesServer, stdio};
+use spaces_mcp::tools::Registry;
+
+/// Gradio apps and Hugging Face Spaces as MCP tools.
+#[derive(Parser)]
+#[command(name = "spaces-mcp", version, about, long_about = None)]
+struct Cli {
+    /// The tools' config (spaces.toml); without it, the built-in config is used.
+    #[arg(long, short, global = true, env = "SPACES_MCP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides it.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP over stdio (the default).
+    Serve,
+    /// Print the tools with their schemas, as JSON.
+    Tools,
+    /// Run one tool once and print its result; files are saved and their paths printed.
+    Call {
+        /// The tool's name.
+        tool: String,
+        /// Arguments as key=value; values of non-string inputs are read as JSON.
+        #[arg(value_name = "KEY=VALUE")]
+        arguments: Vec<String>,
+        /// Where to save file outputs (default: the config's output_dir).
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+    },
+    /// Print a config entry for an MCP client.
+    Config {
+        #[arg(value_enum)]
+        client: ClientKind,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ClientKind {
+    /// Claude Desktop's claude_desktop_config.json (Cursor's mcp.json takes the same entry).
+    Claude,
+}
+
+/// Exit status for a config that does not load, as for a usage error.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("spaces-mcp: invalid config: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("spaces-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Tools => print_tools(&config),
+        Command::Call {
+            tool,
+            arguments,
+            output_dir,
+        } => runtime.block_on(call(config, &tool, &arguments, output_dir)),
+        Command::Config { client: ClientKind::Claude } => print_client_config(cli.config.as_deref()),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "spaces_mcp=info,warn",
+        1 => "spaces_mcp=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Logs go to stderr only: in stdio mode stdout is the protocol.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn runner(config: &Config) -> Arc<Runner> {
+    Arc::new(Runner::new(
+        Registry::new(config),
+        config.settings.clone(),
+        HfToken::from_env(),
+    ))
+}
+
+async fn serve(config: Config) -> ExitCode {
+    tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
+    match stdio::serve(SpacesServer::new(runner(&config))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spaces-mcp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_tools(config: &Config) -> ExitCode {
+    let tools = Registry::new(config).definitions();
+    print_json(&json!({ "tools": tools }))
+}
+
+fn print_json(value: &Value) -> ExitCode {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("\"{e}\""));
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{text}").is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn call(mut config: Config, tool: &str, arguments: &[String], output_dir: Option<PathBuf>) -> ExitCode {
+    if let Some(dir) = output_dir {
+        config.settings.output_dir = dir;
+    }
+    let arguments = match parse_arguments(&config, tool, arguments) {
+        Ok(arguments) => arguments,
+        Err(message) => {
+            eprintln!("spaces-mcp: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runner = runner(&config);
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let options = CallOptions {
+        features: Features::ALL,
+        save_all: true,
+        cancel,
+    };
+    let outcome = match runner.call(tool, Some(&arguments), options).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("spaces-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let failed = outcome.result.is_error == Some(true);
+    for block in &outcome.result.content {
+        if let ContentBlock::Text(text) = block {
+            if failed {
+                eprintln!("{}", text.text);
+            } else {
+                println!("{}", text.text);
+            }
+        }
+    }
+    if failed {
+        return ExitCode::FAILURE;
+    }
+    if let Some(structured) = &outcome.result.structured_content {
+        return print_json(structured);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads `key=value` words; a value is taken as a string for string inputs and
+/// as JSON otherwise (`width=512`, `flag=true`).
+fn parse_arguments(config: &Config, tool: &str, words: &[String]) -> Result<JsonObject, String> {
+    let inputs = config.tools.iter().find(|t| t.name == tool).map(|t| &t.inputs);
+    let mut arguments = JsonObject::new();
+    for word in words {
+        let (key, raw) = word
+            .split_once('=')
+            .ok_or_else(|| format!("argument {word:?} is not of the form key=value"))?;
+        let is_string = match inputs.and_then(|i| i.get(key)) {
+            Some(InputConfig::Exposed(input)) => input.kind == ValueKind::String,
+            _ => false,
+        };
+        let value = if is_string {
+            Value::String(raw.to_string())
+        } else {
+            serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+        };
+        arguments.insert(key.to_string(), value);
+    }
+    Ok(arguments)
+}
+
+fn print_client_config(config: Option<&Path>) -> ExitCode {
+    let exe = match std::env::current_exe().and_then(|p| p.canonicalize().or(Ok(p))) {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("spaces-mcp: cannot find this program's own path: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut args = vec![Value::from("serve")];
+    if let Some(config) = config {
+        let absolute = std::path::absolute(config).unwrap_or_else(|_| config.to_path_buf());
+        args.push("--config".into());
+        args.push(absolute.display().to_string().into());
+    }
+    let entry = json!({ "mcpServers": { "spaces": { "command": exe.display().to_string(), "args": args } } });
+    eprintln!(
+        "Add this to claude_desktop_config.json (Cursor: ~/.cursor/mcp.json). For private Spaces or your own \
+         ZeroGPU quota, add \"env\": {{\"HF_TOKEN\": \"hf_...\"}} to the entry."
+    );
+    print_json(&entry)
+}

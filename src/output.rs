@@ -1,0 +1,362 @@
+//! Gradio outputs to MCP content.
+//!
+//! A file output (Gradio's FileData) is downloaded from the Space and becomes
+//! an image or audio block when it is small enough and the client's protocol
+//! version has that block; otherwise it is saved to the output folder and
+//! linked. Every file also gets a text line with its URL, because some clients
+//! drop image and audio blocks, and every output appears in the structured
+//! result under its name.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use rmcp::model::{ContentBlock, Resource};
+use serde_json::{Map, Value, json};
+
+use crate::gradio::{GradioError, HfToken, ReturnInfo, SpaceClient};
+
+/// What the negotiated MCP protocol version lets us send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Audio content blocks: protocol 2025-03-26 and later.
+    pub audio: bool,
+    /// `structuredContent` and `resource_link` blocks: 2025-06-18 and later.
+    pub structured: bool,
+}
+
+impl Features {
+    /// The features of a protocol version (`YYYY-MM-DD` compares as text).
+    pub fn for_version(version: &str) -> Features {
+        Features {
+            audio: version >= "2025-03-26",
+            structured: version >= "2025-06-18",
+        }
+    }
+
+    pub const ALL: Features = Features {
+        audio: true,
+        structured: true,
+    };
+}
+
+/// How one call's outputs are turned into content.
+pub struct RenderOptions<'a> {
+    pub features: Features,
+    /// Save every file (the CLI's `call`), not only those too large to inline.
+    pub save_all: bool,
+    pub output_dir: &'a Path,
+    pub inline_max_bytes: u64,
+    pub download_max_bytes: u64,
+    pub idle: Duration,
+    pub token: Option<&'a HfToken>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(transparent)]
+    Download(#[from] GradioError),
+    #[error("the Space named a file output with neither a URL nor a path")]
+    NoLocation,
+    #[error("could not save the output to {path}: {source}")]
+    Save { path: PathBuf, source: std::io::Error },
+}
+
+/// A call's result as MCP content and structured data.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub content: Vec<ContentBlock>,
+    pub structured: Map<String, Value>,
+    /// Files saved to disk, for the CLI to report.
+    pub saved: Vec<PathBuf>,
+}
+
+/// The kinds of file outputs, from the component that made them or the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Image,
+    Audio,
+    Video,
+    File,
+}
+
+impl FileKind {
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::Image => "image",
+            FileKind::Audio => "audio",
+            FileKind::Video => "video",
+            FileKind::File => "file",
+        }
+    }
+
+    fn of(component: Option<&str>, mime: &str) -> FileKind {
+        match component.map(str::to_ascii_lowercase).as_deref() {
+            Some("image") => return FileKind::Image,
+            Some("audio") => return FileKind::Audio,
+            Some("video") => return FileKind::Video,
+            _ => {}
+        }
+        match mime.split('/').next() {
+            Some("image") => FileKind::Image,
+            Some("audio") => FileKind::Audio,
+            Some("video") => FileKind::Video,
+            _ => FileKind::File,
+        }
+    }
+}
+
+/// Converts the outputs of one call.
+pub async fn render(
+    client: &SpaceClient,
+    outputs: Vec<Value>,
+    returns: &[ReturnInfo],
+    names: &[String],
+    options: &RenderOptions<'_>,
+) -> Result<Rendered, OutputError> {
+    let mut rendered = Rendered::default();
+    for (i, value) in outputs.into_iter().enumerate() {
+        let name = names.get(i).cloned().unwrap_or_else(|| format!("output_{i}"));
+        let component = returns.get(i).and_then(|r| r.component.as_deref());
+        if is_file_data(&value) {
+            let summary = render_file(client, &value, component, &name, options, &mut rendered).await?;
+            rendered.structured.insert(name, summary);
+        } else {
+            let text = match &value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            rendered.content.push(ContentBlock::text(format!("{name}: {text}")));
+            rendered.structured.insert(name, value);
+        }
+    }
+    Ok(rendered)
+}
+
+/// Gradio marks file outputs with `meta._type`; older versions send a bare
+/// object with `path` and `url`.
+fn is_file_data(value: &Value) -> bool {
+    let Some(object) = value.as_object() else {
+        return false;
+    };
+    object
+        .get("meta")
+        .and_then(|m| m.get("_type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "gradio.FileData")
+        || (object.contains_key("path") && object.contains_key("url") && object.contains_key("orig_name"))
+}
+
+async fn render_file(
+    client: &SpaceClient,
+    value: &Value,
+    component: Option<&str>,
+    name: &str,
+    options: &RenderOptions<'_>,
+    rendered: &mut Rendered,
+) -> Result<Value, OutputError> {
+    let field = |key: &str| value.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let url = match (field("url"), field("path")) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(path)) => client.file_url(path).ok_or(OutputError::NoLocation)?,
+        (None, None) => return Err(OutputError::NoLocation),
+    };
+    let file = client
+        .download(&url, options.download_max_bytes, options.token, options.idle)
+        .await?;
+    let file_name = field("orig_name").or(field("path")).unwrap_or(name);
+    let mime = sniff_mime(&file.bytes)
+        .map(str::to_string)
+        .or(file.content_type.filter(|t| t != "application/octet-stream"))
+        .or(field("mime_type").map(str::to_string))
+        .unwrap_or_else(|| mime_from_name(file_name).to_string());
+    let kind = FileKind::of(component, &mime);
+    let size = file.bytes.len() as u64;
+
+    let inline_ok = match kind {
+        FileKind::Image => true,
+        FileKind::Audio => options.features.audio,
+        FileKind::Video | FileKind::File => false,
+    };
+    let inline = inline_ok && !options.save_all && size <= options.inline_max_bytes;
+    let mut summary = json!({ "kind": kind.name(), "url": url, "mime_type": mime, "size": size });
+    let mut line = format!("{name}: {} {url} ({mime}, {size} bytes)", kind.name());
+    if inline {
+        let data = base64::engine::general_purpose::STANDARD.encode(&file.bytes);
+        rendered.content.push(match kind {
+            FileKind::Audio => ContentBlock::audio(data, &mime),
+            _ => ContentBlock::image(data, &mime),
+        });
+    } else {
+        let path = save(options.output_dir, file_name, &mime, &file.bytes).await?;
+        line.push_str(&format!(", saved to {}", path.display()));
+        summary["path"] = Value::String(path.display().to_string());
+        if options.features.structured
+            && let Ok(uri) = url::Url::from_file_path(&path)
+        {
+            let resource = Resource::new(uri.to_string(), file_name_of(&path))
+                .with_mime_type(mime.clone())
+                .with_size(size);
+            rendered.content.push(ContentBlock::resource_link(resource));
+        }
+        rendered.saved.push(path);
+    }
+    rendered.content.push(ContentBlock::text(line));
+    Ok(summary)
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Saves bytes under a fresh, safe name in `dir`: the Space's file name is
+/// reduced to its last component and plain characters, so no name it sends
+/// can climb out of the folder or overwrite another output.
+async fn save(dir: &Path, suggested: &str, mime: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |path: &Path, source| OutputError::Save {
+        path: path.to_path_buf(),
+        source,
+    };
+    tokio::fs::create_dir_all(dir).await.map_err(|e| io(dir, e))?;
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!("{stamp}-{}-{n}-{}", std::process::id(), safe_file_name(suggested, mime));
+    let path = dir.join(name);
+    tokio::fs::write(&path, bytes).await.map_err(|e| io(&path, e))?;
+    Ok(path)
+}
+
+/// The last path component of `name`, in letters, digits, `.`, `-` and `_`,
+/// never starting with a dot; `output.<ext>` when nothing is left.
+pub fn safe_file_name(name: &str, mime: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    let cleaned: String = cleaned.chars().rev().take(100).collect::<Vec<_>>().into_iter().rev().collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '_') {
+        format!("output.{}", extension_for(mime))
+    } else {
+        cleaned
+    }
+}
+
+/// The type of common media files from their first bytes: Gradio often sends
+/// no type, and a file's name can lie.
+pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    let riff = |form: &[u8]| bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == form;
+    Some(if starts(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if starts(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        "image/gif"
+    } else if riff(b"WEBP") {
+        "image/webp"
+    } else if riff(b"WAVE") {
+        "audio/wav"
+    } else if starts(b"fLaC") {
+        "audio/flac"
+    } else if starts(b"OggS") {
+        "audio/ogg"
+    } else if starts(b"ID3") || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
+        "audio/mpeg"
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        "video/mp4"
+    } else if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        "video/webm"
+    } else {
+        return None;
+    })
+}
+
+fn mime_from_name(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" => "audio/ogg",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "json" => "application/json",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+fn extension_for(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "audio/mpeg" => "mp3",
+        "audio/flac" => "flac",
+        "audio/ogg" => "ogg",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        _ => "bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_versions_decide_the_blocks() {
+        assert_eq!(Features::for_version("2024-11-05"), Features { audio: false, structured: false });
+        assert_eq!(Features::for_version("2025-03-26"), Features { audio: true, structured: false });
+        assert_eq!(Features::for_version("2025-06-18"), Features::ALL);
+        assert_eq!(Features::for_version("2026-07-28"), Features::ALL);
+    }
+
+    #[test]
+    fn media_types_come_from_the_bytes() {
+        assert_eq!(sniff_mime(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_mime(b"RIFF\x10\0\0\0WAVEfmt "), Some("audio/wav"));
+        assert_eq!(sniff_mime(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_mime(b"hello"), None);
+        assert_eq!(sniff_mime(b""), None);
+    }
+
+    #[test]
+    fn hostile_file_names_stay_in_the_folder() {
+        assert_eq!(safe_file_name("image.webp", "image/webp"), "image.webp");
+        assert_eq!(safe_file_name("/tmp/gradio/abc/audio.wav", "audio/wav"), "audio.wav");
+        assert_eq!(safe_file_name("../../etc/passwd", "text/plain"), "passwd");
+        assert_eq!(safe_file_name("..\\..\\win.ini", "text/plain"), "win.ini");
+        assert_eq!(safe_file_name("..", "image/png"), "output.png");
+        assert_eq!(safe_file_name("", "audio/wav"), "output.wav");
+        assert_eq!(safe_file_name("a b;rm -rf.png", "image/png"), "a_b_rm_-rf.png");
+        assert_eq!(safe_file_name(".bashrc", "text/plain"), "bashrc");
+        assert!(safe_file_name(&"x".repeat(500), "image/png").len() <= 100);
+    }
+
+    #[test]
+    fn file_outputs_are_recognised() {
+        let wire = format!("{}/../shared/wire/call-image-complete.txt", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(wire).unwrap();
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let outputs: Vec<Value> = serde_json::from_str(data).unwrap();
+        assert!(is_file_data(&outputs[0]));
+        assert!(!is_file_data(&outputs[1]));
+        assert!(!is_file_data(&json!({"path": "x"})));
+    }
+}

@@ -1,0 +1,218 @@
+//! Running one tool call end to end: check the arguments, call the Space, turn
+//! its outputs into content, all within the tool's timeout. The MCP handler
+//! and the CLI's `call` both go through here.
+//!
+//! A call that fails is still an answer: a result with `isError` and one line
+//! that says which tool, which Space and endpoint, what went wrong and what to
+//! do, so the model (and the person behind it) can act on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Settings, ToolConfig};
+use crate::gradio::{GradioError, HfToken, SpacePool};
+use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
+use crate::tools::{Registry, ToolError, check_arguments, output_names, positional_data};
+
+/// The tools, the Space clients and the settings, shared by every call.
+pub struct Runner {
+    registry: Registry,
+    pool: SpacePool,
+    settings: Settings,
+    token: Option<HfToken>,
+}
+
+/// How one call is to be made.
+#[derive(Clone)]
+pub struct CallOptions {
+    pub features: Features,
+    pub save_all: bool,
+    /// Stops the call when it fires (the client cancelled, or went away).
+    pub cancel: CancellationToken,
+}
+
+/// Why a call produced no result at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("unknown tool {name:?}; this server has {available}")]
+    UnknownTool { name: String, available: String },
+    #[error("the call was cancelled")]
+    Cancelled,
+}
+
+/// Why a call failed, in the order it can happen.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Arguments(ToolError),
+    #[error(transparent)]
+    Mapping(ToolError),
+    #[error(transparent)]
+    Gradio(#[from] GradioError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("no result within {}s", .0.as_secs())]
+    Timeout(Duration),
+}
+
+/// A finished call: the MCP result, and the files it saved (for the CLI).
+pub struct Outcome {
+    pub result: CallToolResult,
+    pub saved: Vec<std::path::PathBuf>,
+}
+
+impl Runner {
+    pub fn new(registry: Registry, settings: Settings, token: Option<HfToken>) -> Runner {
+        Runner {
+            registry,
+            pool: SpacePool::new(),
+            settings,
+            token,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub async fn call(
+        self: &Arc<Self>,
+        name: &str,
+        arguments: Option<&JsonObject>,
+        options: CallOptions,
+    ) -> Result<Outcome, RunError> {
+        let tool = self.registry.get(name).ok_or_else(|| RunError::UnknownTool {
+            name: name.to_string(),
+            available: self.registry.iter().map(|t| t.config.name.as_str()).collect::<Vec<_>>().join(", "),
+        })?;
+        let tool = &tool.config;
+        let started = std::time::Instant::now();
+        let work = tokio::time::timeout(tool.limits.timeout, self.run(tool, arguments, &options));
+        let result = tokio::select! {
+            biased;
+            _ = options.cancel.cancelled() => {
+                tracing::info!(tool = name, "call cancelled by the client");
+                return Err(RunError::Cancelled);
+            }
+            result = work => result.unwrap_or(Err(Failure::Timeout(tool.limits.timeout))),
+        };
+        let elapsed = started.elapsed();
+        Ok(match result {
+            Ok(rendered) => {
+                tracing::info!(tool = name, ms = elapsed.as_millis() as u64, "call succeeded");
+                let Rendered {
+                    content,
+                    structured,
+                    saved,
+                } = rendered;
+                let mut result = CallToolResult::success(content);
+                if options.features.structured {
+                    result.structured_content = Some(Value::Object(structured));
+                }
+                Outcome { result, saved }
+            }
+            Err(failure) => {
+                let message = explain(tool, &failure);
+                tracing::warn!(tool = name, ms = elapsed.as_millis() as u64, "{message}");
+                Outcome {
+                    result: CallToolResult::error(vec![ContentBlock::text(message)]),
+                    saved: Vec::new(),
+                }
+            }
+        })
+    }
+
+    async fn run(&self, tool: &ToolConfig, arguments: Option<&JsonObject>, options: &CallOptions) -> Result<Rendered, Failure> {
+        let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
+        let token = if tool.send_hf_token { self.token.as_ref() } else { None };
+        let client = self.pool.client(&tool.space)?;
+        let endpoint = client.endpoint(&tool.api, token).await?;
+        let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
+        let names = output_names(tool, endpoint);
+        let idle = tool.limits.idle_timeout;
+        tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
+        let outputs = client.call(&tool.api, data, token, idle).await?;
+        let render_options = RenderOptions {
+            features: options.features,
+            save_all: options.save_all,
+            output_dir: &self.settings.output_dir,
+            inline_max_bytes: tool.limits.inline_max_bytes,
+            download_max_bytes: tool.limits.download_max_bytes,
+            idle,
+            token,
+        };
+        Ok(render(&client, outputs, &endpoint.returns, &names, &render_options).await?)
+    }
+}
+
+/// One line: what failed, where, why, and what to do.
+fn explain(tool: &ToolConfig, failure: &Failure) -> String {
+    let where_ = format!("{} (Space {}, endpoint {})", tool.name, tool.space, tool.api);
+    if let Failure::Arguments(e) = failure {
+        return format!("{}: invalid arguments: {e}. Fix the arguments and call again.", tool.name);
+    }
+    let hint = hint(tool, failure);
+    let mut line = format!("{where_} failed: {failure}");
+    if !hint.is_empty() {
+        line.push_str(". ");
+        line.push_str(&hint);
+    }
+    line
+}
+
+fn hint(tool: &ToolConfig, failure: &Failure) -> String {
+    let page = if tool.space.is_hub() {
+        format!("https://huggingface.co/spaces/{}", tool.space)
+    } else {
+        tool.space.base().to_string()
+    };
+    match failure {
+        Failure::Arguments(_) => String::new(),
+        Failure::Mapping(_) => "The config does not match the Space's API; see the Space's \"Use via API\" page.".into(),
+        Failure::Timeout(_) => format!(
+            "The Space may be busy, asleep or overloaded: try again, or raise `timeout` for this tool in spaces.toml (now {}s).",
+            tool.limits.timeout.as_secs()
+        ),
+        Failure::Output(OutputError::Save { .. }) => "Set `output_dir` in spaces.toml to a folder this user can write.".into(),
+        Failure::Output(OutputError::NoLocation) => String::new(),
+        Failure::Gradio(e) | Failure::Output(OutputError::Download(e)) => match e {
+            GradioError::Unreachable { .. } if tool.space.is_hub() => format!(
+                "Check that the Space exists and is running at {page}; a sleeping Space takes a minute or two to wake, so try again."
+            ),
+            GradioError::Unreachable { .. } => format!("Check that the Gradio app is running at {page}."),
+            GradioError::Http { status: 401 | 403, .. } => {
+                "The Space may be private or gated: set HF_TOKEN to a Hugging Face token that can access it.".into()
+            }
+            GradioError::Http { status: 404, .. } => {
+                format!("No Gradio app answers there: check `space` in spaces.toml, and that {page} is up.")
+            }
+            GradioError::Http { status: 429, .. } => {
+                "The Space is rate-limiting: wait a little, or set HF_TOKEN so calls count against your own account.".into()
+            }
+            GradioError::Http { status: 500..=599, .. } => format!("The Space failed; it may be restarting: try again later, or check {page}."),
+            GradioError::Http { .. } => String::new(),
+            GradioError::UnknownEndpoint { .. } => {
+                format!("Set `api` in spaces.toml to one of those (the Space's \"Use via API\" page at {page} lists them).")
+            }
+            GradioError::Protocol { .. } => format!("Check that {page} is a Gradio app (version 4.20 or later)."),
+            GradioError::App(message) if message.contains("GPU quota") || message.contains("No GPU") => {
+                "Set HF_TOKEN to use your own ZeroGPU quota, wait for the quota to refill, or duplicate the Space.".into()
+            }
+            GradioError::App(_) => String::new(),
+            GradioError::AppHidden => String::new(),
+            GradioError::Cancelled => "The Space's operator may have stopped it; try again.".into(),
+            GradioError::Idle(_) | GradioError::StreamBroken(_) | GradioError::StreamEnded => {
+                "The connection to the Space was lost; try again (raise `idle_timeout` in spaces.toml if the Space is slow to answer).".into()
+            }
+            GradioError::ForeignFile { .. } => {
+                "The Space names its files on another address (a proxy?): set `space` to the address it serves files from.".into()
+            }
+            GradioError::TooLarge { .. } => "Raise `download_max_bytes` in spaces.toml to accept larger files.".into(),
+            GradioError::Setup(_) => String::new(),
+        },
+    }
+}

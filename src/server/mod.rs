@@ -1,0 +1,74 @@
+//! The MCP side: one handler that serves the tool registry, and one module per
+//! transport that carries it.
+
+pub mod stdio;
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+
+use crate::output::Features;
+use crate::runner::{CallOptions, RunError, Runner};
+
+/// The MCP handler. Cheap to clone: every transport session shares one
+/// [`Runner`], and so one client per Space.
+#[derive(Clone)]
+pub struct SpacesServer {
+    runner: Arc<Runner>,
+}
+
+impl SpacesServer {
+    pub fn new(runner: Arc<Runner>) -> SpacesServer {
+        SpacesServer { runner }
+    }
+}
+
+impl ServerHandler for SpacesServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut implementation = Implementation::new("spaces-mcp", env!("CARGO_PKG_VERSION"));
+        implementation.title = Some("Gradio Spaces as tools".into());
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(implementation)
+            .with_instructions(
+                "Each tool runs a Gradio app, usually a Hugging Face Space. Calls can take from \
+                 seconds to minutes; a failed call says why and what to do. File results come \
+                 back inline (image, audio) with their URL, or saved to disk with their path.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.runner.registry().definitions()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.runner.registry().get(name).map(|t| t.definition.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let version = context.protocol_version();
+        let features = Features::for_version(version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"));
+        let options = CallOptions {
+            features,
+            save_all: false,
+            cancel: context.ct.clone(),
+        };
+        match self.runner.call(&request.name, request.arguments.as_ref(), options).await {
+            Ok(outcome) => Ok(outcome.result.into()),
+            Err(e @ RunError::UnknownTool { .. }) => Err(McpError::invalid_params(e.to_string(), None)),
+            Err(e @ RunError::Cancelled) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+"""Serve one of the test apps on 127.0.0.1.
+
+Usage: python serve.py APP PORT [--root-path URL] [--header-log FILE]
+
+APP names a module beside this file that defines `demo` (a gr.Blocks). The app
+is mounted on a FastAPI app, as Gradio's own `mount_gradio_app` does, so that
+the tests can record which headers reached the server (`--header-log`: one JSON
+line per request with its path and whether an HF token came with it) without
+changing the app's endpoints. `--root-path` makes Gradio build its file URLs on
+another origin, as a proxy in front of a Space would.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("app")
+    parser.add_argument("port", type=int)
+    parser.add_argument("--root-path", default="")
+    parser.add_argument("--header-log", default="")
+    args = parser.parse_args()
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    demo = importlib.import_module(args.app).demo
+
+    app = FastAPI()
+    if args.header_log:
+        log_path = args.header_log
+
+        @app.middleware("http")
+        async def record_headers(request: Request, call_next):
+            entry = {
+                "method": request.method,
+                "path": request.url.path,
+                "x_hf_authorization": request.headers.get("x-hf-authorization"),
+                "authorization": request.headers.get("authorization"),
+            }
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+            return await call_next(request)
+
+    app = gr.mount_gradio_app(app, demo, path="", root_path=args.root_path)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
