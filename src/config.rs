@@ -322,13 +322,19 @@ impl Validator<'_> {
         };
         let bytes = |key: &str, value: Option<u64>, base: u64| match value {
             None => Ok(base),
-            Some(0) => Err(self.invalid(format!("{table}.{key}"), "expected a size in bytes above 0")),
+            Some(0) => {
+                Err(self.invalid(format!("{table}.{key}"), "expected a size in bytes above 0"))
+            }
             Some(n) => Ok(n),
         };
         Ok(CallLimits {
             timeout: seconds("timeout", raw.timeout, base.timeout)?,
             idle_timeout: seconds("idle_timeout", raw.idle_timeout, base.idle_timeout)?,
-            inline_max_bytes: bytes("inline_max_bytes", raw.inline_max_bytes, base.inline_max_bytes)?,
+            inline_max_bytes: bytes(
+                "inline_max_bytes",
+                raw.inline_max_bytes,
+                base.inline_max_bytes,
+            )?,
             download_max_bytes: bytes(
                 "download_max_bytes",
                 raw.download_max_bytes,
@@ -337,7 +343,12 @@ impl Validator<'_> {
         })
     }
 
-    fn tool(&self, name: String, raw: RawTool, base: &CallLimits) -> Result<ToolConfig, ConfigError> {
+    fn tool(
+        &self,
+        name: String,
+        raw: RawTool,
+        base: &CallLimits,
+    ) -> Result<ToolConfig, ConfigError> {
         let table = format!("tools.{name}");
         if !is_valid_tool_name(&name) {
             return Err(self.invalid(
@@ -410,7 +421,10 @@ impl Validator<'_> {
             }
             return Ok(InputConfig::Fixed(self.json(key, "value", value)?));
         }
-        let default = raw.default.map(|d| self.json(key, "default", d)).transpose()?;
+        let default = raw
+            .default
+            .map(|d| self.json(key, "default", d))
+            .transpose()?;
         let choices = raw
             .choices
             .map(|c| {
@@ -432,7 +446,13 @@ impl Validator<'_> {
             })?;
         let numeric = matches!(kind, ValueKind::Number | ValueKind::Integer);
         if !numeric && (raw.minimum.is_some() || raw.maximum.is_some()) {
-            return Err(self.invalid(key, format!("`minimum` and `maximum` need a numeric type, not {}", kind.as_str())));
+            return Err(self.invalid(
+                key,
+                format!(
+                    "`minimum` and `maximum` need a numeric type, not {}",
+                    kind.as_str()
+                ),
+            ));
         }
         if let (Some(lo), Some(hi)) = (raw.minimum, raw.maximum)
             && lo > hi
@@ -444,7 +464,10 @@ impl Validator<'_> {
                 return Err(self.invalid(key, "`enum` needs at least one choice"));
             }
             if let Some(bad) = choices.iter().find(|c| !kind.admits(c)) {
-                return Err(self.invalid(key, format!("choice {bad} in `enum` is not of type {}", kind.as_str())));
+                return Err(self.invalid(
+                    key,
+                    format!("choice {bad} in `enum` is not of type {}", kind.as_str()),
+                ));
             }
         }
         let input = ExposedInput {
@@ -562,7 +585,10 @@ mod tests {
         let image = &config.tools[0];
         assert_eq!(image.space.to_string(), "ysharma/SanaSprint");
         assert_eq!(image.api, "/infer");
-        assert_eq!(image.inputs["model_size"], InputConfig::Fixed(Value::from("0.6B")));
+        assert_eq!(
+            image.inputs["model_size"],
+            InputConfig::Fixed(Value::from("0.6B"))
+        );
         let InputConfig::Exposed(width) = &image.inputs["width"] else {
             panic!("width is exposed")
         };
@@ -585,7 +611,10 @@ mod tests {
         let tool = &config.tools[0];
         assert_eq!(tool.api, "/predict");
         assert_eq!(tool.limits, CallLimits::default());
-        assert!(!tool.send_hf_token, "a plain URL gets no HF token unless asked");
+        assert!(
+            !tool.send_hf_token,
+            "a plain URL gets no HF token unless asked"
+        );
     }
 
     #[test]
@@ -612,21 +641,37 @@ mod tests {
         assert!(e.contains("tools.t.api"), "{e}");
 
         let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\ntimeout = -1\n");
-        assert!(e.contains("tools.t.timeout") && e.contains("above 0"), "{e}");
+        assert!(
+            e.contains("tools.t.timeout") && e.contains("above 0"),
+            "{e}"
+        );
 
-        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndefault = 100\nminimum = 256\n");
-        assert!(e.contains("tools.t.inputs.w") && e.contains("below the minimum 256"), "{e}");
+        let e = invalid(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndefault = 100\nminimum = 256\n",
+        );
+        assert!(
+            e.contains("tools.t.inputs.w") && e.contains("below the minimum 256"),
+            "{e}"
+        );
 
-        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nvalue = 1\ndescription = \"d\"\n");
+        let e = invalid(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nvalue = 1\ndescription = \"d\"\n",
+        );
         assert!(e.contains("fixed `value`"), "{e}");
 
-        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndescription = \"d\"\n");
+        let e = invalid(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ndescription = \"d\"\n",
+        );
         assert!(e.contains("`type`"), "{e}");
 
-        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ntype = \"string\"\nminimum = 1\n");
+        let e = invalid(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\ntype = \"string\"\nminimum = 1\n",
+        );
         assert!(e.contains("numeric type"), "{e}");
 
-        let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nenum = [\"a\", 1]\n");
+        let e = invalid(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n[tools.t.inputs.w]\nenum = [\"a\", 1]\n",
+        );
         assert!(e.contains("not of type string"), "{e}");
     }
 
@@ -683,9 +728,24 @@ mod tests {
         };
         assert!(input.check(&Value::from(512)).is_ok());
         assert!(input.check(&serde_json::json!(512.0)).is_ok());
-        assert!(input.check(&serde_json::json!(512.5)).unwrap_err().contains("whole number"));
-        assert!(input.check(&Value::from("512")).unwrap_err().contains("string \"512\""));
-        assert!(input.check(&Value::from(4096)).unwrap_err().contains("above the maximum 2048"));
+        assert!(
+            input
+                .check(&serde_json::json!(512.5))
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            input
+                .check(&Value::from("512"))
+                .unwrap_err()
+                .contains("string \"512\"")
+        );
+        assert!(
+            input
+                .check(&Value::from(4096))
+                .unwrap_err()
+                .contains("above the maximum 2048")
+        );
     }
 
     #[test]

@@ -23,7 +23,13 @@ use spaces_mcp::tools::Registry;
 #[command(name = "spaces-mcp", version, about, long_about = None)]
 struct Cli {
     /// The tools' config (spaces.toml); without it, the built-in config is used.
-    #[arg(long, short, global = true, env = "SPACES_MCP_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SPACES_MCP_CONFIG",
+        value_name = "FILE"
+    )]
     config: Option<PathBuf>,
     /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides it.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
@@ -67,7 +73,9 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // A server logs each call; the one-shot commands print their own results.
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    init_logging(cli.verbose, serving);
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -94,13 +102,16 @@ fn main() -> ExitCode {
             arguments,
             output_dir,
         } => runtime.block_on(call(config, &tool, &arguments, output_dir)),
-        Command::Config { client: ClientKind::Claude } => print_client_config(cli.config.as_deref()),
+        Command::Config {
+            client: ClientKind::Claude,
+        } => print_client_config(cli.config.as_deref()),
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     let default = match verbose {
-        0 => "spaces_mcp=info,warn",
+        0 if serving => "spaces_mcp=info,warn",
+        0 => "error",
         1 => "spaces_mcp=debug,info",
         _ => "trace",
     };
@@ -147,7 +158,12 @@ fn print_json(value: &Value) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn call(mut config: Config, tool: &str, arguments: &[String], output_dir: Option<PathBuf>) -> ExitCode {
+async fn call(
+    mut config: Config,
+    tool: &str,
+    arguments: &[String],
+    output_dir: Option<PathBuf>,
+) -> ExitCode {
     if let Some(dir) = output_dir {
         config.settings.output_dir = dir;
     }
@@ -200,7 +216,11 @@ async fn call(mut config: Config, tool: &str, arguments: &[String], output_dir: 
 /// Reads `key=value` words; a value is taken as a string for string inputs and
 /// as JSON otherwise (`width=512`, `flag=true`).
 fn parse_arguments(config: &Config, tool: &str, words: &[String]) -> Result<JsonObject, String> {
-    let inputs = config.tools.iter().find(|t| t.name == tool).map(|t| &t.inputs);
+    let inputs = config
+        .tools
+        .iter()
+        .find(|t| t.name == tool)
+        .map(|t| &t.inputs);
     let mut arguments = JsonObject::new();
     for word in words {
         let (key, raw) = word

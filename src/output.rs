@@ -60,7 +60,10 @@ pub enum OutputError {
     #[error("the Space named a file output with neither a URL nor a path")]
     NoLocation,
     #[error("could not save the output to {path}: {source}")]
-    Save { path: PathBuf, source: std::io::Error },
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A call's result as MCP content and structured data.
@@ -117,17 +120,23 @@ pub async fn render(
 ) -> Result<Rendered, OutputError> {
     let mut rendered = Rendered::default();
     for (i, value) in outputs.into_iter().enumerate() {
-        let name = names.get(i).cloned().unwrap_or_else(|| format!("output_{i}"));
+        let name = names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("output_{i}"));
         let component = returns.get(i).and_then(|r| r.component.as_deref());
         if is_file_data(&value) {
-            let summary = render_file(client, &value, component, &name, options, &mut rendered).await?;
+            let summary =
+                render_file(client, &value, component, &name, options, &mut rendered).await?;
             rendered.structured.insert(name, summary);
         } else {
             let text = match &value {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            rendered.content.push(ContentBlock::text(format!("{name}: {text}")));
+            rendered
+                .content
+                .push(ContentBlock::text(format!("{name}: {text}")));
             rendered.structured.insert(name, value);
         }
     }
@@ -145,7 +154,9 @@ fn is_file_data(value: &Value) -> bool {
         .and_then(|m| m.get("_type"))
         .and_then(Value::as_str)
         .is_some_and(|t| t == "gradio.FileData")
-        || (object.contains_key("path") && object.contains_key("url") && object.contains_key("orig_name"))
+        || (object.contains_key("path")
+            && object.contains_key("url")
+            && object.contains_key("orig_name"))
 }
 
 async fn render_file(
@@ -156,19 +167,31 @@ async fn render_file(
     options: &RenderOptions<'_>,
     rendered: &mut Rendered,
 ) -> Result<Value, OutputError> {
-    let field = |key: &str| value.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let field = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let url = match (field("url"), field("path")) {
         (Some(url), _) => url.to_string(),
         (None, Some(path)) => client.file_url(path).ok_or(OutputError::NoLocation)?,
         (None, None) => return Err(OutputError::NoLocation),
     };
     let file = client
-        .download(&url, options.download_max_bytes, options.token, options.idle)
+        .download(
+            &url,
+            options.download_max_bytes,
+            options.token,
+            options.idle,
+        )
         .await?;
     let file_name = field("orig_name").or(field("path")).unwrap_or(name);
     let mime = sniff_mime(&file.bytes)
         .map(str::to_string)
-        .or(file.content_type.filter(|t| t != "application/octet-stream"))
+        .or(file
+            .content_type
+            .filter(|t| t != "application/octet-stream"))
         .or(field("mime_type").map(str::to_string))
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
     let kind = FileKind::of(component, &mime);
@@ -215,21 +238,34 @@ fn file_name_of(path: &Path) -> String {
 /// Saves bytes under a fresh, safe name in `dir`: the Space's file name is
 /// reduced to its last component and plain characters, so no name it sends
 /// can climb out of the folder or overwrite another output.
-async fn save(dir: &Path, suggested: &str, mime: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+async fn save(
+    dir: &Path,
+    suggested: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, OutputError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let io = |path: &Path, source| OutputError::Save {
         path: path.to_path_buf(),
         source,
     };
-    tokio::fs::create_dir_all(dir).await.map_err(|e| io(dir, e))?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io(dir, e))?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("{stamp}-{}-{n}-{}", std::process::id(), safe_file_name(suggested, mime));
+    let name = format!(
+        "{stamp}-{}-{n}-{}",
+        std::process::id(),
+        safe_file_name(suggested, mime)
+    );
     let path = dir.join(name);
-    tokio::fs::write(&path, bytes).await.map_err(|e| io(&path, e))?;
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| io(&path, e))?;
     Ok(path)
 }
 
@@ -239,10 +275,23 @@ pub fn safe_file_name(name: &str, mime: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let cleaned = cleaned.trim_start_matches('.');
-    let cleaned: String = cleaned.chars().rev().take(100).collect::<Vec<_>>().into_iter().rev().collect();
+    let cleaned: String = cleaned
+        .chars()
+        .rev()
+        .take(100)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if cleaned.is_empty() || cleaned.chars().all(|c| c == '_') {
         format!("output.{}", extension_for(mime))
     } else {
@@ -281,7 +330,10 @@ pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
 }
 
 fn mime_from_name(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
@@ -321,8 +373,20 @@ mod tests {
 
     #[test]
     fn protocol_versions_decide_the_blocks() {
-        assert_eq!(Features::for_version("2024-11-05"), Features { audio: false, structured: false });
-        assert_eq!(Features::for_version("2025-03-26"), Features { audio: true, structured: false });
+        assert_eq!(
+            Features::for_version("2024-11-05"),
+            Features {
+                audio: false,
+                structured: false
+            }
+        );
+        assert_eq!(
+            Features::for_version("2025-03-26"),
+            Features {
+                audio: true,
+                structured: false
+            }
+        );
         assert_eq!(Features::for_version("2025-06-18"), Features::ALL);
         assert_eq!(Features::for_version("2026-07-28"), Features::ALL);
     }
@@ -339,19 +403,28 @@ mod tests {
     #[test]
     fn hostile_file_names_stay_in_the_folder() {
         assert_eq!(safe_file_name("image.webp", "image/webp"), "image.webp");
-        assert_eq!(safe_file_name("/tmp/gradio/abc/audio.wav", "audio/wav"), "audio.wav");
+        assert_eq!(
+            safe_file_name("/tmp/gradio/abc/audio.wav", "audio/wav"),
+            "audio.wav"
+        );
         assert_eq!(safe_file_name("../../etc/passwd", "text/plain"), "passwd");
         assert_eq!(safe_file_name("..\\..\\win.ini", "text/plain"), "win.ini");
         assert_eq!(safe_file_name("..", "image/png"), "output.png");
         assert_eq!(safe_file_name("", "audio/wav"), "output.wav");
-        assert_eq!(safe_file_name("a b;rm -rf.png", "image/png"), "a_b_rm_-rf.png");
+        assert_eq!(
+            safe_file_name("a b;rm -rf.png", "image/png"),
+            "a_b_rm_-rf.png"
+        );
         assert_eq!(safe_file_name(".bashrc", "text/plain"), "bashrc");
         assert!(safe_file_name(&"x".repeat(500), "image/png").len() <= 100);
     }
 
     #[test]
     fn file_outputs_are_recognised() {
-        let wire = format!("{}/../shared/wire/call-image-complete.txt", env!("CARGO_MANIFEST_DIR"));
+        let wire = format!(
+            "{}/../shared/wire/call-image-complete.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(wire).unwrap();
         let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
         let outputs: Vec<Value> = serde_json::from_str(data).unwrap();

@@ -85,10 +85,18 @@ impl Runner {
         arguments: Option<&JsonObject>,
         options: CallOptions,
     ) -> Result<Outcome, RunError> {
-        let tool = self.registry.get(name).ok_or_else(|| RunError::UnknownTool {
-            name: name.to_string(),
-            available: self.registry.iter().map(|t| t.config.name.as_str()).collect::<Vec<_>>().join(", "),
-        })?;
+        let tool = self
+            .registry
+            .get(name)
+            .ok_or_else(|| RunError::UnknownTool {
+                name: name.to_string(),
+                available: self
+                    .registry
+                    .iter()
+                    .map(|t| t.config.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
         let tool = &tool.config;
         let started = std::time::Instant::now();
         let work = tokio::time::timeout(tool.limits.timeout, self.run(tool, arguments, &options));
@@ -103,7 +111,11 @@ impl Runner {
         let elapsed = started.elapsed();
         Ok(match result {
             Ok(rendered) => {
-                tracing::info!(tool = name, ms = elapsed.as_millis() as u64, "call succeeded");
+                tracing::info!(
+                    tool = name,
+                    ms = elapsed.as_millis() as u64,
+                    "call succeeded"
+                );
                 let Rendered {
                     content,
                     structured,
@@ -126,9 +138,18 @@ impl Runner {
         })
     }
 
-    async fn run(&self, tool: &ToolConfig, arguments: Option<&JsonObject>, options: &CallOptions) -> Result<Rendered, Failure> {
+    async fn run(
+        &self,
+        tool: &ToolConfig,
+        arguments: Option<&JsonObject>,
+        options: &CallOptions,
+    ) -> Result<Rendered, Failure> {
         let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
-        let token = if tool.send_hf_token { self.token.as_ref() } else { None };
+        let token = if tool.send_hf_token {
+            self.token.as_ref()
+        } else {
+            None
+        };
         let client = self.pool.client(&tool.space)?;
         let endpoint = client.endpoint(&tool.api, token).await?;
         let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
@@ -151,9 +172,15 @@ impl Runner {
 
 /// One line: what failed, where, why, and what to do.
 fn explain(tool: &ToolConfig, failure: &Failure) -> String {
-    let where_ = format!("{} (Space {}, endpoint {})", tool.name, tool.space, tool.api);
+    let where_ = format!(
+        "{} (Space {}, endpoint {})",
+        tool.name, tool.space, tool.api
+    );
     if let Failure::Arguments(e) = failure {
-        return format!("{}: invalid arguments: {e}. Fix the arguments and call again.", tool.name);
+        return format!(
+            "{}: invalid arguments: {e}. Fix the arguments and call again.",
+            tool.name
+        );
     }
     let hint = hint(tool, failure);
     let mut line = format!("{where_} failed: {failure}");

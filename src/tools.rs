@@ -106,15 +106,19 @@ fn definition(tool: &ToolConfig) -> Tool {
     schema.insert("additionalProperties".into(), false.into());
 
     let title = tool.title.clone().unwrap_or_else(|| tool.name.clone());
-    let mut definition = Tool::new(tool.name.clone(), tool.description.clone(), Arc::new(schema))
-        .with_title(title.clone())
-        .with_annotations(
-            ToolAnnotations::with_title(title)
-                .read_only(true)
-                .destructive(false)
-                .idempotent(false)
-                .open_world(true),
-        );
+    let mut definition = Tool::new(
+        tool.name.clone(),
+        tool.description.clone(),
+        Arc::new(schema),
+    )
+    .with_title(title.clone())
+    .with_annotations(
+        ToolAnnotations::with_title(title)
+            .read_only(true)
+            .destructive(false)
+            .idempotent(false)
+            .open_world(true),
+    );
     definition.title = tool.title.clone();
     definition
 }
@@ -152,7 +156,10 @@ fn json_number(n: f64) -> Value {
 /// Checks a call's arguments against the tool's inputs: every argument known,
 /// of the right type and within bounds; every required one present. Defaults
 /// from the config fill the rest.
-pub fn check_arguments(tool: &ToolConfig, arguments: Option<&JsonObject>) -> Result<Arguments, ToolError> {
+pub fn check_arguments(
+    tool: &ToolConfig,
+    arguments: Option<&JsonObject>,
+) -> Result<Arguments, ToolError> {
     let empty = JsonObject::new();
     let arguments = arguments.unwrap_or(&empty);
     let exposed = || {
@@ -190,10 +197,12 @@ pub fn check_arguments(tool: &ToolConfig, arguments: Option<&JsonObject>) -> Res
                 }
             }
             Some(value) => {
-                input.check(value).map_err(|problem| ToolError::InvalidArgument {
-                    name: name.clone(),
-                    problem,
-                })?;
+                input
+                    .check(value)
+                    .map_err(|problem| ToolError::InvalidArgument {
+                        name: name.clone(),
+                        problem,
+                    })?;
                 checked.insert(name.clone(), value.clone());
             }
         }
@@ -205,11 +214,20 @@ pub fn check_arguments(tool: &ToolConfig, arguments: Option<&JsonObject>) -> Res
 /// the endpoint's order, from the call's arguments, the config's fixed values,
 /// or the Space's own defaults. Gradio accepts a short list and then fails with
 /// no message, so every input is always sent.
-pub fn positional_data(tool: &ToolConfig, arguments: &Arguments, endpoint: &EndpointInfo) -> Result<Vec<Value>, ToolError> {
+pub fn positional_data(
+    tool: &ToolConfig,
+    arguments: &Arguments,
+    endpoint: &EndpointInfo,
+) -> Result<Vec<Value>, ToolError> {
     let names: Vec<&str> = endpoint
         .parameters
         .iter()
-        .map(|p| p.parameter_name.as_deref().or(p.label.as_deref()).unwrap_or(""))
+        .map(|p| {
+            p.parameter_name
+                .as_deref()
+                .or(p.label.as_deref())
+                .unwrap_or("")
+        })
         .collect();
     if let Some(unknown) = tool.inputs.keys().find(|k| !names.contains(&k.as_str())) {
         return Err(ToolError::NoSuchParameter {
@@ -231,7 +249,9 @@ pub fn positional_data(tool: &ToolConfig, arguments: &Arguments, endpoint: &Endp
             if parameter.parameter_has_default {
                 return Ok(parameter.parameter_default.clone());
             }
-            Err(ToolError::UnfilledParameter { name: name.to_string() })
+            Err(ToolError::UnfilledParameter {
+                name: name.to_string(),
+            })
         })
         .collect()
 }
@@ -245,7 +265,12 @@ pub fn output_names(tool: &ToolConfig, endpoint: &EndpointInfo) -> Vec<String> {
             .outputs
             .get(i)
             .cloned()
-            .or_else(|| ret.label.as_deref().map(snake_case).filter(|l| !l.is_empty()))
+            .or_else(|| {
+                ret.label
+                    .as_deref()
+                    .map(snake_case)
+                    .filter(|l| !l.is_empty())
+            })
             .unwrap_or_else(|| format!("output_{i}"));
         let name = if names.contains(&candidate) {
             format!("{candidate}_{i}")
@@ -279,7 +304,10 @@ mod tests {
     }
 
     fn sana_endpoint() -> EndpointInfo {
-        let path = format!("{}/../shared/wire/sanasprint-like.info.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../shared/wire/sanasprint-like.info.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let info: ApiInfo = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         info.named_endpoints["/infer"].clone()
     }
@@ -297,8 +325,14 @@ mod tests {
         assert_eq!(schema["required"], json!(["prompt"]));
         assert_eq!(schema["additionalProperties"], false);
         let props = schema["properties"].as_object().unwrap();
-        assert_eq!(props.keys().collect::<Vec<_>>(), ["prompt", "width", "height"]);
-        assert_eq!(props["width"], json!({"type": "integer", "description": props["width"]["description"], "minimum": 256, "maximum": 2048, "default": 512}));
+        assert_eq!(
+            props.keys().collect::<Vec<_>>(),
+            ["prompt", "width", "height"]
+        );
+        assert_eq!(
+            props["width"],
+            json!({"type": "integer", "description": props["width"]["description"], "minimum": 256, "maximum": 2048, "default": 512})
+        );
         let tts = &registry.get("run_dia_tts").unwrap().definition;
         assert_eq!(tts.input_schema["required"], json!(["text_input"]));
         assert!(registry.get("nope").is_none());
@@ -308,31 +342,67 @@ mod tests {
     fn arguments_are_checked_with_their_name() {
         let config = builtin();
         let tool = &config.tools[0];
-        let ok = check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
+        let ok =
+            check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
         assert_eq!(ok["width"], 320);
-        assert_eq!(ok["height"], 512, "the config default fills what the model left out");
+        assert_eq!(
+            ok["height"], 512,
+            "the config default fills what the model left out"
+        );
 
         let e = check_arguments(tool, Some(&args(json!({"width": 320})))).unwrap_err();
-        assert_eq!(e, ToolError::MissingArgument { name: "prompt".into() });
+        assert_eq!(
+            e,
+            ToolError::MissingArgument {
+                name: "prompt".into()
+            }
+        );
         let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "seed": 3})))).unwrap_err();
-        assert!(e.to_string().contains("unknown argument \"seed\"") && e.to_string().contains("prompt, width, height"), "{e}");
-        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "width": "wide"})))).unwrap_err();
-        assert!(e.to_string().contains("\"width\" must be a whole number"), "{e}");
-        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "height": 99999})))).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown argument \"seed\"")
+                && e.to_string().contains("prompt, width, height"),
+            "{e}"
+        );
+        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "width": "wide"}))))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("\"width\" must be a whole number"),
+            "{e}"
+        );
+        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "height": 99999}))))
+            .unwrap_err();
         assert!(e.to_string().contains("above the maximum 2048"), "{e}");
         let e = check_arguments(tool, Some(&args(json!({"prompt": 5})))).unwrap_err();
         assert!(e.to_string().contains("must be a string"), "{e}");
         let e = check_arguments(tool, None).unwrap_err();
-        assert_eq!(e, ToolError::MissingArgument { name: "prompt".into() });
+        assert_eq!(
+            e,
+            ToolError::MissingArgument {
+                name: "prompt".into()
+            }
+        );
     }
 
     #[test]
     fn every_input_is_sent_in_the_endpoints_order() {
         let config = builtin();
         let tool = &config.tools[0];
-        let checked = check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
+        let checked =
+            check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
         let data = positional_data(tool, &checked, &sana_endpoint()).unwrap();
-        assert_eq!(data, vec![json!("a cat"), json!("0.6B"), json!(0), json!(true), json!(320), json!(512), json!(4.0), json!(2)]);
+        assert_eq!(
+            data,
+            vec![
+                json!("a cat"),
+                json!("0.6B"),
+                json!(0),
+                json!(true),
+                json!(320),
+                json!(512),
+                json!(4.0),
+                json!(2)
+            ]
+        );
     }
 
     #[test]
@@ -345,22 +415,52 @@ mod tests {
         let tool = &config.tools[0];
         let checked = check_arguments(tool, Some(&args(json!({"prompt": "p"})))).unwrap();
         let data = positional_data(tool, &checked, &sana_endpoint()).unwrap();
-        assert_eq!(data, vec![json!("p"), json!("1.6B"), json!(0), json!(true), json!(1024), json!(1024), json!(4.5), json!(2)]);
+        assert_eq!(
+            data,
+            vec![
+                json!("p"),
+                json!("1.6B"),
+                json!(0),
+                json!(true),
+                json!(1024),
+                json!(1024),
+                json!(4.5),
+                json!(2)
+            ]
+        );
 
-        let config = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\ninputs.promt = { type = \"string\" }\n", "t").unwrap();
+        let config = Config::parse(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\ninputs.promt = { type = \"string\" }\n",
+            "t",
+        )
+        .unwrap();
         let e = positional_data(&config.tools[0], &Arguments::new(), &sana_endpoint()).unwrap_err();
-        assert!(e.to_string().contains("\"promt\"") && e.to_string().contains("prompt, model_size"), "{e}");
+        assert!(
+            e.to_string().contains("\"promt\"") && e.to_string().contains("prompt, model_size"),
+            "{e}"
+        );
 
         let config = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\n", "t").unwrap();
         let e = positional_data(&config.tools[0], &Arguments::new(), &sana_endpoint()).unwrap_err();
-        assert_eq!(e, ToolError::UnfilledParameter { name: "prompt".into() });
+        assert_eq!(
+            e,
+            ToolError::UnfilledParameter {
+                name: "prompt".into()
+            }
+        );
     }
 
     #[test]
     fn outputs_are_named_from_config_then_labels() {
         let config = builtin();
-        assert_eq!(output_names(&config.tools[0], &sana_endpoint()), ["image", "seed"]);
+        assert_eq!(
+            output_names(&config.tools[0], &sana_endpoint()),
+            ["image", "seed"]
+        );
         let bare = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\n", "t").unwrap();
-        assert_eq!(output_names(&bare.tools[0], &sana_endpoint()), ["result", "seed_used"]);
+        assert_eq!(
+            output_names(&bare.tools[0], &sana_endpoint()),
+            ["result", "seed_used"]
+        );
     }
 }

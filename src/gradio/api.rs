@@ -84,14 +84,31 @@ mod tests {
     fn reads_the_endpoints_of_the_recorded_info() {
         let info: ApiInfo = serde_json::from_str(&wire("sanasprint-like.info.json")).unwrap();
         let infer = &info.named_endpoints["/infer"];
-        let names: Vec<_> = infer.parameters.iter().map(|p| p.parameter_name.as_deref().unwrap()).collect();
+        let names: Vec<_> = infer
+            .parameters
+            .iter()
+            .map(|p| p.parameter_name.as_deref().unwrap())
+            .collect();
         assert_eq!(
             names,
-            ["prompt", "model_size", "seed", "randomize_seed", "width", "height", "guidance_scale", "num_inference_steps"]
+            [
+                "prompt",
+                "model_size",
+                "seed",
+                "randomize_seed",
+                "width",
+                "height",
+                "guidance_scale",
+                "num_inference_steps"
+            ]
         );
         assert!(!infer.parameters[0].parameter_has_default);
         assert_eq!(infer.parameters[4].parameter_default, Value::from(1024));
-        let components: Vec<_> = infer.returns.iter().map(|r| r.component.as_deref().unwrap()).collect();
+        let components: Vec<_> = infer
+            .returns
+            .iter()
+            .map(|r| r.component.as_deref().unwrap())
+            .collect();
         assert_eq!(components, ["Image", "Number"]);
 
         let info: ApiInfo = serde_json::from_str(&wire("dia-like.info.json")).unwrap();

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{CONTENT_TYPE, HeaderName};
 use reqwest::Response;
+use reqwest::header::{CONTENT_TYPE, HeaderName};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -35,7 +35,10 @@ impl SpacePool {
 
     /// The one client for `space`, made now if this is the first call to it.
     pub fn client(&self, space: &SpaceRef) -> Result<Arc<SpaceClient>, GradioError> {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(client) = clients.get(space.base()) {
             return Ok(client.clone());
         }
@@ -56,7 +59,12 @@ struct SpaceMeta {
 impl SpaceMeta {
     fn endpoint(&self, api: &str) -> Result<&EndpointInfo, GradioError> {
         self.info.named_endpoints.get(api).ok_or_else(|| {
-            let mut names: Vec<&str> = self.info.named_endpoints.keys().map(String::as_str).collect();
+            let mut names: Vec<&str> = self
+                .info
+                .named_endpoints
+                .keys()
+                .map(String::as_str)
+                .collect();
             names.sort_unstable();
             GradioError::UnknownEndpoint {
                 api: api.to_string(),
@@ -120,7 +128,11 @@ impl SpaceClient {
 
     /// The endpoint's description, fetching the Space's config and API info on
     /// first use. A failed fetch is not cached: the next call tries again.
-    pub async fn endpoint(&self, api: &str, token: Option<&HfToken>) -> Result<&EndpointInfo, GradioError> {
+    pub async fn endpoint(
+        &self,
+        api: &str,
+        token: Option<&HfToken>,
+    ) -> Result<&EndpointInfo, GradioError> {
         self.meta(token).await?.endpoint(api)
     }
 
@@ -130,7 +142,9 @@ impl SpaceClient {
 
     async fn fetch_meta(&self, token: Option<&HfToken>) -> Result<SpaceMeta, GradioError> {
         let config_url = self.join(self.space.base(), "config")?;
-        let config: AppConfig = self.get_json(config_url, token, "the app's /config").await?;
+        let config: AppConfig = self
+            .get_json(config_url, token, "the app's /config")
+            .await?;
         let prefix = config.prefix();
         let api_base = if prefix.is_empty() {
             self.space.base().clone()
@@ -159,14 +173,23 @@ impl SpaceClient {
         let submit_url = self.join(api_base, &format!("call/{name}"))?;
         let what = format!("the call to {api}");
         let response = self
-            .send(self.http
-                .post(submit_url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(json!({ "data": data }).to_string()), token, &submit_url, idle)
+            .send(
+                self.http
+                    .post(submit_url.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(json!({ "data": data }).to_string()),
+                token,
+                &submit_url,
+                idle,
+            )
             .await?;
         let response = check_status(response, &what).await?;
         let EventId { event_id } = read_json(response, &what).await?;
-        if event_id.is_empty() || !event_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if event_id.is_empty()
+            || !event_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(GradioError::Protocol {
                 what: "the call's answer",
                 reason: format!("{event_id:?} is not an event id"),
@@ -174,7 +197,9 @@ impl SpaceClient {
         }
         tracing::debug!(space = %self.space, api, event_id, "job submitted");
         let stream_url = self.join(api_base, &format!("call/{name}/{event_id}"))?;
-        let response = self.send(self.http.get(stream_url.clone()), token, &stream_url, idle).await?;
+        let response = self
+            .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
+            .await?;
         let response = check_status(response, &format!("the result stream of {api}")).await?;
         follow(response.bytes_stream(), idle).await
     }
@@ -197,7 +222,9 @@ impl SpaceClient {
                 origin: origin.ascii_serialization(),
             });
         };
-        let response = self.send(self.http.get(parsed.clone()), token, &parsed, idle).await?;
+        let response = self
+            .send(self.http.get(parsed.clone()), token, &parsed, idle)
+            .await?;
         let response = check_status(response, &format!("the download of {url}")).await?;
         let too_large = || GradioError::TooLarge {
             url: url.to_string(),
@@ -214,7 +241,9 @@ impl SpaceClient {
         let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
         let mut body = response.bytes_stream();
         loop {
-            let chunk = tokio::time::timeout(idle, body.next()).await.map_err(|_| GradioError::Idle(idle))?;
+            let chunk = tokio::time::timeout(idle, body.next())
+                .await
+                .map_err(|_| GradioError::Idle(idle))?;
             match chunk {
                 None => break,
                 Some(Ok(chunk)) => {
@@ -226,7 +255,10 @@ impl SpaceClient {
                 Some(Err(e)) => return Err(GradioError::transport(url, &e)),
             }
         }
-        Ok(Downloaded { bytes, content_type })
+        Ok(Downloaded {
+            bytes,
+            content_type,
+        })
     }
 
     /// The URL of a file the Space names only by its server path.
@@ -262,7 +294,9 @@ impl SpaceClient {
         token: Option<&HfToken>,
         what: &'static str,
     ) -> Result<T, GradioError> {
-        let response = self.send(self.http.get(url.clone()), token, &url, CONNECT_TIMEOUT * 3).await?;
+        let response = self
+            .send(self.http.get(url.clone()), token, &url, CONNECT_TIMEOUT * 3)
+            .await?;
         let response = check_status(response, what).await?;
         read_json(response, what).await
     }
@@ -304,8 +338,14 @@ async fn check_status(response: Response, what: &str) -> Result<Response, Gradio
     })
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(response: Response, what: &str) -> Result<T, GradioError> {
-    let bytes = response.bytes().await.map_err(|e| GradioError::StreamBroken(e.to_string()))?;
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: Response,
+    what: &str,
+) -> Result<T, GradioError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| GradioError::StreamBroken(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| GradioError::Protocol {
         what: "an answer",
         reason: format!("{what}: {e}"),

@@ -44,7 +44,10 @@ impl CallEvent {
         };
         let outputs = |value: Value| match value {
             Value::Array(items) => Ok(items),
-            other => Err(bad(format!("`{event}` data is not a list of outputs but {}", crate::config::describe(&other)))),
+            other => Err(bad(format!(
+                "`{event}` data is not a list of outputs but {}",
+                crate::config::describe(&other)
+            ))),
         };
         Ok(match event {
             "complete" => match value()? {
@@ -52,7 +55,9 @@ impl CallEvent {
                 v => CallEvent::Complete(outputs(v)?),
             },
             "generating" => CallEvent::Generating(outputs(value()?)?),
-            "error" => CallEvent::Error(error_message(&value().unwrap_or_else(|_| Value::String(data.to_string())))),
+            "error" => CallEvent::Error(error_message(
+                &value().unwrap_or_else(|_| Value::String(data.to_string())),
+            )),
             _ => CallEvent::Ignored,
         })
     }
@@ -67,7 +72,9 @@ fn error_message(data: &Value) -> Option<String> {
         Value::String(s) => Some(s.as_str()),
         _ => None,
     };
-    text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 /// Reads a call's event stream until its outcome: the outputs of `complete`,
@@ -120,7 +127,9 @@ mod tests {
     /// The event stream of a transcript: what follows its last `> GET` line
     /// (and, for captures with headers, the blank line after them).
     fn stream_of(transcript: &str) -> String {
-        let (_, after) = transcript.rsplit_once("> GET ").expect("a GET in the transcript");
+        let (_, after) = transcript
+            .rsplit_once("> GET ")
+            .expect("a GET in the transcript");
         let body = after.split_once('\n').map(|(_, b)| b).unwrap_or("");
         match body.split_once("\r\n\r\n") {
             Some((head, rest)) if head.starts_with("HTTP/") => rest.to_string(),
@@ -130,33 +139,47 @@ mod tests {
 
     /// Feeds `text` in chunks of `size` bytes, as a network would split it.
     async fn run(text: &str, size: usize) -> Result<Vec<Value>, GradioError> {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            text.as_bytes().chunks(size).map(|c| Ok(c.to_vec())).collect();
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = text
+            .as_bytes()
+            .chunks(size)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
         follow(stream::iter(chunks), Duration::from_secs(5)).await
     }
 
     #[tokio::test]
     async fn complete_gives_every_output_in_order() {
         for size in [1, 7, 4096] {
-            let out = run(&stream_of(&wire("call-image-complete.txt")), size).await.unwrap();
+            let out = run(&stream_of(&wire("call-image-complete.txt")), size)
+                .await
+                .unwrap();
             assert_eq!(out.len(), 2);
             assert!(out[0]["url"].as_str().unwrap().ends_with("image.webp"));
             assert_eq!(out[1], Value::from(629686064u64));
         }
-        let out = run(&stream_of(&wire("call-audio-complete.txt")), 13).await.unwrap();
+        let out = run(&stream_of(&wire("call-audio-complete.txt")), 13)
+            .await
+            .unwrap();
         assert_eq!(out[0]["orig_name"], "audio.wav");
     }
 
     #[tokio::test]
     async fn heartbeats_are_skipped_and_generators_give_their_final_value() {
-        let out = run(&stream_of(&wire("call-slow-heartbeat.txt")), 5).await.unwrap();
-        assert_eq!(out, [Value::from("slept 22s")]);
-        let out = run(&stream_of(&wire("call-generator-stream.txt")), 9).await.unwrap();
-        assert_eq!(out, [Value::from("one two three")]);
-        // A generator stream that closes without `complete` still yields its last value.
-        let out = run("event: generating\ndata: [\"a\"]\n\nevent: generating\ndata: [\"a b\"]\n\n", 4)
+        let out = run(&stream_of(&wire("call-slow-heartbeat.txt")), 5)
             .await
             .unwrap();
+        assert_eq!(out, [Value::from("slept 22s")]);
+        let out = run(&stream_of(&wire("call-generator-stream.txt")), 9)
+            .await
+            .unwrap();
+        assert_eq!(out, [Value::from("one two three")]);
+        // A generator stream that closes without `complete` still yields its last value.
+        let out = run(
+            "event: generating\ndata: [\"a\"]\n\nevent: generating\ndata: [\"a b\"]\n\n",
+            4,
+        )
+        .await
+        .unwrap();
         assert_eq!(out, [Value::from("a b")]);
     }
 
@@ -175,15 +198,25 @@ mod tests {
             Err(GradioError::AppHidden)
         ));
         // Gradio 4.20–6.12: the error event's data is null.
-        assert!(matches!(run("event: error\ndata: null\n\n", 64).await, Err(GradioError::AppHidden)));
+        assert!(matches!(
+            run("event: error\ndata: null\n\n", 64).await,
+            Err(GradioError::AppHidden)
+        ));
     }
 
     #[tokio::test]
     async fn cancelled_cut_and_malformed_streams_are_errors() {
-        assert!(matches!(run("event: complete\ndata: null\n\n", 64).await, Err(GradioError::Cancelled)));
+        assert!(matches!(
+            run("event: complete\ndata: null\n\n", 64).await,
+            Err(GradioError::Cancelled)
+        ));
         // A stream cut mid-event (a fault a real app cannot be made to produce on demand).
         assert!(matches!(
-            run("event: heartbeat\ndata: null\n\nevent: complete\ndata: [1, 2", 64).await,
+            run(
+                "event: heartbeat\ndata: null\n\nevent: complete\ndata: [1, 2",
+                64
+            )
+            .await,
             Err(GradioError::StreamEnded)
         ));
         assert!(matches!(run("", 64).await, Err(GradioError::StreamEnded)));
@@ -196,7 +229,12 @@ mod tests {
             Err(GradioError::Protocol { .. })
         ));
         // Unknown event kinds are ignored.
-        let out = run("event: novelty\ndata: {}\n\nevent: complete\ndata: [true]\n\n", 64).await.unwrap();
+        let out = run(
+            "event: novelty\ndata: {}\n\nevent: complete\ndata: [true]\n\n",
+            64,
+        )
+        .await
+        .unwrap();
         assert_eq!(out, [Value::Bool(true)]);
     }
 

@@ -40,7 +40,8 @@ impl HfToken {
     }
 
     fn header_value(&self) -> Option<reqwest::header::HeaderValue> {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
         value.set_sensitive(true);
         Some(value)
     }
@@ -85,7 +86,9 @@ pub enum GradioError {
     StreamEnded,
     #[error("refused to download {url}: it is not on the Space's own origin {origin}")]
     ForeignFile { url: String, origin: String },
-    #[error("refused to download {url}: it is larger than the {max}-byte limit (download_max_bytes)")]
+    #[error(
+        "refused to download {url}: it is larger than the {max}-byte limit (download_max_bytes)"
+    )]
     TooLarge { url: String, max: u64 },
     #[error("the HTTP client could not be set up: {0}")]
     Setup(String),

@@ -37,11 +37,14 @@ impl SpaceRef {
         }
         if !base.username().is_empty() || base.password().is_some() {
             return Err(SpaceRefError(
-                "put no credentials in the Space URL; set HF_TOKEN for Spaces that need a token".into(),
+                "put no credentials in the Space URL; set HF_TOKEN for Spaces that need a token"
+                    .into(),
             ));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(SpaceRefError(format!("the URL {text:?} must have no query or fragment")));
+            return Err(SpaceRefError(format!(
+                "the URL {text:?} must have no query or fragment"
+            )));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -65,7 +68,8 @@ impl SpaceRef {
         let part_ok = |p: &str| {
             p.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
                 && p.len() <= 96
-                && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         };
         if !part_ok(owner) || !part_ok(name) {
             return Err(bad());
@@ -126,7 +130,11 @@ mod tests {
         assert!(!s.is_hub());
         let s = SpaceRef::parse("https://example.com/apps/demo").unwrap();
         assert_eq!(s.base().as_str(), "https://example.com/apps/demo/");
-        assert!(SpaceRef::parse("https://abc-def.hf.space").unwrap().is_hub());
+        assert!(
+            SpaceRef::parse("https://abc-def.hf.space")
+                .unwrap()
+                .is_hub()
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ pub mod stdio;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -46,11 +46,41 @@ impl ServerHandler for SpacesServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.runner.registry().definitions()))
+        Ok(ListToolsResult::with_all_items(
+            self.runner.registry().definitions(),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.runner.registry().get(name).map(|t| t.definition.clone())
+        self.runner
+            .registry()
+            .get(name)
+            .map(|t| t.definition.clone())
+    }
+
+    /// rmcp hands over a request whose params it could not read as a custom
+    /// request; for MCP's own methods that means malformed params, which
+    /// JSON-RPC calls -32602, not "method not found".
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        const OWN: &[&str] = &["initialize", "ping", "tools/list", "tools/call"];
+        if OWN.contains(&request.method.as_str()) {
+            return Err(McpError::invalid_params(
+                format!(
+                    "the params of {} are malformed (tools/call takes {{\"name\": string, \"arguments\": object}})",
+                    request.method
+                ),
+                None,
+            ));
+        }
+        Err(McpError::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            format!("method not found: {}", request.method),
+            None,
+        ))
     }
 
     async fn call_tool(
@@ -59,15 +89,22 @@ impl ServerHandler for SpacesServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let version = context.protocol_version();
-        let features = Features::for_version(version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"));
+        let features =
+            Features::for_version(version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"));
         let options = CallOptions {
             features,
             save_all: false,
             cancel: context.ct.clone(),
         };
-        match self.runner.call(&request.name, request.arguments.as_ref(), options).await {
+        match self
+            .runner
+            .call(&request.name, request.arguments.as_ref(), options)
+            .await
+        {
             Ok(outcome) => Ok(outcome.result.into()),
-            Err(e @ RunError::UnknownTool { .. }) => Err(McpError::invalid_params(e.to_string(), None)),
+            Err(e @ RunError::UnknownTool { .. }) => {
+                Err(McpError::invalid_params(e.to_string(), None))
+            }
             Err(e @ RunError::Cancelled) => Err(McpError::internal_error(e.to_string(), None)),
         }
     }

@@ -28,6 +28,9 @@ pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
             return Err(StdioError::Start(text));
         }
     };
-    running.waiting().await.map_err(|e| StdioError::Run(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| StdioError::Run(e.to_string()))?;
     Ok(())
 }

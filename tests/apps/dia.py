@@ -10,7 +10,16 @@ import numpy as np
 SAMPLE_RATE = 44100
 
 
-def generate_audio(text_input, audio_prompt_input, max_new_tokens, cfg_scale, temperature, top_p, cfg_filter_top_k, speed_factor):
+def generate_audio(
+    text_input,
+    audio_prompt_input=None,
+    max_new_tokens=3072,
+    cfg_scale=3.0,
+    temperature=1.3,
+    top_p=0.95,
+    cfg_filter_top_k=30,
+    speed_factor=0.94,
+):
     if not text_input or text_input.isspace():
         raise gr.Error("Text input cannot be empty.")
     seconds = min(0.05 * len(text_input), 2.0)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test, setting up what they need first: a Python venv (.venv, or
+# $SPACES_MCP_VENV) with the pinned packages of tests/requirements.txt (real
+# Gradio for the test apps, the official MCP SDK as the client), the debug
+# build, the Rust unit tests, then the integration tests. Nothing here reaches
+# beyond the package registries and 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${SPACES_MCP_VENV:-.venv}"
+stamp="$venv/.requirements.txt"
+if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/requirements.txt "$stamp"; then
+  echo "== setting up $venv (tests/requirements.txt)"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt "$stamp"
+fi
+
+echo "== cargo build"
+cargo build --locked --quiet
+echo "== unit tests (cargo test)"
+cargo test --locked --quiet
+echo "== integration tests (pytest)"
+SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" "$venv/bin/python" -m pytest "$@"

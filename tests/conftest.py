@@ -1,0 +1,143 @@
+"""Shared fixtures of the integration tests.
+
+The Gradio side is real: the apps under tests/apps/ (same endpoint signatures
+as the Spaces ysharma/SanaSprint and ysharma/Dia-1.6B) run in Gradio from
+PyPI on free loopback ports. The MCP side is real too: the official Python
+`mcp` SDK spawns the built `spaces-mcp` binary and speaks to it over stdio.
+Nothing here reaches beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "tests" / "apps"
+DEFAULT_CONFIG = ROOT / "spaces.toml"
+
+
+def binary() -> str:
+    path = os.environ.get("SPACES_MCP_BIN") or str(ROOT / "target" / "debug" / "spaces-mcp")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} does not exist: build it first (scripts/test.sh does)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class App:
+    """A running test app: its URL and the log of the headers it received."""
+
+    name: str
+    url: str
+    process: subprocess.Popen
+    header_log: Path
+    output: Path
+
+    def requests(self) -> list[dict]:
+        if not self.header_log.exists():
+            return []
+        return [json.loads(line) for line in self.header_log.read_text().splitlines() if line]
+
+
+@dataclass
+class Apps:
+    sana: App
+    dia: App
+    slow: App
+    foreign: App
+    tmp: Path
+    all: list[App] = field(default_factory=list)
+
+
+def _start(name: str, module: str, tmp: Path, extra: list[str] | None = None) -> App:
+    port = free_port()
+    header_log = tmp / f"{name}.headers.jsonl"
+    output = tmp / f"{name}.log"
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
+    process = subprocess.Popen(
+        [sys.executable, str(APPS / "serve.py"), module, str(port), "--header-log", str(header_log), *(extra or [])],
+        stdout=output.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    return App(name, f"http://127.0.0.1:{port}", process, header_log, output)
+
+
+def _wait_ready(app: App, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if app.process.poll() is not None:
+            raise RuntimeError(f"test app {app.name} exited:\n{app.output.read_text()}")
+        try:
+            with urllib.request.urlopen(app.url + "/config", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"test app {app.name} did not start in time:\n{app.output.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def apps() -> Apps:
+    tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-tests-"))
+    started = [
+        _start("sana", "sanasprint", tmp),
+        _start("dia", "dia", tmp),
+        _start("slow", "slow", tmp),
+        # The same image app, but building its file URLs on another origin, as
+        # a Space behind a proxy (or a hostile one) would.
+        _start("foreign", "sanasprint", tmp, ["--root-path", "http://127.0.0.2:9"]),
+    ]
+    try:
+        deadline = time.monotonic() + 180
+        for app in started:
+            _wait_ready(app, deadline)
+        yield Apps(*started, tmp=tmp, all=started)
+    finally:
+        for app in started:
+            app.process.terminate()
+        for app in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                app.process.wait(timeout=10)
+
+
+def local_config(apps: Apps, extra: str = "", hf_token: bool = False) -> str:
+    """The built-in spaces.toml with each Space pointed at its local stand-in,
+    as an outside script would rewrite it, plus `extra` tables."""
+    text = DEFAULT_CONFIG.read_text()
+    text = text.replace('space = "ysharma/SanaSprint"', f'space = "{apps.sana.url}"')
+    text = text.replace('space = "ysharma/Dia-1.6B"', f'space = "{apps.dia.url}"')
+    if hf_token:
+        text = re.sub(r'^(space = .*)$', r'\1\nhf_token = true', text, flags=re.M)
+    return text + "\n" + extra
+
+
+def write_config(tmp: Path, text: str) -> Path:
+    fd, path = tempfile.mkstemp(prefix="spaces-", suffix=".toml", dir=tmp)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"

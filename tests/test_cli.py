@@ -1,0 +1,109 @@
+"""The command line: tools, call, config claude, config errors, and the stdio
+server's behaviour on input no MCP client would send."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from conftest import binary, local_config, write_config
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [binary(), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        env=dict(os.environ, **(env or {})),
+    )
+
+
+def test_tools_prints_every_tool_with_its_schema():
+    done = run("tools")
+    assert done.returncode == 0, done.stderr
+    tools = {t["name"]: t for t in json.loads(done.stdout)["tools"]}
+    assert set(tools) == {"generate_image", "run_dia_tts"}
+    assert tools["generate_image"]["inputSchema"]["properties"]["height"]["maximum"] == 2048
+
+
+def test_call_saves_files_and_prints_where(apps, tmp_path):
+    config = write_config(apps.tmp, local_config(apps))
+    out = tmp_path / "outputs"
+    done = run("--config", str(config), "call", "generate_image", "prompt=a small boat", "width=288", "--output-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout[done.stdout.index("{"):])
+    saved = Path(result["image"]["path"])
+    assert saved.parent == out and saved.exists()
+    assert str(saved) in done.stdout
+    with Image.open(saved) as picture:
+        assert picture.size == (288, 512)
+
+
+def test_call_reports_failure_with_status_1(apps):
+    config = write_config(apps.tmp, local_config(apps))
+    done = run("--config", str(config), "call", "run_dia_tts", "text_input= ")
+    assert done.returncode == 1
+    assert "Text input cannot be empty." in done.stderr
+    done = run("--config", str(config), "call", "nope")
+    assert done.returncode == 1 and "unknown tool" in done.stderr
+
+
+def test_invalid_config_is_refused_at_start_with_status_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tools.generate_image]\nspace = "ysharma/SanaSprint"\napi = "/infer"\n[tools.generate_image.inputs.width]\ndefault = 100\nminimum = 256\n')
+    done = run("--config", str(bad), "serve", stdin="")
+    assert done.returncode == 2
+    assert str(bad) in done.stderr and "tools.generate_image.inputs.width" in done.stderr and "minimum 256" in done.stderr
+    assert done.stdout == ""
+    missing = run("--config", str(tmp_path / "missing.toml"), "tools")
+    assert missing.returncode == 2 and "missing.toml" in missing.stderr
+
+
+def test_config_claude_names_this_binary(tmp_path):
+    config = tmp_path / "spaces.toml"
+    config.write_text(Path(__file__).resolve().parent.parent.joinpath("spaces.toml").read_text())
+    done = run("--config", str(config), "config", "claude")
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(done.stdout)["mcpServers"]["spaces"]
+    assert os.path.isabs(entry["command"]) and os.path.samefile(entry["command"], binary())
+    assert entry["args"] == ["serve", "--config", str(config)]
+    assert "HF_TOKEN" in done.stderr
+
+
+def test_stdin_closed_before_initialize_is_a_clean_exit():
+    started = time.monotonic()
+    done = run("serve", stdin="", timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert time.monotonic() - started < 5
+
+
+def test_malformed_messages_do_not_crash_the_server():
+    # No MCP client sends these, so they are written by hand: garbage, a
+    # JSON-RPC request with a wrong shape, then a proper exchange.
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
+    lines = [
+        "this is not json",
+        '{"jsonrpc": "2.0", "id": 7, "method": 42}',
+        json.dumps(init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "generate_image", "arguments": "not an object"}}),
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    ]
+    done = run("serve", stdin="\n".join(lines) + "\n", timeout=20)
+    assert "panicked" not in done.stderr
+    replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    by_id = {r.get("id"): r for r in replies}
+    assert 3 in by_id, done.stdout + done.stderr
+    assert {t["name"] for t in by_id[3]["result"]["tools"]} == {"generate_image", "run_dia_tts"}
+    # A malformed tools/call gets "invalid params", not silence and not a crash.
+    assert by_id[2]["error"]["code"] == -32602, by_id[2]
+    assert "malformed" in by_id[2]["error"]["message"]
