@@ -7,14 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv="${SPACES_MCP_VENV:-.venv}"
-stamp="$venv/.requirements.txt"
-if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/requirements.txt "$stamp"; then
-  echo "== setting up $venv (tests/requirements.txt)"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-  cp tests/requirements.txt "$stamp"
-fi
+. scripts/venv.sh
 
 echo "== cargo build"
 cargo build --locked --quiet

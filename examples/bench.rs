@@ -1,0 +1,171 @@
+//! The benchmark behind `scripts/bench.sh`: prints figures, asserts nothing.
+//!
+//! 1. Time from spawning `spaces-mcp` to its answer to tools/list (after
+//!    initialize), as an MCP client sees it (rmcp's client over stdio).
+//! 2. The server's resident memory right after that answer.
+//! 3. The median latency of `generate_image` (512×512) through the server,
+//!    against the same call made directly to the Gradio app (POST the job,
+//!    read its event stream, download the image), and their ratio.
+//!
+//! Usage: bench BINARY CONFIG APP_URL [ROUNDS]
+
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        return Err("usage: bench BINARY CONFIG APP_URL [ROUNDS]".into());
+    }
+    let (binary, config, app) = (&args[1], &args[2], args[3].trim_end_matches('/'));
+    let rounds: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(30);
+
+    // 1 and 2: start-up, with the built-in config as a user would run it.
+    let mut startup = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let mut command = Command::new(binary);
+        command.arg("serve").env("RUST_LOG", "off");
+        let transport = TokioChildProcess::new(command)?;
+        let pid = transport.id();
+        let client = ().serve(transport).await?;
+        let tools = client.list_tools(None).await?;
+        startup.push(started.elapsed());
+        assert_eq!(tools.tools.len(), 2);
+        if let Some(pid) = pid {
+            rss.push(resident_kib(pid).unwrap_or(0));
+        }
+        client.cancel().await?;
+    }
+    startup.sort();
+    rss.sort();
+    println!(
+        "startup: spawn to tools/list answer: median {:.1} ms, min {:.1} ms, max {:.1} ms over {} runs (target <= 20 ms)",
+        ms(startup[startup.len() / 2]),
+        ms(startup[0]),
+        ms(startup[startup.len() - 1]),
+        startup.len()
+    );
+    if !rss.is_empty() {
+        println!(
+            "memory: resident after tools/list: median {:.1} MiB, max {:.1} MiB (target <= 15 MiB)",
+            rss[rss.len() / 2] as f64 / 1024.0,
+            rss[rss.len() - 1] as f64 / 1024.0
+        );
+    }
+
+    // 3: generate_image through the server against the direct call.
+    let mut command = Command::new(binary);
+    command
+        .args(["serve", "--config", config])
+        .env("RUST_LOG", "off");
+    let transport = TokioChildProcess::new(command)?;
+    let pid = transport.id();
+    let client = ().serve(transport).await?;
+    let mut arguments = JsonObject::new();
+    arguments.insert("prompt".into(), "a lighthouse at dusk".into());
+    arguments.insert("width".into(), 512.into());
+    arguments.insert("height".into(), 512.into());
+    let request = CallToolRequestParams::new("generate_image").with_arguments(arguments);
+    let http = reqwest::Client::new();
+    let data = json!(["a lighthouse at dusk", "0.6B", 0, true, 512, 512, 4.0, 2]);
+
+    // Warm both paths (the server learns the Space's API on its first call).
+    for _ in 0..3 {
+        client.call_tool(request.clone()).await?;
+        direct_call(&http, app, &data).await?;
+    }
+    let mut through = Vec::with_capacity(rounds);
+    let mut direct = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        // Interleaved, so drift on the machine affects both alike.
+        let started = Instant::now();
+        let result = client.call_tool(request.clone()).await?;
+        through.push(started.elapsed());
+        if result.is_error == Some(true) {
+            return Err(format!("generate_image failed: {:?}", result.content).into());
+        }
+        let started = Instant::now();
+        direct_call(&http, app, &data).await?;
+        direct.push(started.elapsed());
+    }
+    through.sort();
+    direct.sort();
+    let (t, d) = (through[rounds / 2], direct[rounds / 2]);
+    println!(
+        "generate_image 512x512: median through spaces-mcp {:.1} ms, direct {:.1} ms, ratio {:.3} over {rounds} calls each (target <= 1.10)",
+        ms(t),
+        ms(d),
+        t.as_secs_f64() / d.as_secs_f64()
+    );
+    if let Some(rss) = pid.and_then(resident_kib) {
+        println!(
+            "memory: resident after {} calls: {:.1} MiB",
+            rounds + 3,
+            rss as f64 / 1024.0
+        );
+    }
+    client.cancel().await?;
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The call a minimal client makes: submit, follow the stream, fetch the file.
+async fn direct_call(http: &reqwest::Client, app: &str, data: &Value) -> Result<(), BoxError> {
+    let submit = http
+        .post(format!("{app}/gradio_api/call/infer"))
+        .header("content-type", "application/json")
+        .body(json!({ "data": data }).to_string())
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let submit: Value = serde_json::from_slice(&submit)?;
+    let event_id = submit["event_id"].as_str().ok_or("no event id")?;
+    let stream = http
+        .get(format!("{app}/gradio_api/call/infer/{event_id}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let complete = stream
+        .split("event: complete\ndata: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .ok_or("no complete event")?;
+    let outputs: Value = serde_json::from_str(complete)?;
+    let url = outputs[0]["url"].as_str().ok_or("no file url")?;
+    let image = http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    if image.is_empty() {
+        return Err("empty image".into());
+    }
+    Ok(())
+}
+
+/// Resident memory of a process in KiB (`ps` works on Linux and macOS).
+fn resident_kib(pid: u32) -> Option<u64> {
+    let out = std::process::Command::new("ps")
+        .args(["-o", "rss=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prints the benchmark figures: start-up time to the tools/list answer,
+# resident memory, and generate_image through spaces-mcp against the same call
+# made directly to a local Gradio app (tests/apps/sanasprint.py). A benchmark,
+# not a test: it prints, it asserts nothing. Usage: scripts/bench.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/venv.sh
+
+cargo build --locked --release --quiet --bin spaces-mcp --example bench
+
+port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+work=$(mktemp -d)
+GRADIO_ANALYTICS_ENABLED=False "$venv/bin/python" tests/apps/serve.py sanasprint "$port" >"$work/app.log" 2>&1 &
+app=$!
+trap 'kill $app 2>/dev/null; rm -rf "$work"' EXIT
+url="http://127.0.0.1:$port"
+for _ in $(seq 240); do
+  "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('$url/config', timeout=2)" 2>/dev/null && break
+  sleep 0.5
+done
+# The built-in config with its Space pointed at the local app.
+sed "s#space = \"ysharma/SanaSprint\"#space = \"$url\"#" spaces.toml >"$work/spaces.toml"
+./target/release/examples/bench ./target/release/spaces-mcp "$work/spaces.toml" "$url" "${1:-30}"
