@@ -58,6 +58,9 @@ pub struct Settings {
     /// Where file outputs are saved when they are too large to inline (and, for
     /// `spaces-mcp call`, always).
     pub output_dir: PathBuf,
+    /// Over HTTP, use the HF token an MCP client sends (`X-HF-Authorization`)
+    /// for that request's calls, so a team server bills each user's own quota.
+    pub client_hf_token: bool,
 }
 
 /// The bounds a single call runs within.
@@ -190,6 +193,7 @@ struct RawSettings {
     #[serde(flatten)]
     limits: RawLimits,
     output_dir: Option<PathBuf>,
+    client_hf_token: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -303,6 +307,7 @@ impl Validator<'_> {
         Ok(Settings {
             limits,
             output_dir: raw.output_dir.unwrap_or_else(default_output_dir),
+            client_hf_token: raw.client_hf_token.unwrap_or(false),
         })
     }
 

@@ -2,9 +2,11 @@
 //! together. Everything it does lives in the library's modules.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rmcp::model::{ContentBlock, JsonObject};
@@ -15,7 +17,8 @@ use spaces_mcp::config::{Config, InputConfig, ValueKind};
 use spaces_mcp::gradio::HfToken;
 use spaces_mcp::output::Features;
 use spaces_mcp::runner::{CallOptions, Runner};
-use spaces_mcp::server::{SpacesServer, stdio};
+use spaces_mcp::server::http::{self, HttpOptions};
+use spaces_mcp::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 use spaces_mcp::tools::Registry;
 
 /// Gradio apps and Hugging Face Spaces as MCP tools.
@@ -40,8 +43,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve MCP over stdio (the default).
-    Serve,
+    /// Serve MCP over stdio (the default), or over HTTP with --transport http.
+    Serve(ServeArgs),
     /// Print the tools with their schemas, as JSON.
     Tools,
     /// Run one tool once and print its result; files are saved and their paths printed.
@@ -62,6 +65,46 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// stdio for a client that spawns the server; http for clients that connect by URL.
+    #[arg(long, value_enum, default_value_t = Transport::Stdio)]
+    transport: Transport,
+    /// The address to listen on (http). Loopback unless you mean otherwise.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// No sessions on /mcp, for deployments behind a load balancer (http).
+    #[arg(long)]
+    stateless: bool,
+    /// A Host name (or name:port) to accept beside localhost; repeat for more (http).
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
+    /// A browser Origin to accept beside loopback ones, e.g. https://app.example.com or http://x.example:*; repeat for more (http).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Require `Authorization: Bearer <token>`, the token read from this environment variable (http).
+    #[arg(long, value_name = "NAME")]
+    auth_token_env: Option<String>,
+    /// Largest request body accepted, in bytes (http; larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    max_body_bytes: usize,
+    /// Most sessions open at once, Streamable HTTP and legacy SSE together (http; more: 503).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_sessions: usize,
+    /// Seconds without a message before a session is dropped; never less than the longest tool timeout (http).
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    session_idle_timeout: u64,
+    /// Seconds calls in flight get to finish after SIGINT/SIGTERM before they are cancelled (http).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    shutdown_grace: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Transport {
+    Stdio,
+    Http,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ClientKind {
     /// Claude Desktop's claude_desktop_config.json (Cursor's mcp.json takes the same entry).
@@ -74,7 +117,7 @@ const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A server logs each call; the one-shot commands print their own results.
-    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
     init_logging(cli.verbose, serving);
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -94,8 +137,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => runtime.block_on(serve(config)),
+    let Some(command) = cli.command else {
+        return runtime.block_on(serve(config));
+    };
+    match command {
+        Command::Serve(args) if args.transport == Transport::Http => match http_options(args) {
+            Ok(options) => runtime.block_on(serve_http(config, options)),
+            Err(message) => {
+                eprintln!("spaces-mcp: {message}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Serve(_) => runtime.block_on(serve(config)),
         Command::Tools => print_tools(&config),
         Command::Call {
             tool,
@@ -136,6 +189,46 @@ fn runner(config: &Config) -> Arc<Runner> {
 async fn serve(config: Config) -> ExitCode {
     tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
     match stdio::serve(SpacesServer::new(runner(&config))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spaces-mcp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn http_options(args: ServeArgs) -> Result<HttpOptions, String> {
+    let bearer_token = match &args.auth_token_env {
+        None => None,
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.trim().is_empty() => {
+                Some(BearerToken::new(token.trim().to_string()))
+            }
+            _ => {
+                return Err(format!(
+                    "--auth-token-env {name}: the environment variable {name} is not set or empty; set it to the token clients must send"
+                ));
+            }
+        },
+    };
+    Ok(HttpOptions {
+        listen: args.listen,
+        stateless: args.stateless,
+        access: AccessPolicy {
+            allowed_hosts: args.allowed_hosts,
+            allowed_origins: args.allowed_origins,
+            bearer_token,
+        },
+        max_body_bytes: args.max_body_bytes,
+        max_sessions: args.max_sessions.max(1),
+        session_idle: Duration::from_secs(args.session_idle_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    })
+}
+
+async fn serve_http(config: Config, options: HttpOptions) -> ExitCode {
+    let runner = runner(&config);
+    match http::serve(SpacesServer::new(runner.clone()), runner, options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("spaces-mcp: {e}");
@@ -186,6 +279,7 @@ async fn call(
         features: Features::ALL,
         save_all: true,
         cancel,
+        client_token: None,
     };
     let outcome = match runner.call(tool, Some(&arguments), options).await {
         Ok(outcome) => outcome,

@@ -7,6 +7,7 @@
 //! do, so the model (and the person behind it) can act on it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
@@ -24,6 +25,8 @@ pub struct Runner {
     pool: SpacePool,
     settings: Settings,
     token: Option<HfToken>,
+    in_flight: AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 /// How one call is to be made.
@@ -33,6 +36,9 @@ pub struct CallOptions {
     pub save_all: bool,
     /// Stops the call when it fires (the client cancelled, or went away).
     pub cancel: CancellationToken,
+    /// The HF token the MCP client sent with this request, used instead of the
+    /// server's own for this call only (when the config allows it).
+    pub client_token: Option<HfToken>,
 }
 
 /// Why a call produced no result at all.
@@ -72,11 +78,37 @@ impl Runner {
             pool: SpacePool::new(),
             settings,
             token,
+            in_flight: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
         }
     }
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Whether a client's own HF token may replace the server's (`client_hf_token`).
+    pub fn accepts_client_token(&self) -> bool {
+        self.settings.client_hf_token
+    }
+
+    /// Calls running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call runs, or `limit` passes; says whether it got there.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.idle.notified();
+            if self.in_flight() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.in_flight() == 0;
+            }
+        }
     }
 
     pub async fn call(
@@ -98,6 +130,7 @@ impl Runner {
                     .join(", "),
             })?;
         let tool = &tool.config;
+        let _counted = InFlight::enter(self);
         let started = std::time::Instant::now();
         let work = tokio::time::timeout(tool.limits.timeout, self.run(tool, arguments, &options));
         let result = tokio::select! {
@@ -167,6 +200,24 @@ impl Runner {
             token,
         };
         Ok(render(&client, outputs, &endpoint.returns, &names, &render_options).await?)
+    }
+}
+
+/// Counts a call in flight for as long as it lives.
+struct InFlight<'a>(&'a Runner);
+
+impl<'a> InFlight<'a> {
+    fn enter(runner: &'a Runner) -> InFlight<'a> {
+        runner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(runner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 

@@ -1,7 +1,12 @@
 //! The MCP side: one handler that serves the tool registry, and one module per
 //! transport that carries it.
 
+mod access;
+pub mod http;
+mod sse;
 pub mod stdio;
+
+pub use access::{AccessPolicy, BearerToken};
 
 use std::sync::Arc;
 
@@ -12,6 +17,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::gradio::HfToken;
 use crate::output::Features;
 use crate::runner::{CallOptions, RunError, Runner};
 
@@ -32,13 +38,31 @@ impl ServerHandler for SpacesServer {
     fn get_info(&self) -> ServerConfig {
         let mut implementation = Implementation::new("spaces-mcp", env!("CARGO_PKG_VERSION"));
         implementation.title = Some("Gradio Spaces as tools".into());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        #[allow(deprecated)]
+        // logging is deprecated by SEP-2577 but clients still call logging/setLevel
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_tools()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(implementation)
             .with_instructions(
                 "Each tool runs a Gradio app, usually a Hugging Face Space. Calls can take from \
                  seconds to minutes; a failed call says why and what to do. File results come \
                  back inline (image, audio) with their URL, or saved to disk with their path.",
             )
+    }
+
+    /// Accepts the level; this server logs to stderr and sends no log
+    /// notifications, so there is nothing to filter.
+    #[allow(deprecated)] // SEP-2577 deprecates logging; clients still send logging/setLevel
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        tracing::debug!(level = ?request.level, "client set the log level");
+        Ok(())
     }
 
     async fn list_tools(
@@ -91,10 +115,16 @@ impl ServerHandler for SpacesServer {
         let version = context.protocol_version();
         let features =
             Features::for_version(version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"));
+        let client_token = if self.runner.accepts_client_token() {
+            client_hf_token(&context)
+        } else {
+            None
+        };
         let options = CallOptions {
             features,
             save_all: false,
             cancel: context.ct.clone(),
+            client_token,
         };
         match self
             .runner
@@ -108,4 +138,18 @@ impl ServerHandler for SpacesServer {
             Err(e @ RunError::Cancelled) => Err(McpError::internal_error(e.to_string(), None)),
         }
     }
+}
+
+/// The HF token an MCP client sent with this HTTP request, as Hugging Face's
+/// own MCP server takes it: `X-HF-Authorization: Bearer hf_…`.
+fn client_hf_token(context: &RequestContext<RoleServer>) -> Option<HfToken> {
+    let parts = context.extensions.get::<axum::http::request::Parts>()?;
+    let value = parts
+        .headers
+        .get("x-hf-authorization")?
+        .to_str()
+        .ok()?
+        .trim();
+    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    (!token.is_empty()).then(|| HfToken::new(token))
 }
