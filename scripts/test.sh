@@ -2,7 +2,8 @@
 # Runs every test, setting up what they need first: a Python venv (.venv, or
 # $SPACES_MCP_VENV) with the pinned packages of tests/requirements.txt (real
 # Gradio for the test apps, the official MCP SDK as the client), the debug
-# build, the Rust unit tests, then the integration tests. Nothing here reaches
+# build, the Rust unit tests, the MCP conformance suite (npm brings it and
+# Node 22), then the integration tests. Nothing here reaches
 # beyond the package registries and 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +14,7 @@ echo "== cargo build"
 cargo build --locked --quiet
 echo "== unit tests (cargo test)"
 cargo test --locked --quiet
+echo "== MCP conformance suite (Streamable HTTP)"
+SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" ./scripts/conformance.sh
 echo "== integration tests (pytest)"
 SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" "$venv/bin/python" -m pytest "$@"

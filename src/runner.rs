@@ -179,7 +179,7 @@ impl Runner {
     ) -> Result<Rendered, Failure> {
         let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
         let token = if tool.send_hf_token {
-            self.token.as_ref()
+            options.client_token.as_ref().or(self.token.as_ref())
         } else {
             None
         };

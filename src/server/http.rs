@@ -30,6 +30,10 @@ use crate::runner::Runner;
 /// SSE keep-alive comments: often enough for proxies that drop idle streams.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// At shutdown, how long the last results get to reach their streams once
+/// every call has returned.
+const RESPONSE_DRAIN: Duration = Duration::from_millis(500);
+
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     pub listen: SocketAddr,
@@ -199,7 +203,11 @@ pub async fn serve(
                 "shutting down: no new connections; waiting for calls in flight"
             );
             stop_accepting.cancel();
-            if !runner.wait_idle(grace).await {
+            if runner.wait_idle(grace).await {
+                // The last results are on their way to their streams; cancelling
+                // now would close those streams before they are written.
+                tokio::time::sleep(RESPONSE_DRAIN).await;
+            } else {
                 tracing::warn!(
                     calls = runner.in_flight(),
                     "grace period over: cancelling the calls still running"

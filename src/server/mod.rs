@@ -120,6 +120,12 @@ impl ServerHandler for SpacesServer {
         } else {
             None
         };
+        tracing::debug!(
+            tool = %request.name,
+            http = context.extensions.get::<axum::http::request::Parts>().is_some(),
+            client_token = client_token.is_some(),
+            "tools/call"
+        );
         let options = CallOptions {
             features,
             save_all: false,

@@ -1,0 +1,358 @@
+"""spaces-mcp over HTTP: Streamable HTTP at /mcp and legacy SSE at /sse, driven
+by the official MCP Python SDK, against the real local Gradio apps; and the
+guards in front of them, probed with plain HTTP requests (forged Host and
+Origin headers are what an attacker sends, not what an MCP client does)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+import wave
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from PIL import Image
+
+from conftest import binary, free_port, local_config, write_config
+from mcp_helpers import blocks, decoded, texts
+
+pytestmark = pytest.mark.anyio
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
+}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+class HttpServer:
+    def __init__(self, config: Path, tmp: Path, args: list[str] = (), env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"http-{self.port}.log"
+        self.process = subprocess.Popen(
+            [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{self.port}", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+            env=dict(os.environ, RUST_LOG="spaces_mcp=debug", **(env or {})),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(self.url + "/health", timeout=1):
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def logs(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture
+def serve(apps):
+    servers: list[HttpServer] = []
+
+    def start(extra_config: str = "", args: list[str] = (), env: dict[str, str] | None = None, config_text: str | None = None) -> HttpServer:
+        text = config_text if config_text is not None else local_config(apps, extra_config)
+        server = HttpServer(write_config(apps.tmp, text), apps.tmp, list(args), env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@contextlib.asynccontextmanager
+async def streamable(url: str, headers: dict[str, str] | None = None):
+    async with create_mcp_http_client(headers=headers) as client:
+        async with streamable_http_client(url + "/mcp", http_client=client) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                yield session
+
+
+@contextlib.asynccontextmanager
+async def legacy(url: str, headers: dict[str, str] | None = None):
+    async with sse_client(url + "/sse", headers=headers) as streams:
+        async with ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            yield session
+
+
+TRANSPORTS = {"streamable": streamable, "legacy_sse": legacy}
+
+
+async def check_both_tools(session) -> None:
+    tools = {t.name for t in (await session.list_tools()).tools}
+    assert tools >= {"generate_image", "run_dia_tts"}
+    image = await session.call_tool("generate_image", {"prompt": "a kite", "width": 384, "height": 256})
+    assert not image.is_error, texts(image)
+    with Image.open(io.BytesIO(decoded(blocks(image, "image")[0]))) as picture:
+        assert picture.size == (384, 256)
+    audio = await session.call_tool("run_dia_tts", {"text_input": "[S1] Over HTTP. [S2] Yes."})
+    assert not audio.is_error, texts(audio)
+    with wave.open(io.BytesIO(decoded(blocks(audio, "audio")[0]))) as wav:
+        assert wav.getnframes() > 1000
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_both_tools_over_each_transport(serve, transport):
+    server = serve()
+    async with TRANSPORTS[transport](server.url) as session:
+        await check_both_tools(session)
+
+
+async def test_stateless_streamable_http(serve):
+    server = serve(args=["--stateless"])
+    async with streamable(server.url) as session:
+        await check_both_tools(session)
+
+
+def test_health_reports_the_server(serve):
+    server = serve()
+    reply = httpx.get(server.url + "/health")
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "ok" and reply.json()["tools"] == 2
+
+
+@pytest.mark.parametrize("path, method", [("/mcp", "POST"), ("/sse", "GET"), ("/messages?sessionId=x", "POST"), ("/health", "GET")])
+def test_wrong_host_is_refused_on_every_route(serve, path, method):
+    server = serve()
+    reply = httpx.request(method, server.url + path, headers={**ACCEPT, "Host": "evil.example.com"}, json=INIT, timeout=5)
+    assert reply.status_code == 403
+    assert "evil.example.com" in reply.json()["error"]
+
+
+@pytest.mark.parametrize("path, method", [("/mcp", "POST"), ("/sse", "GET")])
+def test_wrong_origin_is_refused(serve, path, method):
+    server = serve()
+    reply = httpx.request(method, server.url + path, headers={**ACCEPT, "Origin": "http://evil.example.com"}, json=INIT, timeout=5)
+    assert reply.status_code == 403
+    # A loopback origin (the MCP Inspector's page, say) passes.
+    ok = httpx.post(server.url + "/mcp", headers={**ACCEPT, "Origin": "http://localhost:6274"}, json=INIT, timeout=5)
+    assert ok.status_code == 200
+
+
+def test_allowed_hosts_and_origins_can_be_added(serve):
+    server = serve(args=["--allowed-host", "mcp.example.com", "--allowed-origin", "https://app.example.com"])
+    headers = {**ACCEPT, "Host": "mcp.example.com", "Origin": "https://app.example.com"}
+    assert httpx.post(server.url + "/mcp", headers=headers, json=INIT, timeout=5).status_code == 200
+
+
+async def test_bearer_token_is_required(serve):
+    server = serve(args=["--auth-token-env", "SPACES_TEST_TOKEN"], env={"SPACES_TEST_TOKEN": "team-secret-42"})
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "team-secret-42"}):
+        reply = httpx.post(server.url + "/mcp", headers={**ACCEPT, **headers}, json=INIT, timeout=5)
+        assert reply.status_code == 401, headers
+        assert reply.headers["www-authenticate"] == "Bearer"
+        assert httpx.get(server.url + "/sse", headers=headers, timeout=5).status_code == 401
+    assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+    good = {"Authorization": "Bearer team-secret-42"}
+    async with streamable(server.url, good) as session:
+        assert len((await session.list_tools()).tools) == 2
+    async with legacy(server.url, good) as session:
+        assert len((await session.list_tools()).tools) == 2
+    assert "team-secret-42" not in server.logs()
+
+
+def test_missing_auth_token_variable_stops_the_server(apps):
+    config = write_config(apps.tmp, local_config(apps))
+    done = subprocess.run(
+        [binary(), "--config", str(config), "serve", "--transport", "http", "--auth-token-env", "NO_SUCH_VARIABLE_X"],
+        capture_output=True, text=True, timeout=20, env={k: v for k, v in os.environ.items() if k != "NO_SUCH_VARIABLE_X"},
+    )
+    assert done.returncode == 2 and "NO_SUCH_VARIABLE_X" in done.stderr
+
+
+async def test_oversize_bodies_are_refused_with_413(serve):
+    server = serve(args=["--max-body-bytes", "20000"])
+    big = {**INIT, "params": {**INIT["params"], "padding": "x" * 50000}}
+    assert httpx.post(server.url + "/mcp", headers=ACCEPT, json=big, timeout=5).status_code == 413
+    # Legacy SSE: a real session, then an oversize POST to its endpoint.
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        async with client.stream("GET", "/sse") as events:
+            # The iterator stays referenced, so the stream (and its session) stays open.
+            lines = events.aiter_lines()
+            endpoint = None
+            while endpoint is None:
+                line = await lines.__anext__()
+                if line.startswith("data: "):
+                    endpoint = line[len("data: "):]
+            assert endpoint and endpoint.startswith("/messages?sessionId=")
+            reply = await client.post(endpoint, json=big, headers=ACCEPT)
+            assert reply.status_code == 413
+            reply = await client.post(endpoint, content=b"{not json", headers=ACCEPT)
+            assert reply.status_code == 400
+            reply = await client.post(endpoint, json=INIT, headers=ACCEPT)
+            assert reply.status_code == 202
+
+
+def test_unknown_sessions_are_refused(serve):
+    server = serve()
+    reply = httpx.post(server.url + "/messages?sessionId=doesnotexist", headers=ACCEPT, json=INIT, timeout=5)
+    assert reply.status_code == 404 and "unknown session" in reply.json()["error"]
+    listed = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    reply = httpx.post(server.url + "/mcp", headers={**ACCEPT, "Mcp-Session-Id": "doesnotexist"}, json=listed, timeout=5)
+    assert reply.status_code == 404
+
+
+async def test_session_cap(serve):
+    server = serve(args=["--max-sessions", "2"])
+    async with streamable(server.url) as first, legacy(server.url) as second:
+        assert await first.list_tools() and await second.list_tools()
+        reply = httpx.post(server.url + "/mcp", headers=ACCEPT, json=INIT, timeout=5)
+        assert reply.status_code == 503 and "too many open sessions" in reply.json()["error"]
+        assert httpx.get(server.url + "/sse", timeout=5).status_code == 503
+        # Requests within open sessions still pass.
+        assert len((await first.list_tools()).tools) == 2
+
+
+async def test_32_concurrent_calls_lose_nothing(serve):
+    server = serve()
+    results: dict[int, object] = {}
+
+    async def calls(make, offset: int) -> None:
+        async with make(server.url) as session:
+            async def one(i: int) -> None:
+                results[i] = await session.call_tool("generate_image", {"prompt": f"call {i}", "width": 256 + 32 * (i % 16), "height": 256})
+
+            async with anyio.create_task_group() as group:
+                for i in range(offset, offset + 16):
+                    group.start_soon(one, i)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(calls, streamable, 0)
+        group.start_soon(calls, legacy, 16)
+    assert sorted(results) == list(range(32))
+    for i, result in results.items():
+        assert not result.is_error, texts(result)
+        with Image.open(io.BytesIO(decoded(blocks(result, "image")[0]))) as picture:
+            assert picture.size == (256 + 32 * (i % 16), 256), i
+
+
+async def test_client_hf_token_is_used_for_its_own_requests_only(apps, serve):
+    text = local_config(apps, hf_token=True).replace("[settings]\n", "[settings]\nclient_hf_token = true\n", 1)
+    server = serve(config_text=text, env={"HF_TOKEN": "hf_SERVERtoken"})
+    start = len(apps.dia.requests())
+    async with streamable(server.url, {"X-HF-Authorization": "Bearer hf_USERtoken"}) as session:
+        result = await session.call_tool("run_dia_tts", {"text_input": "[S1] Mine."})
+        assert not result.is_error, texts(result)
+    user_requests = apps.dia.requests()[start:]
+    start = len(apps.dia.requests())
+    async with legacy(server.url) as session:
+        result = await session.call_tool("run_dia_tts", {"text_input": "[S1] Theirs."})
+        assert not result.is_error, texts(result)
+    other_requests = apps.dia.requests()[start:]
+    calls = lambda requests: [r for r in requests if "/call/" in r["path"] or "/file=" in r["path"]]  # noqa: E731
+    assert calls(user_requests) and all(r["x_hf_authorization"] == "Bearer hf_USERtoken" for r in calls(user_requests))
+    assert calls(other_requests) and all(r["x_hf_authorization"] == "Bearer hf_SERVERtoken" for r in calls(other_requests))
+    assert "hf_USERtoken" not in server.logs() and "hf_SERVERtoken" not in server.logs()
+
+
+async def test_long_call_keeps_its_session(serve, apps):
+    extra = f"""
+[tools.slow]
+space = "{apps.slow.url}"
+api = "/slow"
+timeout = 30
+inputs.seconds = {{ type = "number" }}
+"""
+    # Sessions idle for 1 s would be dropped, but never while a call can still run.
+    server = serve(extra, args=["--session-idle-timeout", "1"])
+    async with streamable(server.url) as session:
+        result = await session.call_tool("slow", {"seconds": 3})
+        assert not result.is_error, texts(result)
+        assert "slept 3" in texts(result)
+
+
+async def test_disconnect_cancels_the_call(serve, apps):
+    extra = f"""
+[tools.slow]
+space = "{apps.slow.url}"
+api = "/slow"
+inputs.seconds = {{ type = "number" }}
+"""
+    server = serve(extra)
+    with anyio.move_on_after(2):
+        async with legacy(server.url) as session:
+            await session.call_tool("slow", {"seconds": 8})
+    deadline = time.monotonic() + 10
+    while "cancelled by the client" not in server.logs() and time.monotonic() < deadline:
+        await anyio.sleep(0.2)
+    assert "call cancelled by the client" in server.logs()
+
+
+async def test_sigterm_lets_calls_finish_then_exits_0(serve, apps):
+    extra = f"""
+[tools.slow]
+space = "{apps.slow.url}"
+api = "/slow"
+inputs.seconds = {{ type = "number" }}
+"""
+    server = serve(extra, args=["--shutdown-grace", "20"])
+    outcome = {}
+    # The server goes away under the client at the end: errors from the
+    # client's own teardown are not what this test is about.
+    with contextlib.suppress(Exception):
+        async with streamable(server.url) as session:
+            # The SDK lists the tools after a call to check its result against
+            # the output schema, unless it has them already: the server will
+            # no longer accept that request.
+            await session.list_tools()
+            async with anyio.create_task_group() as group:
+
+                async def call() -> None:
+                    outcome["result"] = await session.call_tool("slow", {"seconds": 2})
+
+                group.start_soon(call)
+                await anyio.sleep(0.7)
+                server.process.send_signal(signal.SIGTERM)
+    assert "result" in outcome, server.logs()
+    assert not outcome["result"].is_error, texts(outcome["result"])
+    assert "slept 2" in texts(outcome["result"])
+    assert server.process.wait(timeout=30) == 0
+    # Once stopping, it accepts nothing new.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/health", timeout=2)
+
+
+async def test_sigterm_cancels_calls_past_the_grace_period(serve, apps):
+    extra = f"""
+[tools.slow]
+space = "{apps.slow.url}"
+api = "/slow"
+inputs.seconds = {{ type = "number" }}
+"""
+    server = serve(extra, args=["--shutdown-grace", "1"])
+    started = time.monotonic()
+    with anyio.move_on_after(15):
+        with contextlib.suppress(Exception):
+            async with streamable(server.url) as session:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(session.call_tool, "slow", {"seconds": 30})
+                    await anyio.sleep(0.7)
+                    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=20) == 0
+    assert time.monotonic() - started < 15
+    assert "grace period over" in server.logs()
