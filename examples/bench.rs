@@ -6,6 +6,8 @@
 //! 3. The median latency of `generate_image` (512×512) through the server,
 //!    against the same call made directly to the Gradio app (POST the job,
 //!    read its event stream, download the image), and their ratio.
+//! 4. 64 concurrent `generate_image` calls over Streamable HTTP (one session),
+//!    against the same 64 calls made directly: throughput, p50 and p99.
 //!
 //! Usage: bench BINARY CONFIG APP_URL [ROUNDS]
 
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, JsonObject};
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -115,6 +117,96 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     client.cancel().await?;
+
+    concurrent_over_http(binary, config, app, &http, &request, &data).await
+}
+
+/// Section 4: 64 calls at once, through `serve --transport http` and direct.
+async fn concurrent_over_http(
+    binary: &str,
+    config: &str,
+    app: &str,
+    http: &reqwest::Client,
+    request: &CallToolRequestParams,
+    data: &Value,
+) -> Result<(), BoxError> {
+    const CALLS: usize = 64;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = Command::new(binary)
+        .args([
+            "--config",
+            config,
+            "serve",
+            "--transport",
+            "http",
+            "--listen",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "off")
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
+    client.call_tool(request.clone()).await?;
+
+    let started = Instant::now();
+    let calls = (0..CALLS).map(|_| {
+        let client = &client;
+        async move {
+            let t = Instant::now();
+            let result = client.call_tool(request.clone()).await;
+            (
+                t.elapsed(),
+                matches!(result, Ok(r) if r.is_error != Some(true)),
+            )
+        }
+    });
+    let through: Vec<(Duration, bool)> = futures_util::future::join_all(calls).await;
+    let through_total = started.elapsed();
+
+    let started = Instant::now();
+    let calls = (0..CALLS).map(|_| async move {
+        let t = Instant::now();
+        let ok = direct_call(http, app, data).await.is_ok();
+        (t.elapsed(), ok)
+    });
+    let direct: Vec<(Duration, bool)> = futures_util::future::join_all(calls).await;
+    let direct_total = started.elapsed();
+
+    for (name, results, total) in [
+        (
+            "through spaces-mcp over Streamable HTTP",
+            through,
+            through_total,
+        ),
+        ("direct to the Gradio app", direct, direct_total),
+    ] {
+        let ok = results.iter().filter(|(_, ok)| *ok).count();
+        let mut times: Vec<Duration> = results.into_iter().map(|(t, _)| t).collect();
+        times.sort();
+        println!(
+            "concurrent x{CALLS} {name}: {ok}/{CALLS} ok, {:.1} calls/s, p50 {:.0} ms, p99 {:.0} ms, total {:.2} s",
+            CALLS as f64 / total.as_secs_f64(),
+            ms(times[CALLS / 2]),
+            ms(times[(CALLS * 99 / 100).min(CALLS - 1)]),
+            total.as_secs_f64()
+        );
+    }
+    client.cancel().await?;
+    server.kill().await?;
     Ok(())
 }
 
