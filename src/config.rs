@@ -61,6 +61,8 @@ pub struct Settings {
     /// Over HTTP, use the HF token an MCP client sends (`X-HF-Authorization`)
     /// for that request's calls, so a team server bills each user's own quota.
     pub client_hf_token: bool,
+    /// Calls each Space may have running at once; more wait in line, in order.
+    pub space_concurrency: usize,
 }
 
 /// The bounds a single call runs within.
@@ -194,6 +196,7 @@ struct RawSettings {
     limits: RawLimits,
     output_dir: Option<PathBuf>,
     client_hf_token: Option<bool>,
+    space_concurrency: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -275,6 +278,10 @@ impl Config {
     }
 }
 
+/// Calls one Space may have running at once unless the config says otherwise:
+/// enough for a team, few enough not to flood a Space's queue.
+pub const DEFAULT_SPACE_CONCURRENCY: usize = 4;
+
 /// The folder outputs go to when the config names none.
 pub fn default_output_dir() -> PathBuf {
     std::env::temp_dir().join("spaces-mcp")
@@ -308,6 +315,16 @@ impl Validator<'_> {
             limits,
             output_dir: raw.output_dir.unwrap_or_else(default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
+            space_concurrency: match raw.space_concurrency {
+                None => DEFAULT_SPACE_CONCURRENCY,
+                Some(n @ 1..=1024) => n,
+                Some(n) => {
+                    return Err(self.invalid(
+                        "settings.space_concurrency",
+                        format!("expected 1 to 1024 calls per Space, found {n}"),
+                    ));
+                }
+            },
         })
     }
 

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod gradio;
 pub mod output;
+pub mod progress;
 pub mod runner;
 pub mod server;
 pub mod tools;

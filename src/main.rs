@@ -280,6 +280,7 @@ async fn call(
         save_all: true,
         cancel,
         client_token: None,
+        progress: Some(Arc::new(|_, _, message: String| eprintln!("… {message}"))),
     };
     let outcome = match runner.call(tool, Some(&arguments), options).await {
         Ok(outcome) => outcome,

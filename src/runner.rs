@@ -15,8 +15,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, ToolConfig};
-use crate::gradio::{GradioError, HfToken, SpacePool};
+use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
 use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
+use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, strip_html};
 use crate::tools::{Registry, ToolError, check_arguments, output_names, positional_data};
 
 /// The tools, the Space clients and the settings, shared by every call.
@@ -39,6 +40,8 @@ pub struct CallOptions {
     /// The HF token the MCP client sent with this request, used instead of the
     /// server's own for this call only (when the config allows it).
     pub client_token: Option<HfToken>,
+    /// Where progress reports go, when the client asked for them.
+    pub progress: Option<ProgressSink>,
 }
 
 /// Why a call produced no result at all.
@@ -75,7 +78,7 @@ impl Runner {
     pub fn new(registry: Registry, settings: Settings, token: Option<HfToken>) -> Runner {
         Runner {
             registry,
-            pool: SpacePool::new(),
+            pool: SpacePool::new(settings.space_concurrency),
             settings,
             token,
             in_flight: AtomicUsize::new(0),
@@ -132,7 +135,11 @@ impl Runner {
         let tool = &tool.config;
         let _counted = InFlight::enter(self);
         let started = std::time::Instant::now();
-        let work = tokio::time::timeout(tool.limits.timeout, self.run(tool, arguments, &options));
+        let reporter = Reporter::new(options.progress.clone());
+        let work = tokio::time::timeout(
+            tool.limits.timeout,
+            keeping_alive(&reporter, self.run(tool, arguments, &options, &reporter)),
+        );
         let result = tokio::select! {
             biased;
             _ = options.cancel.cancelled() => {
@@ -176,7 +183,9 @@ impl Runner {
         tool: &ToolConfig,
         arguments: Option<&JsonObject>,
         options: &CallOptions,
+        reporter: &Reporter,
     ) -> Result<Rendered, Failure> {
+        let observe = |stage| reporter.stage(stage);
         let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
         let token = if tool.send_hf_token {
             options.client_token.as_ref().or(self.token.as_ref())
@@ -184,12 +193,15 @@ impl Runner {
             None
         };
         let client = self.pool.client(&tool.space)?;
-        let endpoint = client.endpoint(&tool.api, token).await?;
+        let endpoint = client.endpoint(&tool.api, token, &observe).await?;
         let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
         let names = output_names(tool, endpoint);
         let idle = tool.limits.idle_timeout;
         tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
-        let outputs = client.call(&tool.api, data, token, idle).await?;
+        let outputs = client.call(&tool.api, data, token, idle, &observe).await?;
+        if outputs.iter().any(Value::is_object) {
+            reporter.stage(Stage::Downloading);
+        }
         let render_options = RenderOptions {
             features: options.features,
             save_all: options.save_all,
@@ -200,6 +212,19 @@ impl Runner {
             token,
         };
         Ok(render(&client, outputs, &endpoint.returns, &names, &render_options).await?)
+    }
+}
+
+/// Runs `work`, repeating the last progress report through silent stretches.
+async fn keeping_alive<T>(reporter: &Reporter, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    let mut ticks = tokio::time::interval(KEEP_ALIVE / 2);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = ticks.tick() => reporter.keep_alive(),
+        }
     }
 }
 
@@ -234,7 +259,14 @@ fn explain(tool: &ToolConfig, failure: &Failure) -> String {
         );
     }
     let hint = hint(tool, failure);
-    let mut line = format!("{where_} failed: {failure}");
+    let cause = match failure {
+        // Apps (ZeroGPU above all) write HTML for a browser; the model reads text.
+        Failure::Gradio(GradioError::App(message)) => {
+            format!("the Space reported an error: {}", strip_html(message))
+        }
+        other => other.to_string(),
+    };
+    let mut line = format!("{where_} failed: {cause}");
     if !hint.is_empty() {
         line.push_str(". ");
         line.push_str(&hint);

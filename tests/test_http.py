@@ -264,7 +264,7 @@ async def test_client_hf_token_is_used_for_its_own_requests_only(apps, serve):
         result = await session.call_tool("run_dia_tts", {"text_input": "[S1] Theirs."})
         assert not result.is_error, texts(result)
     other_requests = apps.dia.requests()[start:]
-    calls = lambda requests: [r for r in requests if "/call/" in r["path"] or "/file=" in r["path"]]  # noqa: E731
+    calls = lambda requests: [r for r in requests if "/queue/" in r["path"] or "/file=" in r["path"]]  # noqa: E731
     assert calls(user_requests) and all(r["x_hf_authorization"] == "Bearer hf_USERtoken" for r in calls(user_requests))
     assert calls(other_requests) and all(r["x_hf_authorization"] == "Bearer hf_SERVERtoken" for r in calls(other_requests))
     assert "hf_USERtoken" not in server.logs() and "hf_SERVERtoken" not in server.logs()

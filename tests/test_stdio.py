@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 def call_posts(app) -> int:
     """How many jobs the app has been sent."""
-    return sum(1 for r in app.requests() if r["method"] == "POST" and "/call/" in r["path"])
+    return sum(1 for r in app.requests() if r["method"] == "POST" and ("/call/" in r["path"] or r["path"].endswith("/queue/join")))
 
 
 async def test_built_in_config_answers_without_network():
@@ -207,7 +207,7 @@ async def test_hf_token_goes_everywhere_but_never_out(apps):
     seen = apps.dia.requests()[start:]
     paths = [r["path"] for r in seen]
     assert "/config" in paths and "/gradio_api/info" in paths
-    assert any(p.startswith("/gradio_api/call/generate_audio/") for p in paths)
+    assert "/gradio_api/queue/join" in paths and "/gradio_api/queue/data" in paths
     assert any(p.startswith("/gradio_api/file=") for p in paths), paths
     for request in seen:
         assert request["x_hf_authorization"] == f"Bearer {token}", request

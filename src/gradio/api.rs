@@ -16,6 +16,22 @@ pub struct AppConfig {
     /// `/gradio_api` on Gradio 5 and later; absent on 4.x, whose API sits at the root.
     #[serde(default)]
     pub api_prefix: Option<String>,
+    /// `sse_v3` on current Gradio; the queue API is used from `sse_v2` on.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// An event handler of the app; named ones are the API's endpoints.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dependency {
+    /// The `fn_index` of the queue API; absent on old versions, where it is the position.
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// A name, or `false` (hidden) on older versions.
+    #[serde(default)]
+    pub api_name: Value,
 }
 
 impl AppConfig {
@@ -27,6 +43,26 @@ impl AppConfig {
             .unwrap_or("")
             .trim_matches('/')
             .to_string()
+    }
+
+    /// The queue API's `fn_index` of each named endpoint (`/infer` → 0), when
+    /// the app speaks a queue protocol this server follows.
+    pub fn queue_endpoints(&self) -> HashMap<String, u64> {
+        let modern = self
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.starts_with("sse_v2") || p.starts_with("sse_v3"));
+        if !modern {
+            return HashMap::new();
+        }
+        self.dependencies
+            .iter()
+            .enumerate()
+            .filter_map(|(position, d)| {
+                let name = d.api_name.as_str()?.trim_start_matches('/');
+                Some((format!("/{name}"), d.id.unwrap_or(position as u64)))
+            })
+            .collect()
     }
 }
 
@@ -123,8 +159,13 @@ mod tests {
     fn reads_the_prefix_from_the_recorded_config() {
         let config: AppConfig = serde_json::from_str(&wire("sanasprint-like.config.json")).unwrap();
         assert_eq!(config.prefix(), "gradio_api");
+        assert_eq!(config.queue_endpoints().get("/infer"), Some(&0));
         assert_eq!(config.version.as_deref(), Some("6.31.0"));
         let old: AppConfig = serde_json::from_str(r#"{"version": "4.44.1"}"#).unwrap();
         assert_eq!(old.prefix(), "");
+        assert!(
+            old.queue_endpoints().is_empty(),
+            "no protocol: the call API"
+        );
     }
 }

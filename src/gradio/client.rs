@@ -2,18 +2,23 @@
 //! the calls and downloads made to it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::Response;
 use reqwest::header::{CONTENT_TYPE, HeaderName};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit, watch};
 use url::Url;
 
-use super::{ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, SpaceRef, follow};
+use super::queue::{self, QueueEvent, QueueFailure};
+use super::{
+    ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, follow,
+};
 
 /// Gradio's Python client sends the token under this name, so that a Space's
 /// own code never sees it as `Authorization`; the Hub's proxy reads it.
@@ -23,14 +28,18 @@ const HF_AUTH_HEADER: HeaderName = HeaderName::from_static("x-hf-authorization")
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The clients of every Space in use, made on first use.
-#[derive(Default)]
 pub struct SpacePool {
     clients: Mutex<HashMap<Url, Arc<SpaceClient>>>,
+    /// Calls each Space may have running at once.
+    concurrency: usize,
 }
 
 impl SpacePool {
-    pub fn new() -> SpacePool {
-        SpacePool::default()
+    pub fn new(concurrency: usize) -> SpacePool {
+        SpacePool {
+            clients: Mutex::default(),
+            concurrency: concurrency.max(1),
+        }
     }
 
     /// The one client for `space`, made now if this is the first call to it.
@@ -42,7 +51,7 @@ impl SpacePool {
         if let Some(client) = clients.get(space.base()) {
             return Ok(client.clone());
         }
-        let client = Arc::new(SpaceClient::new(space.clone())?);
+        let client = Arc::new(SpaceClient::new(space.clone(), self.concurrency)?);
         clients.insert(space.base().clone(), client.clone());
         Ok(client)
     }
@@ -54,6 +63,9 @@ struct SpaceMeta {
     /// The base of every API route: the app's root plus its prefix, ending in `/`.
     api_base: Url,
     info: ApiInfo,
+    /// The queue API's `fn_index` of each endpoint; empty when the app's
+    /// protocol predates the queue API we follow.
+    queue: HashMap<String, u64>,
 }
 
 impl SpaceMeta {
@@ -89,6 +101,11 @@ pub struct SpaceClient {
     space: SpaceRef,
     http: reqwest::Client,
     meta: OnceCell<SpaceMeta>,
+    slots: Semaphore,
+    /// Numbers handed to calls as they arrive, and how many have got a slot:
+    /// the difference is a waiting call's place in line.
+    tickets: AtomicU64,
+    served: watch::Sender<u64>,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +114,7 @@ struct EventId {
 }
 
 impl SpaceClient {
-    fn new(space: SpaceRef) -> Result<SpaceClient, GradioError> {
+    fn new(space: SpaceRef, concurrency: usize) -> Result<SpaceClient, GradioError> {
         // Redirects are followed only within the Space's origin: the token header
         // must never travel to another host, and files come only from the Space.
         let origin = space.base().origin();
@@ -119,6 +136,9 @@ impl SpaceClient {
             space,
             http,
             meta: OnceCell::new(),
+            slots: Semaphore::new(concurrency),
+            tickets: AtomicU64::new(0),
+            served: watch::Sender::new(0),
         })
     }
 
@@ -132,12 +152,19 @@ impl SpaceClient {
         &self,
         api: &str,
         token: Option<&HfToken>,
+        observe: Observer<'_>,
     ) -> Result<&EndpointInfo, GradioError> {
-        self.meta(token).await?.endpoint(api)
+        self.meta(token, observe).await?.endpoint(api)
     }
 
-    async fn meta(&self, token: Option<&HfToken>) -> Result<&SpaceMeta, GradioError> {
-        self.meta.get_or_try_init(|| self.fetch_meta(token)).await
+    async fn meta(
+        &self,
+        token: Option<&HfToken>,
+        observe: Observer<'_>,
+    ) -> Result<&SpaceMeta, GradioError> {
+        self.meta
+            .get_or_try_init(|| retrying(observe, || self.fetch_meta(token)))
+            .await
     }
 
     async fn fetch_meta(&self, token: Option<&HfToken>) -> Result<SpaceMeta, GradioError> {
@@ -153,55 +180,220 @@ impl SpaceClient {
         };
         let info_url = self.join(&api_base, "info")?;
         let info: ApiInfo = self.get_json(info_url, token, "the app's API info").await?;
-        tracing::debug!(space = %self.space, version = ?config.version, endpoints = info.named_endpoints.len(), "learned the Space's API");
-        Ok(SpaceMeta { api_base, info })
+        let queue = config.queue_endpoints();
+        tracing::debug!(space = %self.space, version = ?config.version, protocol = ?config.protocol, endpoints = info.named_endpoints.len(), "learned the Space's API");
+        Ok(SpaceMeta {
+            api_base,
+            info,
+            queue,
+        })
     }
 
-    /// Runs `api` with `data` (every input, in order) through the call API and
-    /// returns its outputs.
+    /// Runs `api` with `data` (every input, in order) and returns its outputs:
+    /// through the queue API when the app has it (progress, cancellation),
+    /// else through the call API. Waits for a free slot of this Space first,
+    /// so one busy Space holds only its own calls back.
     pub async fn call(
         &self,
         api: &str,
         data: Vec<Value>,
         token: Option<&HfToken>,
         idle: Duration,
+        observe: Observer<'_>,
     ) -> Result<Vec<Value>, GradioError> {
-        let meta = self.meta(token).await?;
+        let _slot = self.slot(observe).await;
+        let meta = self.meta(token, observe).await?;
         meta.endpoint(api)?;
-        let api_base = &meta.api_base;
+        match meta.queue.get(api) {
+            Some(&fn_index) => {
+                self.call_queue(meta, fn_index, data, token, idle, observe)
+                    .await
+            }
+            None => self.call_api(meta, api, data, token, idle).await,
+        }
+    }
+
+    /// Waits for one of the Space's call slots, reporting how many calls are
+    /// ahead. The semaphore is fair, so calls run in the order they came.
+    async fn slot(&self, observe: Observer<'_>) -> Option<SemaphorePermit<'_>> {
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let mut served = self.served.subscribe();
+        let acquire = self.slots.acquire();
+        tokio::pin!(acquire);
+        let mut reported = None;
+        let permit = loop {
+            let ahead = ticket.saturating_sub(*served.borrow_and_update());
+            if ahead > 0 && reported != Some(ahead) {
+                observe(Stage::WaitingForSlot { ahead });
+                reported = Some(ahead);
+            }
+            tokio::select! {
+                permit = &mut acquire => break permit.ok(),
+                changed = served.changed() => if changed.is_err() { break None },
+            }
+        };
+        self.served.send_modify(|n| *n += 1);
+        permit
+    }
+
+    /// The call API: `POST <prefix>/call/<api>`, then its event stream.
+    async fn call_api(
+        &self,
+        meta: &SpaceMeta,
+        api: &str,
+        data: Vec<Value>,
+        token: Option<&HfToken>,
+        idle: Duration,
+    ) -> Result<Vec<Value>, GradioError> {
         let name = api.trim_start_matches('/');
-        let submit_url = self.join(api_base, &format!("call/{name}"))?;
-        let what = format!("the call to {api}");
-        let response = self
-            .send(
-                self.http
-                    .post(submit_url.clone())
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(json!({ "data": data }).to_string()),
-                token,
+        let submit_url = self.join(&meta.api_base, &format!("call/{name}"))?;
+        let body = json!({ "data": data }).to_string();
+        let event_id = self
+            .submit(
                 &submit_url,
+                &body,
+                token,
                 idle,
+                &format!("the call to {api}"),
+                &|_| {},
             )
             .await?;
-        let response = check_status(response, &what).await?;
-        let EventId { event_id } = read_json(response, &what).await?;
-        if event_id.is_empty()
-            || !event_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(GradioError::Protocol {
-                what: "the call's answer",
-                reason: format!("{event_id:?} is not an event id"),
-            });
-        }
-        tracing::debug!(space = %self.space, api, event_id, "job submitted");
-        let stream_url = self.join(api_base, &format!("call/{name}/{event_id}"))?;
+        tracing::debug!(space = %self.space, api, event_id, "job submitted (call API)");
+        let stream_url = self.join(&meta.api_base, &format!("call/{name}/{event_id}"))?;
         let response = self
             .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
             .await?;
         let response = check_status(response, &format!("the result stream of {api}")).await?;
         follow(response.bytes_stream(), idle).await
+    }
+
+    /// The queue API: join, follow the session's data stream for our job, and
+    /// cancel the job on the Space if this call is dropped before it ends
+    /// (the client cancelled, the timeout struck).
+    async fn call_queue(
+        &self,
+        meta: &SpaceMeta,
+        fn_index: u64,
+        data: Vec<Value>,
+        token: Option<&HfToken>,
+        idle: Duration,
+        observe: Observer<'_>,
+    ) -> Result<Vec<Value>, GradioError> {
+        let session_hash = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let join_url = self.join(&meta.api_base, "queue/join")?;
+        let body = json!({
+            "data": data,
+            "fn_index": fn_index,
+            "session_hash": session_hash,
+            "trigger_id": null,
+            "event_data": null,
+        })
+        .to_string();
+        let event_id = self
+            .submit(&join_url, &body, token, idle, "joining the queue", observe)
+            .await?;
+        tracing::debug!(space = %self.space, fn_index, event_id, "job submitted (queue API)");
+        let mut cancel_on_drop = CancelOnDrop {
+            http: self.http.clone(),
+            url: self.join(&meta.api_base, "cancel")?,
+            body:
+                json!({ "event_id": event_id, "session_hash": session_hash, "fn_index": fn_index })
+                    .to_string(),
+            token: token.cloned(),
+            armed: true,
+        };
+        let mut stream_url = self.join(&meta.api_base, "queue/data")?;
+        stream_url
+            .query_pairs_mut()
+            .append_pair("session_hash", &session_hash);
+        let response = self
+            .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
+            .await?;
+        let response = check_status(response, "the queue's data stream").await?;
+        let mut events = response.bytes_stream().eventsource();
+        loop {
+            let next = tokio::time::timeout(idle, events.next())
+                .await
+                .map_err(|_| GradioError::Idle(idle))?;
+            let message = match next {
+                None => return Err(GradioError::StreamEnded),
+                Some(Err(e)) => return Err(GradioError::StreamBroken(e.to_string())),
+                Some(Ok(message)) => message,
+            };
+            let Some((id, event)) = queue::parse(&message.data) else {
+                continue;
+            };
+            if id.as_deref().is_some_and(|id| id != event_id) {
+                continue;
+            }
+            match event {
+                QueueEvent::Queued {
+                    rank,
+                    queue_size,
+                    eta,
+                } => observe(Stage::Queued {
+                    rank,
+                    size: queue_size,
+                    eta,
+                }),
+                QueueEvent::Started { eta } => observe(Stage::Running { eta }),
+                QueueEvent::Progress(units) => {
+                    if let Some(unit) = units.into_iter().last() {
+                        observe(Stage::Step(unit));
+                    }
+                }
+                QueueEvent::Log { level, message } => observe(Stage::Log { level, message }),
+                QueueEvent::Completed(outcome) => {
+                    cancel_on_drop.armed = false;
+                    return match outcome {
+                        Ok(outputs) => Ok(outputs),
+                        Err(QueueFailure::Error(message)) => Err(GradioError::App(message)),
+                        Err(QueueFailure::Hidden) => Err(GradioError::AppHidden),
+                        Err(QueueFailure::Cancelled) => Err(GradioError::Cancelled),
+                    };
+                }
+                QueueEvent::Closed => return Err(GradioError::StreamEnded),
+                QueueEvent::Generating | QueueEvent::Other => {}
+            }
+        }
+    }
+
+    /// POSTs a job and reads its event id, retrying what may pass: a refused
+    /// or reset connection (a few times), 502/503/504 (a Space that sleeps,
+    /// builds or restarts) and 429 (after its Retry-After), until the call's
+    /// own timeout ends it. Once the Space has given an event id, the job is
+    /// accepted and is never sent again.
+    async fn submit(
+        &self,
+        url: &Url,
+        body: &str,
+        token: Option<&HfToken>,
+        idle: Duration,
+        what: &str,
+        observe: Observer<'_>,
+    ) -> Result<String, GradioError> {
+        let EventId { event_id } = retrying(observe, || async {
+            let request = self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+            let response = self.send(request, token, url, idle).await?;
+            let response = check_status(response, what).await?;
+            read_json::<EventId>(response, what).await
+        })
+        .await?;
+        let valid = !event_id.is_empty()
+            && event_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(GradioError::Protocol {
+                what: "the Space's answer to a job",
+                reason: format!("{event_id:?} is not an event id"),
+            });
+        }
+        Ok(event_id)
     }
 
     /// Fetches a file the Space made. Only URLs on the Space's own origin are
@@ -319,6 +511,12 @@ async fn check_status(response: Response, what: &str) -> Result<Response, Gradio
     if status.is_success() {
         return Ok(response);
     }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let body = response.text().await.unwrap_or_default();
     let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut detail: String = text.chars().take(DETAIL_MAX).collect();
@@ -335,6 +533,7 @@ async fn check_status(response: Response, what: &str) -> Result<Response, Gradio
         what: what.to_string(),
         status: status.as_u16(),
         detail: detail.trim_end().to_string(),
+        retry_after,
     })
 }
 
@@ -350,4 +549,126 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         what: "an answer",
         reason: format!("{what}: {e}"),
     })
+}
+
+/// Sends Gradio's cancel for a job when the call that made it goes away
+/// before the job ended, so the Space stops working (and billing GPU time)
+/// for nobody.
+struct CancelOnDrop {
+    http: reqwest::Client,
+    url: Url,
+    body: String,
+    token: Option<HfToken>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(std::mem::take(&mut self.body))
+            .timeout(CANCEL_TIMEOUT);
+        if let Some(value) = self.token.as_ref().and_then(HfToken::header_value) {
+            request = request.header(HF_AUTH_HEADER, value);
+        }
+        let url = self.url.clone();
+        runtime.spawn(async move {
+            match request.send().await {
+                Ok(response) => tracing::info!(%url, status = response.status().as_u16(), "cancelled the job on the Space"),
+                Err(e) => tracing::warn!(%url, "could not cancel the job on the Space: {e}"),
+            }
+        });
+    }
+}
+
+/// How long a cancel request may take.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connection failures are retried this many times: a Space that refuses
+/// connections is usually down, not starting.
+const CONNECT_RETRIES: u32 = 3;
+
+/// Runs `attempt` until it succeeds or fails for good, waiting between tries
+/// with exponential backoff and jitter (or the server's Retry-After). Only
+/// failures that may pass are retried; the caller's timeout bounds the whole.
+async fn retrying<T, F, Fut>(observe: Observer<'_>, mut attempt: F) -> Result<T, GradioError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, GradioError>>,
+{
+    let mut tries: u32 = 0;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        tries += 1;
+        let backoff = backoff(tries);
+        let (wait, stage) = match &error {
+            GradioError::Unreachable { reason, .. }
+                if tries <= CONNECT_RETRIES && !reason.starts_with("no answer") =>
+            {
+                (
+                    backoff,
+                    Stage::Retrying {
+                        reason: reason.clone(),
+                        wait: backoff,
+                        attempt: tries + 1,
+                    },
+                )
+            }
+            GradioError::Http {
+                status: 502..=504,
+                retry_after,
+                ..
+            } => {
+                let wait = retry_after.unwrap_or(backoff).min(MAX_BACKOFF);
+                (wait, Stage::Waking { wait })
+            }
+            GradioError::Http {
+                status: 429,
+                retry_after,
+                ..
+            } => {
+                let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(60));
+                (
+                    wait,
+                    Stage::Retrying {
+                        reason: "the Space is rate-limiting (HTTP 429)".into(),
+                        wait,
+                        attempt: tries + 1,
+                    },
+                )
+            }
+            _ => return Err(error),
+        };
+        tracing::info!(
+            attempt = tries + 1,
+            wait_ms = wait.as_millis() as u64,
+            "retrying after: {error}"
+        );
+        observe(stage);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The longest wait between tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// 0.5 s, 1 s, 2 s, … up to 10 s, each scaled by a random 75–125 % so that
+/// many clients do not retry in step.
+fn backoff(tries: u32) -> Duration {
+    let base = Duration::from_millis(500)
+        .saturating_mul(1 << tries.saturating_sub(1).min(5))
+        .min(MAX_BACKOFF);
+    let jitter = 0.75 + (uuid::Uuid::new_v4().as_u128() % 500) as f64 / 1000.0;
+    base.mul_f64(jitter)
 }

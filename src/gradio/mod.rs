@@ -9,6 +9,7 @@
 mod api;
 mod client;
 mod events;
+mod queue;
 mod space;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo};
 pub use client::{Downloaded, SpaceClient, SpacePool};
 pub use events::{CallEvent, follow};
+pub use queue::{ProgressUnit, QueueEvent, QueueFailure};
 pub use space::{SpaceRef, SpaceRefError};
 
 /// A Hugging Face token. It is only ever written into a request header marked
@@ -53,6 +55,39 @@ impl fmt::Debug for HfToken {
     }
 }
 
+/// What a call is doing, as it happens: the runner turns these into MCP
+/// progress notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Other calls to the same Space hold every slot; `ahead` wait before this one.
+    WaitingForSlot { ahead: u64 },
+    /// A transient failure; the same step is tried again after `wait`.
+    Retrying {
+        reason: String,
+        wait: Duration,
+        attempt: u32,
+    },
+    /// The Space answers 503: it sleeps, builds or starts.
+    Waking { wait: Duration },
+    /// The job is in the Space's queue.
+    Queued {
+        rank: Option<u64>,
+        size: Option<u64>,
+        eta: Option<f64>,
+    },
+    /// The job runs.
+    Running { eta: Option<f64> },
+    /// A progress bar of the app.
+    Step(ProgressUnit),
+    /// A log line of the app (gr.Info, gr.Warning, ZeroGPU notices).
+    Log { level: String, message: String },
+    /// The result is being fetched.
+    Downloading,
+}
+
+/// Receives the stages of a call.
+pub type Observer<'a> = &'a (dyn Fn(Stage) + Send + Sync);
+
 /// Everything that can go wrong between this server and a Gradio app. The
 /// messages say what happened in the Space's terms; the tool layer adds which
 /// tool and Space, and what to do.
@@ -65,6 +100,8 @@ pub enum GradioError {
         what: String,
         status: u16,
         detail: String,
+        /// From a 429's or 503's `Retry-After`.
+        retry_after: Option<Duration>,
     },
     #[error("the app has no endpoint {api}; it has {available}")]
     UnknownEndpoint { api: String, available: String },

@@ -12,13 +12,15 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::gradio::HfToken;
 use crate::output::Features;
+use crate::progress::ProgressSink;
 use crate::runner::{CallOptions, RunError, Runner};
 
 /// The MCP handler. Cheap to clone: every transport session shares one
@@ -131,6 +133,7 @@ impl ServerHandler for SpacesServer {
             save_all: false,
             cancel: context.ct.clone(),
             client_token,
+            progress: progress_sink(&context),
         };
         match self
             .runner
@@ -158,4 +161,27 @@ fn client_hf_token(context: &RequestContext<RoleServer>) -> Option<HfToken> {
         .trim();
     let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
     (!token.is_empty()).then(|| HfToken::new(token))
+}
+
+/// Sends `notifications/progress` for this request, in order, when the client
+/// gave a progress token.
+fn progress_sink(context: &RequestContext<RoleServer>) -> Option<ProgressSink> {
+    let token = context.meta.get_progress_token()?;
+    let peer = context.peer.clone();
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
+    tokio::spawn(async move {
+        while let Some(notification) = receiver.recv().await {
+            if let Err(e) = peer.notify_progress(notification).await {
+                tracing::debug!("progress notification not sent: {e}");
+                break;
+            }
+        }
+    });
+    Some(Arc::new(move |progress, total, message| {
+        let mut notification = ProgressNotificationParam::new(token.clone(), progress);
+        notification.total = total;
+        notification.message = Some(message);
+        let _ = sender.send(notification);
+    }))
 }

@@ -1,0 +1,284 @@
+//! Turning a call's stages into progress a person understands: "in queue:
+//! position 3 of 7, about 12 s", "denoising: step 3 of 20", "downloading
+//! result". Values only grow (MCP requires it), on a scale of 100, and a
+//! silent stretch still gets a report every [`KEEP_ALIVE`] so that clients
+//! which reset their timeout on progress keep waiting.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::gradio::Stage;
+
+/// Where reports go: progress so far, the total, and a message.
+pub type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
+
+/// The longest silence between two reports while a call runs.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The scale of progress values.
+const TOTAL: f64 = 100.0;
+
+/// The reports of one call.
+pub struct Reporter {
+    sink: Option<ProgressSink>,
+    state: Mutex<State>,
+}
+
+struct State {
+    value: f64,
+    message: String,
+    sent: Instant,
+    started: Instant,
+}
+
+impl Reporter {
+    pub fn new(sink: Option<ProgressSink>) -> Reporter {
+        let now = Instant::now();
+        Reporter {
+            sink,
+            state: Mutex::new(State {
+                value: 0.0,
+                message: String::new(),
+                sent: now,
+                started: now,
+            }),
+        }
+    }
+
+    /// Reports a stage of the call.
+    pub fn stage(&self, stage: Stage) {
+        let (value, message) = describe(stage);
+        self.emit(value, message);
+    }
+
+    /// Repeats the last report, marked as still running, if nothing was said
+    /// for [`KEEP_ALIVE`].
+    pub fn keep_alive(&self) {
+        let (value, message) = {
+            let state = self.lock();
+            if state.sent.elapsed() < KEEP_ALIVE {
+                return;
+            }
+            let base = state
+                .message
+                .split(" (still running")
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let base = if base.is_empty() {
+                "working".to_string()
+            } else {
+                base
+            };
+            (
+                state.value,
+                format!(
+                    "{base} (still running, {}s)",
+                    state.started.elapsed().as_secs()
+                ),
+            )
+        };
+        self.emit(Some(value), message);
+    }
+
+    fn emit(&self, value: Option<f64>, message: String) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let value = {
+            let mut state = self.lock();
+            // Strictly growing, never reaching the total before the result.
+            let wanted = value.unwrap_or(state.value);
+            let value = wanted.max(state.value + 0.01).min(TOTAL - 0.01);
+            state.value = value;
+            state.message = message.clone();
+            state.sent = Instant::now();
+            value
+        };
+        sink((value * 100.0).round() / 100.0, Some(TOTAL), message);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A stage's place on the scale (`None`: where we are) and its message.
+fn describe(stage: Stage) -> (Option<f64>, String) {
+    match stage {
+        Stage::WaitingForSlot { ahead } => (
+            Some(1.0),
+            format!(
+                "waiting for a free slot on the Space: {ahead} call{} ahead",
+                if ahead == 1 { "" } else { "s" }
+            ),
+        ),
+        Stage::Retrying {
+            reason,
+            wait,
+            attempt,
+        } => (
+            Some(2.0),
+            format!(
+                "{reason}; trying again in {:.0}s (attempt {attempt})",
+                wait.as_secs_f64().ceil()
+            ),
+        ),
+        Stage::Waking { wait } => (
+            Some(2.0),
+            format!(
+                "waiting for the Space to wake up (it is asleep, building or starting); checking again in {:.0}s",
+                wait.as_secs_f64().ceil()
+            ),
+        ),
+        Stage::Queued { rank, size, eta } => {
+            let place = match (rank, size) {
+                (Some(rank), Some(size)) => {
+                    format!("position {} of {}", rank + 1, size.max(rank + 1))
+                }
+                (Some(rank), None) => format!("position {}", rank + 1),
+                _ => "waiting".to_string(),
+            };
+            (Some(5.0), format!("in queue: {place}{}", about(eta)))
+        }
+        Stage::Running { eta } => (
+            Some(10.0),
+            format!("running{}", about(eta).replacen(',', ":", 1)),
+        ),
+        Stage::Step(unit) => {
+            let value = unit.fraction().map(|f| 10.0 + 80.0 * f);
+            (value, unit.describe())
+        }
+        Stage::Log { level, message } => (None, format!("{level}: {}", strip_html(&message))),
+        Stage::Downloading => (Some(92.0), "downloading result".to_string()),
+    }
+}
+
+/// ", about 12 s" for a known, positive ETA.
+fn about(eta: Option<f64>) -> String {
+    match eta {
+        Some(eta) if eta.is_finite() && eta >= 0.5 => format!(", about {:.0} s", eta),
+        _ => String::new(),
+    }
+}
+
+/// Text without its tags and with the common entities decoded: ZeroGPU and
+/// many apps put HTML (links, emphasis) into messages meant for a browser.
+pub fn strip_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradio::ProgressUnit;
+
+    type Seen = Arc<Mutex<Vec<(f64, String)>>>;
+
+    fn collect() -> (Reporter, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink_seen = seen.clone();
+        let sink: ProgressSink = Arc::new(move |value, total, message| {
+            assert_eq!(total, Some(TOTAL));
+            sink_seen.lock().unwrap().push((value, message));
+        });
+        (Reporter::new(Some(sink)), seen)
+    }
+
+    #[test]
+    fn stages_read_for_people_and_values_only_grow() {
+        let (reporter, seen) = collect();
+        reporter.stage(Stage::Queued {
+            rank: Some(2),
+            size: Some(7),
+            eta: Some(12.3),
+        });
+        reporter.stage(Stage::Queued {
+            rank: Some(0),
+            size: Some(1),
+            eta: None,
+        });
+        reporter.stage(Stage::Running { eta: Some(3.0) });
+        for i in [3.0, 20.0] {
+            reporter.stage(Stage::Step(ProgressUnit {
+                index: Some(i),
+                length: Some(20.0),
+                unit: Some("steps".into()),
+                progress: None,
+                desc: Some("denoising".into()),
+            }));
+        }
+        reporter.stage(Stage::Log {
+            level: "info".into(),
+            message: "<b>GPU</b> ready &amp; warm".into(),
+        });
+        reporter.stage(Stage::Downloading);
+        let seen = seen.lock().unwrap();
+        let messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "in queue: position 3 of 7, about 12 s",
+                "in queue: position 1 of 1",
+                "running: about 3 s",
+                "denoising: step 3 of 20",
+                "denoising: step 20 of 20",
+                "info: GPU ready & warm",
+                "downloading result",
+            ]
+        );
+        assert!(seen.windows(2).all(|w| w[1].0 > w[0].0), "{seen:?}");
+        assert!(seen.iter().all(|(v, _)| *v < TOTAL));
+    }
+
+    #[test]
+    fn keep_alive_repeats_only_after_silence() {
+        let (reporter, seen) = collect();
+        reporter.stage(Stage::Running { eta: None });
+        reporter.keep_alive();
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "no repeat right after a report"
+        );
+        reporter.lock().sent -= KEEP_ALIVE;
+        reporter.keep_alive();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen[1].1.starts_with("running (still running, "),
+            "{}",
+            seen[1].1
+        );
+        assert!(seen[1].0 > seen[0].0);
+    }
+
+    #[test]
+    fn html_is_stripped_from_messages() {
+        assert_eq!(
+            strip_html(
+                "You have exceeded your GPU quota (60s requested vs. 56s left). <a href=\"https://hf.co/join\">Create a free account</a> to get more."
+            ),
+            "You have exceeded your GPU quota (60s requested vs. 56s left). Create a free account to get more."
+        );
+    }
+}
