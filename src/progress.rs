@@ -108,12 +108,13 @@ impl Reporter {
 /// A stage's place on the scale (`None`: where we are) and its message.
 fn describe(stage: Stage) -> (Option<f64>, String) {
     match stage {
-        Stage::WaitingForSlot { ahead } => (
+        Stage::WaitingForSlot { position: 1 } => (
             Some(1.0),
-            format!(
-                "waiting for a free slot on the Space: {ahead} call{} ahead",
-                if ahead == 1 { "" } else { "s" }
-            ),
+            "waiting for a free slot on the Space: next in line".to_string(),
+        ),
+        Stage::WaitingForSlot { position } => (
+            Some(1.0),
+            format!("waiting for a free slot on the Space: number {position} in line"),
         ),
         Stage::Retrying {
             reason,

@@ -218,7 +218,8 @@ impl Runner {
 /// Runs `work`, repeating the last progress report through silent stretches.
 async fn keeping_alive<T>(reporter: &Reporter, work: impl Future<Output = T>) -> T {
     tokio::pin!(work);
-    let mut ticks = tokio::time::interval(KEEP_ALIVE / 2);
+    // Checked every second, so no silence lasts much past KEEP_ALIVE.
+    let mut ticks = tokio::time::interval(KEEP_ALIVE / 10);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

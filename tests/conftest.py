@@ -51,6 +51,13 @@ class App:
     process: subprocess.Popen
     header_log: Path
     output: Path
+    jobs_log: Path
+
+    def jobs(self) -> list[dict]:
+        """What the app's jobs did, as tests/apps/jobs.py records it."""
+        if not self.jobs_log.exists():
+            return []
+        return [json.loads(line) for line in self.jobs_log.read_text().splitlines() if line]
 
     def requests(self) -> list[dict]:
         if not self.header_log.exists():
@@ -64,6 +71,8 @@ class Apps:
     dia: App
     slow: App
     foreign: App
+    jobs: App
+    flaky: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -72,14 +81,21 @@ def _start(name: str, module: str, tmp: Path, extra: list[str] | None = None) ->
     port = free_port()
     header_log = tmp / f"{name}.headers.jsonl"
     output = tmp / f"{name}.log"
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
+    jobs_log = tmp / f"{name}.jobs.jsonl"
+    env = dict(
+        os.environ,
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+        NO_PROXY="127.0.0.1,localhost",
+        JOBS_LOG=str(jobs_log),
+    )
     process = subprocess.Popen(
         [sys.executable, str(APPS / "serve.py"), module, str(port), "--header-log", str(header_log), *(extra or [])],
         stdout=output.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
     )
-    return App(name, f"http://127.0.0.1:{port}", process, header_log, output)
+    return App(name, f"http://127.0.0.1:{port}", process, header_log, output, jobs_log)
 
 
 def _wait_ready(app: App, deadline: float) -> None:
@@ -106,6 +122,10 @@ def apps() -> Apps:
         # The same image app, but building its file URLs on another origin, as
         # a Space behind a proxy (or a hostile one) would.
         _start("foreign", "sanasprint", tmp, ["--root-path", "http://127.0.0.2:9"]),
+        _start("jobs", "jobs", tmp),
+        # Asleep for its first two /config requests, then failing its first
+        # two queue joins with 503.
+        _start("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
     ]
     try:
         deadline = time.monotonic() + 180

@@ -218,18 +218,24 @@ impl SpaceClient {
     async fn slot(&self, observe: Observer<'_>) -> Option<SemaphorePermit<'_>> {
         let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
         let mut served = self.served.subscribe();
-        let acquire = self.slots.acquire();
-        tokio::pin!(acquire);
-        let mut reported = None;
-        let permit = loop {
-            let ahead = ticket.saturating_sub(*served.borrow_and_update());
-            if ahead > 0 && reported != Some(ahead) {
-                observe(Stage::WaitingForSlot { ahead });
-                reported = Some(ahead);
-            }
-            tokio::select! {
-                permit = &mut acquire => break permit.ok(),
-                changed = served.changed() => if changed.is_err() { break None },
+        let permit = match self.slots.try_acquire() {
+            // Free, and nobody waits before us (the semaphore serves waiters first).
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                let acquire = self.slots.acquire();
+                tokio::pin!(acquire);
+                let mut reported = None;
+                loop {
+                    let position = ticket.saturating_sub(*served.borrow_and_update()) + 1;
+                    if reported != Some(position) {
+                        observe(Stage::WaitingForSlot { position });
+                        reported = Some(position);
+                    }
+                    tokio::select! {
+                        permit = &mut acquire => break permit.ok(),
+                        changed = served.changed() => if changed.is_err() { break None },
+                    }
+                }
             }
         };
         self.served.send_modify(|n| *n += 1);

@@ -59,8 +59,9 @@ impl fmt::Debug for HfToken {
 /// progress notifications.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
-    /// Other calls to the same Space hold every slot; `ahead` wait before this one.
-    WaitingForSlot { ahead: u64 },
+    /// Other calls to the same Space hold every slot; this one is `position`
+    /// in line (1: next).
+    WaitingForSlot { position: u64 },
     /// A transient failure; the same step is tried again after `wait`.
     Retrying {
         reason: String,

@@ -1,6 +1,7 @@
 """Serve one of the test apps on 127.0.0.1.
 
 Usage: python serve.py APP PORT [--root-path URL] [--header-log FILE]
+                        [--fail-joins N] [--sleep-config N]
 
 APP names a module beside this file that defines `demo` (a gr.Blocks). The app
 is mounted on a FastAPI app, as Gradio's own `mount_gradio_app` does, so that
@@ -8,6 +9,12 @@ the tests can record which headers reached the server (`--header-log`: one JSON
 line per request with its path and whether an HF token came with it) without
 changing the app's endpoints. `--root-path` makes Gradio build its file URLs on
 another origin, as a proxy in front of a Space would.
+
+Two faults a real app cannot be made to produce on demand are injected in
+front of it, as the Hugging Face proxy produces them: `--fail-joins N` answers
+the first N queue joins with 503 and Retry-After (a transient failure before
+the job is accepted), and `--sleep-config N` answers the first N `/config`
+requests with 503 (a Space that is still waking up).
 """
 
 import argparse
@@ -30,6 +37,8 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--root-path", default="")
     parser.add_argument("--header-log", default="")
+    parser.add_argument("--fail-joins", type=int, default=0)
+    parser.add_argument("--sleep-config", type=int, default=0)
     args = parser.parse_args()
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,6 +58,21 @@ def main() -> None:
             }
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry) + "\n")
+            return await call_next(request)
+
+    faults = {"joins": args.fail_joins, "config": args.sleep_config}
+    if args.fail_joins or args.sleep_config:
+        from starlette.responses import PlainTextResponse
+
+        @app.middleware("http")
+        async def inject_faults(request: Request, call_next):
+            path = request.url.path
+            if request.method == "POST" and path.endswith("/queue/join") and faults["joins"] > 0:
+                faults["joins"] -= 1
+                return PlainTextResponse("Service Unavailable", status_code=503, headers={"Retry-After": "1"})
+            if request.method == "GET" and path == "/config" and faults["config"] > 0:
+                faults["config"] -= 1
+                return PlainTextResponse("Space is starting", status_code=503)
             return await call_next(request)
 
     app = gr.mount_gradio_app(app, demo, path="", root_path=args.root_path)

@@ -1,0 +1,206 @@
+"""Long jobs: progress from the Space's queue, cancellation reaching the Space,
+retries before a job is accepted, a Space that wakes up, fair per-Space
+concurrency, and ZeroGPU-style errors. The Space side is tests/apps/jobs.py,
+a real Gradio app whose jobs record what happens to them."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import anyio
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from conftest import local_config, write_config
+from mcp_helpers import mcp_session, texts
+
+pytestmark = pytest.mark.anyio
+
+
+def jobs_config(apps, settings: str = "", space: str | None = None, name: str = "steps", api: str = "/steps", timeout: int = 120) -> str:
+    space = space or apps.jobs.url
+    extra = f"""
+[tools.{name}]
+space = "{space}"
+api = "{api}"
+timeout = {timeout}
+inputs.job = {{ type = "string" }}
+inputs.n = {{ type = "integer", default = 5 }}
+inputs.delay = {{ type = "number", default = 0.1 }}
+"""
+    text = local_config(apps, extra)
+    if settings:
+        text = text.replace("[settings]\n", "[settings]\n" + settings + "\n", 1)
+    return text
+
+
+def events_of(app, job: str) -> list[dict]:
+    return [e for e in app.jobs() if e["job"] == job]
+
+
+async def test_progress_of_a_job_queued_behind_two_others(apps):
+    config = write_config(apps.tmp, jobs_config(apps))
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    results = {}
+    async with mcp_session(config) as session:
+        async def call(job: str, n: int, **kw) -> None:
+            results[job] = await session.call_tool("steps", {"job": job, "n": n, "delay": 0.15}, **kw)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, "blocker-1", 6)
+            await anyio.sleep(0.3)
+            group.start_soon(call, "blocker-2", 6)
+            await anyio.sleep(0.3)
+            group.start_soon(lambda: call("watched", 20, progress_callback=on_progress))
+    for job in ("blocker-1", "blocker-2", "watched"):
+        assert not results[job].is_error, texts(results[job])
+    assert "job watched: 20 steps done" in texts(results["watched"])
+
+    messages = [m for _, _, m in seen]
+    print("progress notifications received:")
+    for progress, total, message in seen:
+        print(f"  {progress:6.2f}/{total} {message}")
+    # Queued behind the two others, then running, then every step, then the download-free end.
+    queued = [m for m in messages if m.startswith("in queue: position")]
+    assert queued and any(not m.startswith("in queue: position 1 ") for m in queued), messages
+    assert "denoising: step 3 of 20" in messages
+    assert "denoising: step 19 of 20" in messages
+    assert any(m.startswith("info: warming up for job watched") for m in messages), messages
+    values = [p for p, _, _ in seen]
+    assert all(b > a for a, b in zip(values, values[1:])), values
+    assert all(total == 100 for _, total, _ in seen)
+    # The jobs ran one after another on the Space, the watched one last.
+    starts = {job: events_of(apps.jobs, job)[0]["t"] for job in ("blocker-1", "blocker-2", "watched")}
+    assert starts["blocker-1"] < starts["blocker-2"] < starts["watched"]
+
+
+async def test_a_silent_job_still_reports_progress(apps):
+    config = write_config(apps.tmp, jobs_config(apps))
+    seen: list[tuple[float, str]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((time.monotonic(), message))
+
+    async with mcp_session(config) as session:
+        # One step of 12 s: nothing comes from the Space in between.
+        result = await session.call_tool("steps", {"job": "silent", "n": 1, "delay": 12}, progress_callback=on_progress)
+    assert not result.is_error, texts(result)
+    assert any("still running" in m for _, m in seen), seen
+    gaps = [b - a for (a, _), (b, _) in zip(seen, seen[1:])]
+    assert max(gaps) < 15, gaps
+
+
+async def test_cancelling_a_call_stops_the_job_on_the_space(apps):
+    config = write_config(apps.tmp, jobs_config(apps))
+    async with mcp_session(config) as session:
+        with anyio.move_on_after(1.5) as scope:
+            await session.call_tool("steps", {"job": "to-cancel", "n": 100, "delay": 0.1})
+        cancelled_at = time.time()
+        assert scope.cancelled_caught
+        # The session goes on serving.
+        after = await session.call_tool("steps", {"job": "after-cancel", "n": 2, "delay": 0.01})
+        assert not after.is_error, texts(after)
+    events = events_of(apps.jobs, "to-cancel")
+    kinds = [e["event"] for e in events]
+    assert "cancelled" in kinds and "end" not in kinds, kinds
+    stopped = next(e["t"] for e in events if e["event"] == "cancelled")
+    steps = [e for e in events if e["event"] == "step"]
+    assert len(steps) < 40, "the job kept running after the cancel"
+    print(f"cancel to job stopped on the Space: {(stopped - cancelled_at) * 1000:.0f} ms")
+    assert stopped - cancelled_at < 3
+
+
+async def test_a_timeout_cancels_the_job_too(apps):
+    config = write_config(apps.tmp, jobs_config(apps, timeout=2))
+    async with mcp_session(config) as session:
+        result = await session.call_tool("steps", {"job": "timed-out", "n": 100, "delay": 0.1})
+    assert result.is_error and "no result within 2s" in texts(result)
+    deadline = time.monotonic() + 5
+    while "cancelled" not in [e["event"] for e in events_of(apps.jobs, "timed-out")] and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+    assert "cancelled" in [e["event"] for e in events_of(apps.jobs, "timed-out")]
+
+
+async def test_a_waking_space_and_failing_joins_are_retried_without_duplicates(apps):
+    config = write_config(apps.tmp, jobs_config(apps, space=apps.flaky.url))
+    seen: list[str] = []
+
+    async def on_progress(progress, total, message):
+        seen.append(message)
+
+    async with mcp_session(config) as session:
+        result = await session.call_tool("steps", {"job": "retried", "n": 2, "delay": 0.01}, progress_callback=on_progress)
+    assert not result.is_error, texts(result)
+    assert any(m.startswith("waiting for the Space to wake up") for m in seen), seen
+    # The job ran once on the Space, though joining failed twice first.
+    starts = [e for e in events_of(apps.flaky, "retried") if e["event"] == "start"]
+    assert len(starts) == 1
+
+
+async def test_per_space_limit_is_honoured_in_order(apps):
+    config = write_config(apps.tmp, jobs_config(apps, settings="space_concurrency = 1", api="/parallel_steps", name="parallel"))
+    seen: dict[str, list[str]] = {}
+    finished: list[str] = []
+
+    def recorder(job):
+        seen[job] = []
+
+        async def on_progress(progress, total, message):
+            seen[job].append(message)
+
+        return on_progress
+
+    async with mcp_session(config) as session:
+        async def call(job: str) -> None:
+            result = await session.call_tool("parallel", {"job": job, "n": 4, "delay": 0.15}, progress_callback=recorder(job))
+            assert not result.is_error, texts(result)
+            finished.append(job)
+
+        async def other_space() -> None:
+            # A call to another Space is not held up by the busy one.
+            started = time.monotonic()
+            result = await session.call_tool("generate_image", {"prompt": "meanwhile"})
+            assert not result.is_error, texts(result)
+            finished.append(f"image after {time.monotonic() - started:.1f}s")
+
+        async with anyio.create_task_group() as group:
+            for job in ("limit-1", "limit-2", "limit-3"):
+                group.start_soon(call, job)
+                await anyio.sleep(0.1)
+            group.start_soon(other_space)
+    # The app would run these at once; the limit of 1 ran them one by one, in order.
+    spans = []
+    for job in ("limit-1", "limit-2", "limit-3"):
+        events = events_of(apps.jobs, job)
+        spans.append((events[0]["t"], events[-1]["t"]))
+    assert spans[0][1] <= spans[1][0] and spans[1][1] <= spans[2][0], spans
+    assert finished[0].startswith("image after"), finished
+    assert finished[1:] == ["limit-1", "limit-2", "limit-3"]
+    assert seen["limit-3"][:2] == [
+        "waiting for a free slot on the Space: number 2 in line",
+        "waiting for a free slot on the Space: next in line",
+    ], seen["limit-3"]
+    assert not any("free slot" in m for m in seen["limit-1"]), seen["limit-1"]
+
+
+async def test_quota_errors_say_what_to_do_without_html(apps):
+    extra = f"""
+[tools.quota]
+space = "{apps.jobs.url}"
+api = "/quota"
+inputs.job = {{ type = "string" }}
+"""
+    config = write_config(apps.tmp, local_config(apps, extra))
+    async with mcp_session(config) as session:
+        result = await session.call_tool("quota", {"job": "q"})
+    assert result.is_error
+    message = texts(result)
+    assert "You have exceeded your GPU quota (60s requested vs. 56s left)." in message
+    assert "Create a free account to get more usage quota." in message
+    assert "<a" not in message and "href" not in message
+    assert "HF_TOKEN" in message and "duplicate the Space" in message
