@@ -222,6 +222,7 @@ struct RawTool {
     #[serde(flatten)]
     limits: RawLimits,
     hf_token: Option<bool>,
+    hub_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -378,8 +379,13 @@ impl Validator<'_> {
                 "a tool name is 1 to 64 letters, digits, '_' or '-' (MCP clients refuse others)",
             ));
         }
-        let space = SpaceRef::parse(&raw.space)
+        let mut space = SpaceRef::parse(&raw.space)
             .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
+        if let Some(id) = &raw.hub_id {
+            space = space
+                .with_hub_id(id)
+                .map_err(|e| self.invalid(format!("{table}.hub_id"), e.to_string()))?;
+        }
         let api = normalize_api(&raw.api).ok_or_else(|| {
             self.invalid(
                 format!("{table}.api"),

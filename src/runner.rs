@@ -323,7 +323,7 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
                 "The Space names its files on another address (a proxy?): set `space` to the address it serves files from.".into()
             }
             GradioError::TooLarge { .. } => "Raise `download_max_bytes` in spaces.toml to accept larger files.".into(),
-            GradioError::Setup(_) => String::new(),
+            GradioError::Setup(_) | GradioError::SpaceDown(_) => String::new(),
         },
     }
 }

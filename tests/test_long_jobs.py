@@ -5,12 +5,10 @@ a real Gradio app whose jobs record what happens to them."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import anyio
 import pytest
-from mcp.shared.exceptions import MCPError
 
 from conftest import local_config, write_config
 from mcp_helpers import mcp_session, texts
@@ -204,3 +202,76 @@ inputs.job = {{ type = "string" }}
     assert "Create a free account to get more usage quota." in message
     assert "<a" not in message and "href" not in message
     assert "HF_TOKEN" in message and "duplicate the Space" in message
+
+
+@pytest.fixture
+def hub(apps):
+    """The Hub stand-in, with a paused, a crashed and a sleeping Space."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import APPS, free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(APPS / "hub_standin.py"), str(port), "test/paused=PAUSED", "test/broken=RUNTIME_ERROR", "test/sleepy=SLEEPING"]
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/api/spaces/test/paused/runtime", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=5)
+
+
+def hub_tools(apps) -> str:
+    from conftest import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"  # a Space on its own domain, not answering
+    tools = ""
+    for name in ("paused", "broken", "sleepy", "unknown"):
+        tools += f"""
+[tools.{name}]
+space = "{down}"
+hub_id = "test/{name}"
+api = "/predict"
+timeout = 12
+"""
+    return local_config(apps, tools)
+
+
+@pytest.mark.parametrize(
+    "tool, expected",
+    [
+        ("paused", "Space test/paused is paused by its owner"),
+        ("broken", "Space test/broken crashed (RUNTIME_ERROR)"),
+        ("unknown", "the Hub knows no Space test/unknown"),
+    ],
+)
+async def test_paused_broken_and_missing_spaces_say_so(apps, hub, tool, expected):
+    config = write_config(apps.tmp, hub_tools(apps))
+    async with mcp_session(config, env={"HF_ENDPOINT": hub}) as session:
+        started = time.monotonic()
+        result = await session.call_tool(tool, {})
+    assert result.is_error
+    assert expected in texts(result), texts(result)
+    assert time.monotonic() - started < 12, "it waited as for a sleeping Space"
+
+
+async def test_a_sleeping_space_is_waited_for_with_progress(apps, hub):
+    config = write_config(apps.tmp, hub_tools(apps))
+    seen: list[str] = []
+
+    async def on_progress(progress, total, message):
+        seen.append(message)
+
+    async with mcp_session(config, env={"HF_ENDPOINT": hub}) as session:
+        result = await session.call_tool("sleepy", {}, progress_callback=on_progress)
+    assert result.is_error and "no result within 12s" in texts(result)
+    assert any(m.startswith("waiting for the Space to wake up") for m in seen), seen

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit, watch};
 use url::Url;
 
+use super::hub;
 use super::queue::{self, QueueEvent, QueueFailure};
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, follow,
@@ -163,7 +164,30 @@ impl SpaceClient {
         observe: Observer<'_>,
     ) -> Result<&SpaceMeta, GradioError> {
         self.meta
-            .get_or_try_init(|| retrying(observe, || self.fetch_meta(token)))
+            .get_or_try_init(|| async {
+                let mut waits = 0;
+                loop {
+                    let error = match retrying(observe, || self.fetch_meta(token)).await {
+                        Ok(meta) => return Ok(meta),
+                        Err(error) => error,
+                    };
+                    // The Space does not answer as a Gradio app: the Hub may know why.
+                    let Some(id) = self.space.hub_id() else {
+                        return Err(error);
+                    };
+                    match hub::verdict(&self.http, id, token).await {
+                        hub::Verdict::Starting(why) => {
+                            waits += 1;
+                            let wait = backoff(waits).max(Duration::from_secs(2));
+                            tracing::info!(space = id, "{why}; waiting");
+                            observe(Stage::Waking { wait });
+                            tokio::time::sleep(wait).await;
+                        }
+                        hub::Verdict::Down(why) => return Err(GradioError::SpaceDown(why)),
+                        hub::Verdict::Unknown => return Err(error),
+                    }
+                }
+            })
             .await
     }
 

@@ -9,6 +9,7 @@
 mod api;
 mod client;
 mod events;
+mod hub;
 mod queue;
 mod space;
 
@@ -130,6 +131,9 @@ pub enum GradioError {
     TooLarge { url: String, max: u64 },
     #[error("the HTTP client could not be set up: {0}")]
     Setup(String),
+    /// The Hub says the Space cannot answer (paused, broken, missing).
+    #[error("{0}")]
+    SpaceDown(String),
 }
 
 impl GradioError {

@@ -13,6 +13,9 @@ pub struct SpaceRef {
     /// The app's root, always ending in `/` so that relative joins stay under it.
     base: Url,
     hub: bool,
+    /// `owner/name` when the Space was given by its Hub id: the Hub can then
+    /// tell whether it sleeps, builds, is paused or broken.
+    hub_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,7 @@ impl SpaceRef {
             label: text.trim_end_matches('/').to_string(),
             base,
             hub,
+            hub_id: None,
         })
     }
 
@@ -87,6 +91,7 @@ impl SpaceRef {
             label: text.to_string(),
             base,
             hub: true,
+            hub_id: Some(text.to_string()),
         })
     }
 
@@ -98,6 +103,19 @@ impl SpaceRef {
     /// Whether this is a Hugging Face Space (which may need the HF token).
     pub fn is_hub(&self) -> bool {
         self.hub
+    }
+
+    /// Names the Hub Space this URL serves (a Space on a custom domain, or
+    /// behind a proxy), so that the Hub can be asked about its state.
+    pub fn with_hub_id(mut self, id: &str) -> Result<SpaceRef, SpaceRefError> {
+        let hub = SpaceRef::from_hub_id(id.trim())?;
+        self.hub_id = hub.hub_id;
+        Ok(self)
+    }
+
+    /// The Hub id, when the Space was named by it.
+    pub fn hub_id(&self) -> Option<&str> {
+        self.hub_id.as_deref()
     }
 }
 
