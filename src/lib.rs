@@ -6,6 +6,7 @@
 //! [`runner`] (one call end to end) → [`server`] (the MCP handler and its transports).
 
 pub mod config;
+pub mod discover;
 pub mod gradio;
 pub mod output;
 pub mod progress;

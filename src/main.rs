@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use spaces_mcp::config::{Config, InputConfig, ValueKind};
-use spaces_mcp::gradio::HfToken;
+use spaces_mcp::gradio::{GradioError, HfToken, SpacePool, SpaceRef, Stage};
 use spaces_mcp::output::Features;
 use spaces_mcp::runner::{CallOptions, Runner};
 use spaces_mcp::server::http::{self, HttpOptions};
@@ -57,6 +57,11 @@ enum Command {
         /// Where to save file outputs (default: the config's output_dir).
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
+    },
+    /// Print a ready-to-paste spaces.toml section for each endpoint of a Space.
+    Discover {
+        /// A Space id (owner/name) or a Gradio app's URL.
+        space: String,
     },
     /// Print a config entry for an MCP client.
     Config {
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
         Command::Config {
             client: ClientKind::Claude,
         } => print_client_config(cli.config.as_deref()),
+        Command::Discover { space } => runtime.block_on(discover(&space)),
     }
 }
 
@@ -232,6 +238,36 @@ async fn serve_http(config: Config, options: HttpOptions) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("spaces-mcp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn discover(space: &str) -> ExitCode {
+    let space_ref = match SpaceRef::parse(space) {
+        Ok(space_ref) => space_ref,
+        Err(e) => {
+            eprintln!("spaces-mcp: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let token = HfToken::from_env().filter(|_| space_ref.is_hub());
+    let pool = SpacePool::new(1);
+    let info = async {
+        let client = pool.client(&space_ref)?;
+        let observe = |stage: Stage| tracing::info!("{stage:?}");
+        let work = async { client.api_info(token.as_ref(), &observe).await.cloned() };
+        tokio::time::timeout(Duration::from_secs(120), work)
+            .await
+            .unwrap_or_else(|_| Err(GradioError::Idle(Duration::from_secs(120))))
+    };
+    match info.await {
+        Ok(info) => {
+            print!("{}", spaces_mcp::discover::sections(space.trim(), &info));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("spaces-mcp: cannot read the API of {space}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -107,3 +107,24 @@ def test_malformed_messages_do_not_crash_the_server():
     # A malformed tools/call gets "invalid params", not silence and not a crash.
     assert by_id[2]["error"]["code"] == -32602, by_id[2]
     assert "malformed" in by_id[2]["error"]["message"]
+
+
+def test_discover_prints_sections_that_work_as_config(apps, tmp_path):
+    done = run("discover", apps.sana.url)
+    assert done.returncode == 0, done.stderr
+    assert "[tools.app_infer]" in done.stdout
+    assert 'width = { type = "number", minimum = 256, maximum = 2048, default = 1024' in done.stdout
+    config = tmp_path / "discovered.toml"
+    config.write_text(done.stdout)
+    tools = json.loads(run("--config", str(config), "tools").stdout)["tools"]
+    assert tools[0]["inputSchema"]["required"] == ["prompt"]
+    called = run("--config", str(config), "call", "app_infer", "prompt=found", "width=256", "height=320", "--output-dir", str(tmp_path))
+    assert called.returncode == 0, called.stderr
+    saved = json.loads(called.stdout[called.stdout.index("{"):])["result"]["path"]
+    with Image.open(saved) as picture:
+        assert picture.size == (256, 320)
+    # A file input (the Dia stand-in's audio prompt) is left to the Space's default.
+    dia = run("discover", apps.dia.url)
+    assert "# audio_prompt_input: a file input (Audio)" in dia.stdout
+    down = run("discover", "http://127.0.0.1:9", timeout=60)
+    assert down.returncode == 1 and "cannot read the API of http://127.0.0.1:9" in down.stderr

@@ -97,6 +97,10 @@ pub struct ParameterInfo {
     pub parameter_default: Value,
     #[serde(default)]
     pub component: Option<String>,
+    /// The JSON-schema fragment Gradio gives (`enum` for choices, a
+    /// description with a slider's bounds, a FileData object for files).
+    #[serde(default, rename = "type")]
+    pub schema: Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]

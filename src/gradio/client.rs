@@ -158,6 +158,15 @@ impl SpaceClient {
         self.meta(token, observe).await?.endpoint(api)
     }
 
+    /// Everything the Space's API info says, fetched as for a call.
+    pub async fn api_info(
+        &self,
+        token: Option<&HfToken>,
+        observe: Observer<'_>,
+    ) -> Result<&ApiInfo, GradioError> {
+        Ok(&self.meta(token, observe).await?.info)
+    }
+
     async fn meta(
         &self,
         token: Option<&HfToken>,

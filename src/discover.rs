@@ -1,0 +1,291 @@
+//! `spaces-mcp discover`: reads a Space's API and writes, for each of its
+//! endpoints, a `spaces.toml` section ready to paste, with every parameter
+//! annotated (its component, whether the Space has a default, its bounds).
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::config::{ValueKind, is_valid_tool_name};
+use crate::gradio::{ApiInfo, EndpointInfo, ParameterInfo};
+
+/// The sections for every named endpoint of a Space, sorted by endpoint.
+pub fn sections(space: &str, info: &ApiInfo) -> String {
+    let mut endpoints: Vec<(&String, &EndpointInfo)> = info.named_endpoints.iter().collect();
+    endpoints.sort_by(|a, b| a.0.cmp(b.0));
+    let stem = space_stem(space);
+    let mut out =
+        format!("# spaces.toml sections for {space}, one per endpoint: paste the ones you want.\n");
+    for (api, endpoint) in endpoints {
+        out.push('\n');
+        out.push_str(&section(space, &stem, api, endpoint));
+    }
+    out
+}
+
+/// One endpoint's section.
+pub fn section(space: &str, stem: &str, api: &str, endpoint: &EndpointInfo) -> String {
+    let name = tool_name(stem, api);
+    let mut out = String::new();
+    let _ = writeln!(out, "[tools.{name}]");
+    let _ = writeln!(out, "space = {}", quote(space));
+    let _ = writeln!(out, "api = {}", quote(api));
+    let description = endpoint.description.as_deref().map(str::trim).unwrap_or("");
+    if description.is_empty() {
+        let _ = writeln!(
+            out,
+            "# description = \"…\"  # what the model reads to decide when and how to call it"
+        );
+    } else {
+        let _ = writeln!(out, "description = {}", quote(description));
+    }
+    if !endpoint.returns.is_empty() {
+        let names: Vec<String> = endpoint
+            .returns
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let label = r.label.as_deref().map(slug).filter(|l| !l.is_empty());
+                quote(&label.unwrap_or_else(|| format!("output_{i}")))
+            })
+            .collect();
+        let components: Vec<&str> = endpoint
+            .returns
+            .iter()
+            .map(|r| r.component.as_deref().unwrap_or("?"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "outputs = [{}]  # {}",
+            names.join(", "),
+            components.join(", ")
+        );
+    }
+    let _ = writeln!(out, "\n[tools.{name}.inputs]");
+    for parameter in &endpoint.parameters {
+        out.push_str(&input_line(parameter));
+    }
+    out
+}
+
+/// The input's line: shown to the model with its schema, or, for file inputs
+/// (not taken yet), commented out so the Space's default is sent.
+fn input_line(parameter: &ParameterInfo) -> String {
+    let name = parameter
+        .parameter_name
+        .clone()
+        .or_else(|| parameter.label.as_deref().map(slug))
+        .unwrap_or_default();
+    let component = parameter.component.as_deref().unwrap_or("?");
+    let schema = &parameter.schema;
+    if takes_file(schema) {
+        let default = if parameter.parameter_has_default {
+            "the Space's default is sent"
+        } else {
+            "required by the Space"
+        };
+        return format!(
+            "# {name}: a file input ({component}); file inputs are not taken yet ({default})\n"
+        );
+    }
+    let mut fields: Vec<String> = Vec::new();
+    let choices = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty());
+    let kind = kind_of(schema, choices.map(Vec::as_slice));
+    if let Some(kind) = kind {
+        fields.push(format!("type = {}", quote(kind.as_str())));
+    }
+    if let Some(choices) = choices {
+        let items: Vec<String> = choices.iter().filter_map(toml_value).collect();
+        fields.push(format!("enum = [{}]", items.join(", ")));
+    }
+    if let Some((lo, hi)) = slider_bounds(schema) {
+        fields.push(format!("minimum = {}", number(lo)));
+        fields.push(format!("maximum = {}", number(hi)));
+    }
+    let has_default = parameter.parameter_has_default && !parameter.parameter_default.is_null();
+    if has_default && let Some(default) = toml_value(&parameter.parameter_default) {
+        fields.push(format!("default = {default}"));
+    }
+    if let Some(label) = parameter.label.as_deref().filter(|l| !l.trim().is_empty()) {
+        fields.push(format!("description = {}", quote(label.trim())));
+    }
+    if parameter.parameter_has_default && !has_default {
+        // The Space's default is null: the input is optional, with no value to show.
+        fields.push("required = false".into());
+    }
+    let note = match (kind, parameter.parameter_has_default) {
+        (None, _) => format!("  # {component}: set `type`, or fix it with `value`"),
+        (_, true) => format!("  # {component}"),
+        (_, false) => format!("  # {component}, required"),
+    };
+    format!("{name} = {{ {} }}{note}\n", fields.join(", "))
+}
+
+/// File inputs are objects with a `path` (Gradio's FileData), or lists of them.
+fn takes_file(schema: &Value) -> bool {
+    let is_file = |s: &Value| s.get("properties").and_then(|p| p.get("path")).is_some();
+    is_file(schema) || schema.get("items").is_some_and(is_file)
+}
+
+fn kind_of(schema: &Value, choices: Option<&[Value]>) -> Option<ValueKind> {
+    match schema.get("type").and_then(Value::as_str) {
+        Some("string") => Some(ValueKind::String),
+        Some("number") => Some(ValueKind::Number),
+        Some("integer") => Some(ValueKind::Integer),
+        Some("boolean") => Some(ValueKind::Boolean),
+        _ => match choices?.first()? {
+            Value::String(_) => Some(ValueKind::String),
+            Value::Number(_) => Some(ValueKind::Number),
+            Value::Bool(_) => Some(ValueKind::Boolean),
+            _ => None,
+        },
+    }
+}
+
+/// Gradio describes a slider as "numeric value between 256 and 2048".
+pub fn slider_bounds(schema: &Value) -> Option<(f64, f64)> {
+    let text = schema.get("description")?.as_str()?;
+    let rest = text.split("between ").nth(1)?;
+    let (lo, hi) = rest.split_once(" and ")?;
+    let lo: f64 = lo.trim().parse().ok()?;
+    let hi: f64 = hi.trim().trim_end_matches('.').parse().ok()?;
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// A JSON value in TOML, when TOML can hold it (it has no null).
+fn toml_value(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Number(n)
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() < 9e15) =>
+        {
+            Some(number(n.as_f64().unwrap_or_default()))
+        }
+        other => toml::Value::try_from(other).ok().map(|v| v.to_string()),
+    }
+}
+
+fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// `ysharma/SanaSprint` → `sanasprint`; a URL → its host's first label.
+fn space_stem(space: &str) -> String {
+    let name = match url::Url::parse(space) {
+        Ok(url) => match url.host() {
+            Some(url::Host::Domain(domain)) => {
+                domain.split('.').next().unwrap_or("app").to_string()
+            }
+            _ => "app".to_string(),
+        },
+        _ => space.rsplit('/').next().unwrap_or(space).to_string(),
+    };
+    let stem = slug(&name);
+    if stem.chars().next().is_some_and(|c| c.is_ascii_digit()) || stem.is_empty() {
+        format!("app_{stem}")
+    } else {
+        stem
+    }
+}
+
+/// `<space>_<endpoint>`, cut to the 64 characters MCP clients accept.
+fn tool_name(stem: &str, api: &str) -> String {
+    let mut name = format!("{stem}_{}", slug(api.trim_start_matches('/')));
+    name.truncate(64);
+    let name = name.trim_end_matches('_').to_string();
+    debug_assert!(is_valid_tool_name(&name));
+    name
+}
+
+/// Lower case letters, digits and single underscores.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, InputConfig};
+
+    fn wire_info(name: &str) -> ApiInfo {
+        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_sections_load_as_config_with_the_spaces_schema() {
+        let text = sections(
+            "ysharma/SanaSprint",
+            &wire_info("sanasprint-like.info.json"),
+        );
+        assert!(text.contains("[tools.sanasprint_infer]"), "{text}");
+        assert!(
+            text.contains("outputs = [\"result\", \"seed_used\"]  # Image, Number"),
+            "{text}"
+        );
+        let config = Config::parse(&text, "discovered").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let tool = &config.tools[0];
+        assert_eq!(tool.description, "Generate an image from a prompt.");
+        let InputConfig::Exposed(width) = &tool.inputs["width"] else {
+            panic!()
+        };
+        assert_eq!((width.minimum, width.maximum), (Some(256.0), Some(2048.0)));
+        assert_eq!(width.default, Some(Value::from(1024)));
+        let InputConfig::Exposed(size) = &tool.inputs["model_size"] else {
+            panic!()
+        };
+        assert_eq!(
+            size.choices.as_deref(),
+            Some(&[Value::from("0.6B"), Value::from("1.6B")][..])
+        );
+        let InputConfig::Exposed(prompt) = &tool.inputs["prompt"] else {
+            panic!()
+        };
+        assert!(prompt.required);
+    }
+
+    #[test]
+    fn file_inputs_are_left_to_the_space() {
+        let text = sections("ysharma/Dia-1.6B", &wire_info("dia-like.info.json"));
+        assert!(text.contains("[tools.dia_1_6b_generate_audio]"), "{text}");
+        assert!(
+            text.contains("# audio_prompt_input: a file input (Audio)"),
+            "{text}"
+        );
+        let config = Config::parse(&text, "discovered").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(!config.tools[0].inputs.contains_key("audio_prompt_input"));
+        assert_eq!(config.tools[0].inputs.len(), 7);
+    }
+
+    #[test]
+    fn names_and_bounds() {
+        assert_eq!(space_stem("http://127.0.0.1:7860"), "app");
+        assert_eq!(space_stem("https://abc-def.hf.space"), "abc_def");
+        assert_eq!(tool_name("x", &format!("/{}", "y".repeat(100))).len(), 64);
+        assert_eq!(
+            slider_bounds(&serde_json::json!({"description": "numeric value between 0.8 and 1.0"})),
+            Some((0.8, 1.0))
+        );
+        assert_eq!(slider_bounds(&serde_json::json!({"type": "number"})), None);
+    }
+}
