@@ -49,6 +49,47 @@ pub struct Config {
     pub origin: String,
     pub settings: Settings,
     pub tools: Vec<ToolConfig>,
+    /// Spaces whose every endpoint becomes a tool, once discovered.
+    pub spaces: Vec<SpaceConfig>,
+}
+
+/// A `[spaces.<alias>]` table: every public named endpoint of the Space as
+/// the tool `<alias>_<endpoint>`.
+#[derive(Debug, Clone)]
+pub struct SpaceConfig {
+    pub alias: String,
+    pub space: SpaceRef,
+    pub limits: CallLimits,
+    pub send_hf_token: bool,
+}
+
+impl SpaceConfig {
+    /// The tool for one of the Space's endpoints, its inputs still to be derived.
+    pub fn tool(&self, api: &str) -> ToolConfig {
+        let mut name = format!(
+            "{}_{}",
+            self.alias,
+            crate::tools::slug(api.trim_start_matches('/'))
+        );
+        name.truncate(64);
+        ToolConfig {
+            name: name.trim_end_matches('_').to_string(),
+            space: self.space.clone(),
+            api: api.to_string(),
+            title: None,
+            description: default_description(api, &self.space),
+            described: false,
+            inputs: IndexMap::new(),
+            discovered: true,
+            outputs: Vec::new(),
+            limits: self.limits.clone(),
+            send_hf_token: self.send_hf_token,
+        }
+    }
+}
+
+fn default_description(api: &str, space: &SpaceRef) -> String {
+    format!("Runs the endpoint {api} of the Gradio app {space}.")
 }
 
 /// Server-wide settings; every tool may override the per-call ones.
@@ -101,8 +142,13 @@ pub struct ToolConfig {
     pub api: String,
     pub title: Option<String>,
     pub description: String,
-    /// The inputs the config names, in the order it names them.
+    /// Whether the description is the config's own (else the Space's is used).
+    pub described: bool,
+    /// The inputs the config names, in the order it names them; for a
+    /// discovered tool, those derived from the Space's API.
     pub inputs: IndexMap<String, InputConfig>,
+    /// The config lists no inputs: they come from the Space's API.
+    pub discovered: bool,
     /// Names for the endpoint's outputs, in the Space's order; used as the keys
     /// of the structured result. Missing names come from the Space's labels.
     pub outputs: Vec<String>,
@@ -187,6 +233,18 @@ struct RawConfig {
     settings: RawSettings,
     #[serde(default)]
     tools: IndexMap<String, RawTool>,
+    #[serde(default)]
+    spaces: IndexMap<String, RawSpace>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpace {
+    space: String,
+    #[serde(flatten)]
+    limits: RawLimits,
+    hf_token: Option<bool>,
+    hub_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -215,8 +273,8 @@ struct RawTool {
     api: String,
     title: Option<String>,
     description: Option<String>,
-    #[serde(default)]
-    inputs: IndexMap<String, RawInput>,
+    /// Absent: every input is discovered from the Space.
+    inputs: Option<IndexMap<String, RawInput>>,
     #[serde(default)]
     outputs: Vec<String>,
     #[serde(flatten)]
@@ -263,18 +321,27 @@ impl Config {
         })?;
         let v = Validator { origin };
         let settings = v.settings(raw.settings)?;
-        if raw.tools.is_empty() {
-            return Err(v.invalid("tools", "no tool is defined: add a [tools.<name>] table"));
+        if raw.tools.is_empty() && raw.spaces.is_empty() {
+            return Err(v.invalid(
+                "tools",
+                "no tool is defined: add a [tools.<name>] table (or a [spaces.<alias>] table)",
+            ));
         }
         let tools = raw
             .tools
             .into_iter()
             .map(|(name, tool)| v.tool(name, tool, &settings.limits))
             .collect::<Result<Vec<_>, _>>()?;
+        let spaces = raw
+            .spaces
+            .into_iter()
+            .map(|(alias, space)| v.space_alias(alias, space, &settings.limits))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             origin: origin.to_string(),
             settings,
             tools,
+            spaces,
         })
     }
 }
@@ -395,8 +462,10 @@ impl Validator<'_> {
                 ),
             )
         })?;
+        let discovered = raw.inputs.is_none();
         let inputs = raw
             .inputs
+            .unwrap_or_default()
             .into_iter()
             .map(|(input, spec)| {
                 let key = format!("{table}.inputs.{input}");
@@ -414,12 +483,18 @@ impl Validator<'_> {
                 ));
             }
         }
+        let described = raw
+            .description
+            .as_deref()
+            .is_some_and(|d| !d.trim().is_empty());
         let description = raw
             .description
             .map(|d| d.trim().to_string())
             .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| format!("Runs the endpoint {api} of the Gradio app {space}."));
+            .unwrap_or_else(|| default_description(&api, &space));
         Ok(ToolConfig {
+            discovered,
+            described,
             limits: self.limits(&table, &raw.limits, base)?,
             send_hf_token: raw.hf_token.unwrap_or(space.is_hub()),
             name,
@@ -429,6 +504,35 @@ impl Validator<'_> {
             description,
             inputs,
             outputs: raw.outputs,
+        })
+    }
+
+    fn space_alias(
+        &self,
+        alias: String,
+        raw: RawSpace,
+        base: &CallLimits,
+    ) -> Result<SpaceConfig, ConfigError> {
+        let table = format!("spaces.{alias}");
+        // Tool names are `<alias>_<endpoint>`: the alias must leave room for both.
+        if !is_valid_tool_name(&alias) || alias.len() > 40 {
+            return Err(self.invalid(
+                &table,
+                "an alias is 1 to 40 letters, digits, '_' or '-' (it starts each tool name)",
+            ));
+        }
+        let mut space = SpaceRef::parse(&raw.space)
+            .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
+        if let Some(id) = &raw.hub_id {
+            space = space
+                .with_hub_id(id)
+                .map_err(|e| self.invalid(format!("{table}.hub_id"), e.to_string()))?;
+        }
+        Ok(SpaceConfig {
+            limits: self.limits(&table, &raw.limits, base)?,
+            send_hf_token: raw.hf_token.unwrap_or(space.is_hub()),
+            alias,
+            space,
         })
     }
 

@@ -1,13 +1,110 @@
-//! `spaces-mcp discover`: reads a Space's API and writes, for each of its
-//! endpoints, a `spaces.toml` section ready to paste, with every parameter
-//! annotated (its component, whether the Space has a default, its bounds).
+//! From a Space's API to tool inputs: each parameter of `/gradio_api/info`
+//! becomes an input with a type, choices, slider bounds, the Space's default
+//! and its label as description. Tools that list no inputs get theirs this way
+//! at run time, and `spaces-mcp discover` prints them as `spaces.toml`
+//! sections ready to paste, every parameter annotated.
 
 use std::fmt::Write as _;
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::config::{ValueKind, is_valid_tool_name};
+use crate::config::{ExposedInput, InputConfig, ToolConfig, ValueKind, is_valid_tool_name};
 use crate::gradio::{ApiInfo, EndpointInfo, ParameterInfo};
+use crate::tools::slug;
+
+/// What a parameter becomes.
+pub enum Derived {
+    /// An input the model may give.
+    Input(ExposedInput),
+    /// A file input: not taken yet, the Space's default is sent.
+    File,
+    /// A type this server cannot describe: the Space's default is sent.
+    Unknown,
+}
+
+/// The parameter's name as the Space's API names it.
+pub fn parameter_name(parameter: &ParameterInfo) -> String {
+    parameter
+        .parameter_name
+        .clone()
+        .or_else(|| parameter.label.as_deref().map(slug))
+        .unwrap_or_default()
+}
+
+/// What a parameter becomes as a tool input.
+pub fn derive(parameter: &ParameterInfo) -> Derived {
+    let schema = &parameter.schema;
+    if takes_file(schema) {
+        return Derived::File;
+    }
+    let choices = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty())
+        .cloned();
+    let Some(kind) = kind_of(schema, choices.as_deref()) else {
+        return Derived::Unknown;
+    };
+    let (minimum, maximum) = match slider_bounds(schema) {
+        Some((lo, hi)) => (Some(lo), Some(hi)),
+        None => (None, None),
+    };
+    let default = Some(&parameter.parameter_default)
+        .filter(|d| parameter.parameter_has_default && !d.is_null())
+        .cloned();
+    let input = ExposedInput {
+        kind,
+        description: parameter
+            .label
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+        required: !parameter.parameter_has_default,
+        default,
+        minimum,
+        maximum,
+        choices,
+    };
+    // A Space whose default falls outside its own bounds or choices: drop the
+    // constraint rather than refuse the default.
+    match &input.default {
+        Some(default) if input.check(default).is_err() => Derived::Input(ExposedInput {
+            minimum: None,
+            maximum: None,
+            choices: None,
+            ..input
+        }),
+        _ => Derived::Input(input),
+    }
+}
+
+/// A tool whose inputs (and, unless the config gave one, description) come
+/// from the endpoint.
+pub fn discovered_tool(template: &ToolConfig, endpoint: &EndpointInfo) -> ToolConfig {
+    let mut tool = template.clone();
+    let mut inputs = IndexMap::new();
+    for parameter in &endpoint.parameters {
+        if let Derived::Input(input) = derive(parameter) {
+            inputs.insert(parameter_name(parameter), InputConfig::Exposed(input));
+        }
+    }
+    tool.inputs = inputs;
+    if !tool.described
+        && let Some(description) = endpoint
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+    {
+        tool.description = format!(
+            "{description} (Gradio app {}, endpoint {})",
+            tool.space, tool.api
+        );
+    }
+    tool
+}
 
 /// The sections for every named endpoint of a Space, sorted by endpoint.
 pub fn sections(space: &str, info: &ApiInfo) -> String {
@@ -68,58 +165,52 @@ pub fn section(space: &str, stem: &str, api: &str, endpoint: &EndpointInfo) -> S
     out
 }
 
-/// The input's line: shown to the model with its schema, or, for file inputs
-/// (not taken yet), commented out so the Space's default is sent.
+/// The input's line: shown to the model with its schema, or, for file
+/// inputs and unknown types, a comment (the Space's default is then sent).
 fn input_line(parameter: &ParameterInfo) -> String {
-    let name = parameter
-        .parameter_name
-        .clone()
-        .or_else(|| parameter.label.as_deref().map(slug))
-        .unwrap_or_default();
+    let name = parameter_name(parameter);
     let component = parameter.component.as_deref().unwrap_or("?");
-    let schema = &parameter.schema;
-    if takes_file(schema) {
-        let default = if parameter.parameter_has_default {
-            "the Space's default is sent"
-        } else {
-            "required by the Space"
-        };
-        return format!(
-            "# {name}: a file input ({component}); file inputs are not taken yet ({default})\n"
-        );
-    }
-    let mut fields: Vec<String> = Vec::new();
-    let choices = schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .filter(|c| !c.is_empty());
-    let kind = kind_of(schema, choices.map(Vec::as_slice));
-    if let Some(kind) = kind {
-        fields.push(format!("type = {}", quote(kind.as_str())));
-    }
-    if let Some(choices) = choices {
+    let default_note = if parameter.parameter_has_default {
+        "the Space's default is sent"
+    } else {
+        "required by the Space"
+    };
+    let input = match derive(parameter) {
+        Derived::File => {
+            return format!(
+                "# {name}: a file input ({component}); file inputs are not taken yet ({default_note})\n"
+            );
+        }
+        Derived::Unknown => {
+            return format!(
+                "# {name}: a {component} input of a type this server cannot describe ({default_note})\n"
+            );
+        }
+        Derived::Input(input) => input,
+    };
+    let mut fields = vec![format!("type = {}", quote(input.kind.as_str()))];
+    if let Some(choices) = &input.choices {
         let items: Vec<String> = choices.iter().filter_map(toml_value).collect();
         fields.push(format!("enum = [{}]", items.join(", ")));
     }
-    if let Some((lo, hi)) = slider_bounds(schema) {
+    if let (Some(lo), Some(hi)) = (input.minimum, input.maximum) {
         fields.push(format!("minimum = {}", number(lo)));
         fields.push(format!("maximum = {}", number(hi)));
     }
-    let has_default = parameter.parameter_has_default && !parameter.parameter_default.is_null();
-    if has_default && let Some(default) = toml_value(&parameter.parameter_default) {
+    if let Some(default) = input.default.as_ref().and_then(toml_value) {
         fields.push(format!("default = {default}"));
     }
-    if let Some(label) = parameter.label.as_deref().filter(|l| !l.trim().is_empty()) {
-        fields.push(format!("description = {}", quote(label.trim())));
+    if let Some(description) = &input.description {
+        fields.push(format!("description = {}", quote(description)));
     }
-    if parameter.parameter_has_default && !has_default {
-        // The Space's default is null: the input is optional, with no value to show.
+    if !input.required && input.default.is_none() {
+        // The Space's default is null: optional, with no value to show.
         fields.push("required = false".into());
     }
-    let note = match (kind, parameter.parameter_has_default) {
-        (None, _) => format!("  # {component}: set `type`, or fix it with `value`"),
-        (_, true) => format!("  # {component}"),
-        (_, false) => format!("  # {component}, required"),
+    let note = if input.required {
+        format!("  # {component}, required")
+    } else {
+        format!("  # {component}")
     };
     format!("{name} = {{ {} }}{note}\n", fields.join(", "))
 }
@@ -207,19 +298,6 @@ fn tool_name(stem: &str, api: &str) -> String {
     let name = name.trim_end_matches('_').to_string();
     debug_assert!(is_valid_tool_name(&name));
     name
-}
-
-/// Lower case letters, digits and single underscores.
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    out.trim_end_matches('_').to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod discover;
+pub mod discovery;
 pub mod gradio;
 pub mod output;
 pub mod progress;

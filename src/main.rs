@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use spaces_mcp::config::{Config, InputConfig, ValueKind};
+use spaces_mcp::discovery;
 use spaces_mcp::gradio::{GradioError, HfToken, SpacePool, SpaceRef, Stage};
 use spaces_mcp::output::Features;
 use spaces_mcp::runner::{CallOptions, Runner};
@@ -154,7 +155,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve(_) => runtime.block_on(serve(config)),
-        Command::Tools => print_tools(&config),
+        Command::Tools => runtime.block_on(print_tools(&config)),
         Command::Call {
             tool,
             arguments,
@@ -194,7 +195,8 @@ fn runner(config: &Config) -> Arc<Runner> {
 
 async fn serve(config: Config) -> ExitCode {
     tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
-    match stdio::serve(SpacesServer::new(runner(&config))).await {
+    let (_, server) = serving(&config);
+    match stdio::serve(server).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("spaces-mcp: {e}");
@@ -233,8 +235,8 @@ fn http_options(args: ServeArgs) -> Result<HttpOptions, String> {
 }
 
 async fn serve_http(config: Config, options: HttpOptions) -> ExitCode {
-    let runner = runner(&config);
-    match http::serve(SpacesServer::new(runner.clone()), runner, options).await {
+    let (runner, server) = serving(&config);
+    match http::serve(server, runner, options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("spaces-mcp: {e}");
@@ -273,9 +275,20 @@ async fn discover(space: &str) -> ExitCode {
     }
 }
 
-fn print_tools(config: &Config) -> ExitCode {
-    let tools = Registry::new(config).definitions();
-    print_json(&json!({ "tools": tools }))
+/// The runner and the MCP handler, with the Spaces of discovered tools
+/// being read in the background.
+fn serving(config: &Config) -> (Arc<Runner>, SpacesServer) {
+    let runner = runner(config);
+    let server = SpacesServer::new(runner.clone());
+    discovery::start(runner.clone(), config, server.on_tools_changed());
+    (runner, server)
+}
+
+/// Prints the tools, reading first the Spaces of tools that list no inputs.
+async fn print_tools(config: &Config) -> ExitCode {
+    let runner = runner(config);
+    discovery::discover_now(&runner, config).await;
+    print_json(&json!({ "tools": runner.registry().definitions() }))
 }
 
 fn print_json(value: &Value) -> ExitCode {

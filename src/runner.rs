@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, ToolConfig};
+use crate::discover::discovered_tool;
 use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
 use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
 use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, strip_html};
@@ -90,6 +91,19 @@ impl Runner {
         &self.registry
     }
 
+    /// The client of a Space, made on first use.
+    pub fn client(
+        &self,
+        space: &crate::gradio::SpaceRef,
+    ) -> Result<Arc<crate::gradio::SpaceClient>, GradioError> {
+        self.pool.client(space)
+    }
+
+    /// The server's own HF token, for a tool that may send it.
+    pub fn token_for(&self, send: bool) -> Option<&HfToken> {
+        if send { self.token.as_ref() } else { None }
+    }
+
     /// Whether a client's own HF token may replace the server's (`client_hf_token`).
     pub fn accepts_client_token(&self) -> bool {
         self.settings.client_hf_token
@@ -127,6 +141,7 @@ impl Runner {
                 name: name.to_string(),
                 available: self
                     .registry
+                    .snapshot()
                     .iter()
                     .map(|t| t.config.name.as_str())
                     .collect::<Vec<_>>()
@@ -186,13 +201,24 @@ impl Runner {
         reporter: &Reporter,
     ) -> Result<Rendered, Failure> {
         let observe = |stage| reporter.stage(stage);
-        let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
         let token = if tool.send_hf_token {
             options.client_token.as_ref().or(self.token.as_ref())
         } else {
             None
         };
         let client = self.pool.client(&tool.space)?;
+        // A tool that lists its inputs is checked before anything is sent; one
+        // whose inputs come from the Space is checked against them as the
+        // Space describes them now.
+        let derived;
+        let tool = if tool.discovered {
+            let endpoint = client.endpoint(&tool.api, token, &observe).await?;
+            derived = discovered_tool(tool, endpoint);
+            &derived
+        } else {
+            tool
+        };
+        let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
         let endpoint = client.endpoint(&tool.api, token, &observe).await?;
         let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
         let names = output_names(tool, endpoint);

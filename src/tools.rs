@@ -5,8 +5,7 @@
 //! Schemas are built once, at start-up, from the config alone, so `tools/list`
 //! never waits on the network.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use indexmap::IndexMap;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
@@ -41,51 +40,95 @@ pub enum ToolError {
 pub struct RegisteredTool {
     pub config: ToolConfig,
     pub definition: Tool,
+    /// Its inputs are known (declared, or read from the Space).
+    pub known: bool,
 }
 
-/// Every tool of a config, by name.
-#[derive(Debug)]
+/// Every tool, by name. Tools whose inputs come from their Space change once
+/// the Space has been read, so the set sits behind a lock; readers take
+/// cheap snapshots (`Arc`s).
+#[derive(Debug, Default)]
 pub struct Registry {
-    tools: Vec<RegisteredTool>,
-    by_name: HashMap<String, usize>,
+    tools: RwLock<Vec<Arc<RegisteredTool>>>,
 }
 
 /// The arguments of one call, checked, with config defaults filled in.
 pub type Arguments = IndexMap<String, Value>;
 
+/// What is known of a discovered tool's Space, for its description.
+pub enum Discovery<'a> {
+    /// Its inputs are known.
+    Known,
+    /// Not read yet.
+    Pending,
+    /// The Space did not answer; why.
+    Failed(&'a str),
+}
+
 impl Registry {
     pub fn new(config: &Config) -> Registry {
-        let tools: Vec<RegisteredTool> = config
-            .tools
-            .iter()
-            .map(|tool| RegisteredTool {
-                definition: definition(tool),
-                config: tool.clone(),
-            })
-            .collect();
-        let by_name = tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.config.name.clone(), i))
-            .collect();
-        Registry { tools, by_name }
+        let registry = Registry::default();
+        for tool in &config.tools {
+            let state = if tool.discovered {
+                Discovery::Pending
+            } else {
+                Discovery::Known
+            };
+            registry.put(tool.clone(), state);
+        }
+        registry
     }
 
-    pub fn get(&self, name: &str) -> Option<&RegisteredTool> {
-        self.by_name.get(name).map(|&i| &self.tools[i])
+    /// Adds a tool, or replaces the one of the same name; says whether its
+    /// definition changed (clients are then told the list changed).
+    pub fn put(&self, config: ToolConfig, state: Discovery<'_>) -> bool {
+        let definition = definition(&config, &state);
+        let known = matches!(state, Discovery::Known);
+        let mut tools = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        let entry = Arc::new(RegisteredTool {
+            config,
+            definition,
+            known,
+        });
+        match tools
+            .iter_mut()
+            .find(|t| t.config.name == entry.config.name)
+        {
+            Some(existing) if existing.definition == entry.definition => {
+                *existing = entry;
+                false
+            }
+            Some(existing) => {
+                *existing = entry;
+                true
+            }
+            None => {
+                tools.push(entry);
+                true
+            }
+        }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &RegisteredTool> {
-        self.tools.iter()
+    pub fn get(&self, name: &str) -> Option<Arc<RegisteredTool>> {
+        let tools = self.tools.read().unwrap_or_else(|p| p.into_inner());
+        tools.iter().find(|t| t.config.name == name).cloned()
+    }
+
+    /// The tools as they are now.
+    pub fn snapshot(&self) -> Vec<Arc<RegisteredTool>> {
+        self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn definitions(&self) -> Vec<Tool> {
-        self.tools.iter().map(|t| t.definition.clone()).collect()
+        self.snapshot()
+            .iter()
+            .map(|t| t.definition.clone())
+            .collect()
     }
 }
 
 /// The MCP definition of a tool.
-fn definition(tool: &ToolConfig) -> Tool {
+fn definition(tool: &ToolConfig, state: &Discovery<'_>) -> Tool {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for (name, input) in &tool.inputs {
@@ -103,22 +146,31 @@ fn definition(tool: &ToolConfig) -> Tool {
     if !required.is_empty() {
         schema.insert("required".into(), Value::Array(required));
     }
-    schema.insert("additionalProperties".into(), false.into());
+    // Until a Space's inputs are known, any argument may be right.
+    let known = matches!(state, Discovery::Known);
+    schema.insert("additionalProperties".into(), (!known).into());
+    let description = match state {
+        Discovery::Known => tool.description.clone(),
+        Discovery::Pending => format!(
+            "{} Its inputs are read from the Space on first use.",
+            tool.description
+        ),
+        Discovery::Failed(why) => format!(
+            "{} (The Space did not answer when its inputs were read: {why}. Calls try again.)",
+            tool.description
+        ),
+    };
 
     let title = tool.title.clone().unwrap_or_else(|| tool.name.clone());
-    let mut definition = Tool::new(
-        tool.name.clone(),
-        tool.description.clone(),
-        Arc::new(schema),
-    )
-    .with_title(title.clone())
-    .with_annotations(
-        ToolAnnotations::with_title(title)
-            .read_only(true)
-            .destructive(false)
-            .idempotent(false)
-            .open_world(true),
-    );
+    let mut definition = Tool::new(tool.name.clone(), description, Arc::new(schema))
+        .with_title(title.clone())
+        .with_annotations(
+            ToolAnnotations::with_title(title)
+                .read_only(true)
+                .destructive(false)
+                .idempotent(false)
+                .open_world(true),
+        );
     definition.title = tool.title.clone();
     definition
 }
@@ -265,12 +317,7 @@ pub fn output_names(tool: &ToolConfig, endpoint: &EndpointInfo) -> Vec<String> {
             .outputs
             .get(i)
             .cloned()
-            .or_else(|| {
-                ret.label
-                    .as_deref()
-                    .map(snake_case)
-                    .filter(|l| !l.is_empty())
-            })
+            .or_else(|| ret.label.as_deref().map(slug).filter(|l| !l.is_empty()))
             .unwrap_or_else(|| format!("output_{i}"));
         let name = if names.contains(&candidate) {
             format!("{candidate}_{i}")
@@ -282,7 +329,8 @@ pub fn output_names(tool: &ToolConfig, endpoint: &EndpointInfo) -> Vec<String> {
     names
 }
 
-fn snake_case(label: &str) -> String {
+/// Lower case letters, digits and single underscores: names for outputs and tools.
+pub fn slug(label: &str) -> String {
     let mut out = String::new();
     for c in label.chars() {
         if c.is_ascii_alphanumeric() {
@@ -319,7 +367,8 @@ mod tests {
     #[test]
     fn schemas_show_only_what_the_model_gives() {
         let registry = Registry::new(&builtin());
-        let tool = &registry.get("generate_image").unwrap().definition;
+        let image = registry.get("generate_image").unwrap();
+        let tool = &image.definition;
         let schema = Value::Object((*tool.input_schema).clone());
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["required"], json!(["prompt"]));
@@ -333,8 +382,11 @@ mod tests {
             props["width"],
             json!({"type": "integer", "description": props["width"]["description"], "minimum": 256, "maximum": 2048, "default": 512})
         );
-        let tts = &registry.get("run_dia_tts").unwrap().definition;
-        assert_eq!(tts.input_schema["required"], json!(["text_input"]));
+        let tts = registry.get("run_dia_tts").unwrap();
+        assert_eq!(
+            tts.definition.input_schema["required"],
+            json!(["text_input"])
+        );
         assert!(registry.get("nope").is_none());
     }
 

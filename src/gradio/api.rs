@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The part of `/config` we need.
@@ -67,13 +67,13 @@ impl AppConfig {
 }
 
 /// `/gradio_api/info`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiInfo {
     #[serde(default)]
     pub named_endpoints: HashMap<String, EndpointInfo>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointInfo {
     #[serde(default)]
     pub parameters: Vec<ParameterInfo>,
@@ -81,9 +81,19 @@ pub struct EndpointInfo {
     pub returns: Vec<ReturnInfo>,
     #[serde(default)]
     pub description: Option<String>,
+    /// `public`, `private` or `undocumented` (Gradio 6); absent before.
+    #[serde(default)]
+    pub api_visibility: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl EndpointInfo {
+    /// Whether the app offers the endpoint to API clients.
+    pub fn is_public(&self) -> bool {
+        self.api_visibility.as_deref().is_none_or(|v| v == "public")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParameterInfo {
     #[serde(default)]
     pub label: Option<String>,
@@ -103,7 +113,7 @@ pub struct ParameterInfo {
     pub schema: Value,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReturnInfo {
     #[serde(default)]
     pub label: Option<String>,

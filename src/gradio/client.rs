@@ -30,7 +30,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The clients of every Space in use, made on first use.
 pub struct SpacePool {
-    clients: Mutex<HashMap<Url, Arc<SpaceClient>>>,
+    /// By the Space's address and Hub id (one URL may front different Hub ids).
+    clients: Mutex<HashMap<(Url, Option<String>), Arc<SpaceClient>>>,
     /// Calls each Space may have running at once.
     concurrency: usize,
 }
@@ -49,11 +50,12 @@ impl SpacePool {
             .clients
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = clients.get(space.base()) {
+        let key = (space.base().clone(), space.hub_id().map(str::to_string));
+        if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
         let client = Arc::new(SpaceClient::new(space.clone(), self.concurrency)?);
-        clients.insert(space.base().clone(), client.clone());
+        clients.insert(key, client.clone());
         Ok(client)
     }
 }

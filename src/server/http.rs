@@ -101,7 +101,7 @@ async fn health(State(runner): State<Arc<Runner>>) -> impl IntoResponse {
     axum::Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "tools": runner.registry().iter().count(),
+        "tools": runner.registry().snapshot().len(),
         "calls_in_flight": runner.in_flight(),
     }))
 }
@@ -115,6 +115,7 @@ pub async fn serve(
     let shutdown = CancellationToken::new();
     let longest_call = runner
         .registry()
+        .snapshot()
         .iter()
         .map(|t| t.config.limits.timeout)
         .max()

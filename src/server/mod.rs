@@ -8,16 +8,17 @@ pub mod stdio;
 
 pub use access::{AccessPolicy, BearerToken};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
     ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
     ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::discovery::OnChange;
 use crate::gradio::HfToken;
 use crate::output::Features;
 use crate::progress::ProgressSink;
@@ -28,11 +29,36 @@ use crate::runner::{CallOptions, RunError, Runner};
 #[derive(Clone)]
 pub struct SpacesServer {
     runner: Arc<Runner>,
+    /// The connected clients, told when the tool list changes.
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
 
 impl SpacesServer {
     pub fn new(runner: Arc<Runner>) -> SpacesServer {
-        SpacesServer { runner }
+        SpacesServer {
+            runner,
+            peers: Arc::default(),
+        }
+    }
+
+    /// What discovery calls when tools changed: every connected client gets
+    /// `notifications/tools/list_changed`; clients that left are forgotten.
+    pub fn on_tools_changed(&self) -> OnChange {
+        let peers = self.peers.clone();
+        Arc::new(move || {
+            let current: Vec<Peer<RoleServer>> = {
+                let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
+                peers.retain(|peer| !peer.is_transport_closed());
+                peers.clone()
+            };
+            tokio::spawn(async move {
+                for peer in current {
+                    if let Err(e) = peer.notify_tool_list_changed().await {
+                        tracing::debug!("tools/list_changed not sent: {e}");
+                    }
+                }
+            });
+        })
     }
 }
 
@@ -65,6 +91,12 @@ impl ServerHandler for SpacesServer {
     ) -> Result<(), McpError> {
         tracing::debug!(level = ?request.level, "client set the log level");
         Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers.retain(|peer| !peer.is_transport_closed());
+        peers.push(context.peer);
     }
 
     async fn list_tools(
