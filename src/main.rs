@@ -280,6 +280,7 @@ async fn discover(space: &str) -> ExitCode {
 fn serving(config: &Config) -> (Arc<Runner>, SpacesServer) {
     let runner = runner(config);
     let server = SpacesServer::new(runner.clone());
+    runner.set_on_change(server.on_tools_changed());
     discovery::start(runner.clone(), config, server.on_tools_changed());
     (runner, server)
 }

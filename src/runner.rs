@@ -16,10 +16,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, ToolConfig};
 use crate::discover::discovered_tool;
+use crate::discovery::OnChange;
 use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
 use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
 use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, strip_html};
-use crate::tools::{Registry, ToolError, check_arguments, output_names, positional_data};
+use crate::tools::{
+    Discovery, Registry, ToolError, check_arguments, output_names, positional_data,
+};
 
 /// The tools, the Space clients and the settings, shared by every call.
 pub struct Runner {
@@ -29,6 +32,8 @@ pub struct Runner {
     token: Option<HfToken>,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
+    /// Told when a call learns a tool's inputs that the list did not have.
+    on_change: std::sync::OnceLock<OnChange>,
 }
 
 /// How one call is to be made.
@@ -84,7 +89,13 @@ impl Runner {
             token,
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
+            on_change: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Who to tell when a call changes the tool list (the MCP handler).
+    pub fn set_on_change(&self, on_change: OnChange) {
+        let _ = self.on_change.set(on_change);
     }
 
     pub fn registry(&self) -> &Registry {
@@ -214,6 +225,12 @@ impl Runner {
         let tool = if tool.discovered {
             let endpoint = client.endpoint(&tool.api, token, &observe).await?;
             derived = discovered_tool(tool, endpoint);
+            // A Space that did not answer at start-up has now: clients learn its tool.
+            if self.registry.put(derived.clone(), Discovery::Known)
+                && let Some(on_change) = self.on_change.get()
+            {
+                on_change();
+            }
             &derived
         } else {
             tool

@@ -77,8 +77,8 @@ class Apps:
     all: list[App] = field(default_factory=list)
 
 
-def _start(name: str, module: str, tmp: Path, extra: list[str] | None = None) -> App:
-    port = free_port()
+def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None, port: int | None = None) -> App:
+    port = port or free_port()
     header_log = tmp / f"{name}.headers.jsonl"
     output = tmp / f"{name}.log"
     jobs_log = tmp / f"{name}.jobs.jsonl"
@@ -98,7 +98,7 @@ def _start(name: str, module: str, tmp: Path, extra: list[str] | None = None) ->
     return App(name, f"http://127.0.0.1:{port}", process, header_log, output, jobs_log)
 
 
-def _wait_ready(app: App, deadline: float) -> None:
+def wait_ready(app: App, deadline: float) -> None:
     while time.monotonic() < deadline:
         if app.process.poll() is not None:
             raise RuntimeError(f"test app {app.name} exited:\n{app.output.read_text()}")
@@ -116,21 +116,21 @@ def _wait_ready(app: App, deadline: float) -> None:
 def apps() -> Apps:
     tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-tests-"))
     started = [
-        _start("sana", "sanasprint", tmp),
-        _start("dia", "dia", tmp),
-        _start("slow", "slow", tmp),
+        start_app("sana", "sanasprint", tmp),
+        start_app("dia", "dia", tmp),
+        start_app("slow", "slow", tmp),
         # The same image app, but building its file URLs on another origin, as
         # a Space behind a proxy (or a hostile one) would.
-        _start("foreign", "sanasprint", tmp, ["--root-path", "http://127.0.0.2:9"]),
-        _start("jobs", "jobs", tmp),
+        start_app("foreign", "sanasprint", tmp, ["--root-path", "http://127.0.0.2:9"]),
+        start_app("jobs", "jobs", tmp),
         # Asleep for its first two /config requests, then failing its first
         # two queue joins with 503.
-        _start("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
+        start_app("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
     ]
     try:
         deadline = time.monotonic() + 180
         for app in started:
-            _wait_ready(app, deadline)
+            wait_ready(app, deadline)
         yield Apps(*started, tmp=tmp, all=started)
     finally:
         for app in started:

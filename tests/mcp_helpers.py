@@ -14,13 +14,13 @@ from conftest import binary
 
 
 @contextlib.asynccontextmanager
-async def mcp_session(config: Path | None, env: dict[str, str] | None = None, errlog: Path | None = None):
+async def mcp_session(config: Path | None, env: dict[str, str] | None = None, errlog: Path | None = None, message_handler=None):
     """An initialized session with `spaces-mcp serve` (the built-in config when `config` is None)."""
     args = ["serve"] + (["--config", str(config)] if config else [])
     params = StdioServerParameters(command=binary(), args=args, env=env)
     with open(errlog or os.devnull, "w") as err:
         async with stdio_client(params, errlog=err) as streams:
-            async with ClientSession(streams[0], streams[1]) as session:
+            async with ClientSession(streams[0], streams[1], message_handler=message_handler) as session:
                 await session.initialize()
                 yield session
 

@@ -28,10 +28,13 @@ const HF_AUTH_HEADER: HeaderName = HeaderName::from_static("x-hf-authorization")
 /// How long to wait for a TCP (and TLS) connection before calling a Space unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A Space's address and Hub id.
+type PoolKey = (Url, Option<String>);
+
 /// The clients of every Space in use, made on first use.
 pub struct SpacePool {
     /// By the Space's address and Hub id (one URL may front different Hub ids).
-    clients: Mutex<HashMap<(Url, Option<String>), Arc<SpaceClient>>>,
+    clients: Mutex<HashMap<PoolKey, Arc<SpaceClient>>>,
     /// Calls each Space may have running at once.
     concurrency: usize,
 }

@@ -1,0 +1,146 @@
+"""Tools from a line of config: a tool with only `space` and `api`, and a
+`[spaces]` alias for every endpoint, get their inputs from the Space's API,
+read in the background, cached on disk, and announced with
+notifications/tools/list_changed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from PIL import Image
+
+from conftest import binary, free_port, local_config, start_app, wait_ready, write_config
+from mcp_helpers import blocks, decoded, mcp_session, texts
+
+pytestmark = pytest.mark.anyio
+
+
+def fresh_cache() -> dict[str, str]:
+    return {"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp(prefix="spaces-mcp-cache-")}
+
+
+def minimal(name: str, url: str, api: str) -> str:
+    return f'\n[tools.{name}]\nspace = "{url}"\napi = "{api}"\n'
+
+
+def list_changed_counter():
+    seen = {"list_changed": 0}
+
+    async def handler(message) -> None:
+        method = getattr(message, "method", None) or getattr(getattr(message, "root", None), "method", None)
+        if method == "notifications/tools/list_changed":
+            seen["list_changed"] += 1
+
+    return seen, handler
+
+
+async def wait_for(predicate, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+
+
+async def test_a_tool_from_space_and_api_alone(apps):
+    config = write_config(apps.tmp, local_config(apps, minimal("paint", apps.sana.url, "/infer")))
+    seen, handler = list_changed_counter()
+    async with mcp_session(config, env=fresh_cache(), message_handler=handler) as session:
+        await wait_for(lambda: seen["list_changed"] > 0)
+        assert seen["list_changed"] > 0, "no tools/list_changed after the Space was read"
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        schema = tools["paint"].input_schema
+        assert schema["required"] == ["prompt"]
+        assert schema["additionalProperties"] is False
+        assert schema["properties"]["width"]["minimum"] == 256 and schema["properties"]["width"]["maximum"] == 2048
+        assert schema["properties"]["model_size"]["enum"] == ["0.6B", "1.6B"]
+        assert schema["properties"]["model_size"]["default"] == "1.6B"
+        assert schema["properties"]["prompt"]["description"] == "Prompt"
+        assert tools["paint"].description.startswith("Generate an image from a prompt.")
+        result = await session.call_tool("paint", {"prompt": "discovered", "width": 320, "height": 288})
+        assert not result.is_error, texts(result)
+        with Image.open(io.BytesIO(decoded(blocks(result, "image")[0]))) as picture:
+            assert picture.size == (320, 288)
+        # Checked against the Space's own bounds.
+        bad = await session.call_tool("paint", {"prompt": "x", "width": 5000})
+        assert bad.is_error and "above the maximum 2048" in texts(bad)
+
+
+async def test_a_spaces_alias_exposes_every_endpoint(apps):
+    extra = f'\n[spaces.lab]\nspace = "{apps.jobs.url}"\n'
+    config = write_config(apps.tmp, local_config(apps, extra))
+    async with mcp_session(config, env=fresh_cache()) as session:
+        names: set[str] = set()
+
+        async def listed() -> set[str]:
+            return {t.name for t in (await session.list_tools()).tools}
+
+        deadline = time.monotonic() + 20
+        while "lab_steps" not in names and time.monotonic() < deadline:
+            names = await listed()
+            await anyio.sleep(0.2)
+        assert {"lab_steps", "lab_parallel_steps", "lab_quota"} <= names, names
+        assert {"generate_image", "run_dia_tts"} <= names
+        result = await session.call_tool("lab_steps", {"job": "via-alias", "n": 2, "delay": 0.01})
+        assert not result.is_error, texts(result)
+        assert "job via-alias: 2 steps done" in texts(result)
+
+
+async def test_cached_schemas_need_no_network_at_start(apps, tmp_path):
+    # A Space of its own, so that it can be taken down.
+    app = start_app("cached", "sanasprint", apps.tmp)
+    try:
+        wait_ready(app, time.monotonic() + 120)
+        cache = fresh_cache()
+        config = write_config(apps.tmp, local_config(apps, minimal("paint", app.url, "/infer")))
+        # `tools` reads the Space and fills the cache.
+        done = subprocess.run([binary(), "--config", str(config), "tools"], capture_output=True, text=True, env=dict(os.environ, **cache), timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert list(Path(cache["SPACES_MCP_CACHE_DIR"]).glob("*.json"))
+    finally:
+        app.process.terminate()
+        app.process.wait(timeout=20)
+    # The Space is gone; the first tools/list still has its full schema.
+    async with mcp_session(config, env=cache) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert tools["paint"].input_schema["required"] == ["prompt"]
+        result = await session.call_tool("paint", {"prompt": "x"})
+    assert result.is_error and "cannot reach" in texts(result) and "paint" in texts(result)
+
+
+async def test_a_space_down_at_start_is_reported_then_works_when_up(apps):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = write_config(apps.tmp, local_config(apps, minimal("later", url, "/infer")))
+    seen, handler = list_changed_counter()
+    async with mcp_session(config, env=fresh_cache(), message_handler=handler) as session:
+        description = ""
+        deadline = time.monotonic() + 30
+        while "did not answer" not in description and time.monotonic() < deadline:
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            description = tools["later"].description
+            await anyio.sleep(0.3)
+        assert "did not answer" in description, description
+        down = await session.call_tool("later", {"prompt": "x"})
+        assert down.is_error and "cannot reach" in texts(down) and url in texts(down)
+        before = seen["list_changed"]
+
+        app = start_app("later", "sanasprint", apps.tmp, port=port)
+        try:
+            wait_ready(app, time.monotonic() + 120)
+            up = await session.call_tool("later", {"prompt": "now up", "width": 256, "height": 256})
+            assert not up.is_error, texts(up)
+            await wait_for(lambda: seen["list_changed"] > before, 5)
+            assert seen["list_changed"] > before
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            assert tools["later"].input_schema["required"] == ["prompt"]
+            assert "did not answer" not in tools["later"].description
+        finally:
+            app.process.terminate()
+            app.process.wait(timeout=20)
