@@ -84,6 +84,7 @@ impl SpaceConfig {
             outputs: Vec::new(),
             limits: self.limits.clone(),
             send_hf_token: self.send_hf_token,
+            output_schema: None,
         }
     }
 }
@@ -155,6 +156,8 @@ pub struct ToolConfig {
     pub limits: CallLimits,
     /// Whether `HF_TOKEN` is sent to this Space.
     pub send_hf_token: bool,
+    /// The schema of the structured result, when the Space's returns are known.
+    pub output_schema: Option<serde_json::Map<String, Value>>,
 }
 
 /// How one endpoint input is handled.
@@ -504,6 +507,7 @@ impl Validator<'_> {
             description,
             inputs,
             outputs: raw.outputs,
+            output_schema: None,
         })
     }
 

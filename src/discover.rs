@@ -7,11 +7,11 @@
 use std::fmt::Write as _;
 
 use indexmap::IndexMap;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::config::{ExposedInput, InputConfig, ToolConfig, ValueKind, is_valid_tool_name};
-use crate::gradio::{ApiInfo, EndpointInfo, ParameterInfo};
-use crate::tools::slug;
+use crate::gradio::{ApiInfo, EndpointInfo, ParameterInfo, ReturnInfo};
+use crate::tools::{output_names, slug};
 
 /// What a parameter becomes.
 pub enum Derived {
@@ -21,6 +21,71 @@ pub enum Derived {
     File,
     /// A type this server cannot describe: the Space's default is sent.
     Unknown,
+}
+
+/// The schema of the structured result: each output under its name, as
+/// `output::render` writes it (files as objects with kind, URL, MIME type and
+/// size; galleries as lists of them; plain values as they come).
+pub fn output_schema(names: &[String], returns: &[ReturnInfo]) -> serde_json::Map<String, Value> {
+    let file = json!({
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string", "enum": ["image", "audio", "video", "file"]},
+            "url": {"type": "string"},
+            "mime_type": {"type": "string"},
+            "size": {"type": "integer"},
+            "path": {"type": "string", "description": "where the file was saved, when it was"},
+            "caption": {"type": "string"}
+        },
+        "required": ["kind", "url", "mime_type", "size"]
+    });
+    let files = json!({"type": "array", "items": file});
+    let mut properties = serde_json::Map::new();
+    for (name, ret) in names.iter().zip(returns) {
+        let component = ret.component.as_deref().unwrap_or("").to_ascii_lowercase();
+        let schema = match component.as_str() {
+            "image" | "audio" | "video" | "model3d" | "imageslider" => {
+                json!({"anyOf": [file, {"type": "null"}]})
+            }
+            "file" | "uploadbutton" => json!({"anyOf": [file, files, {"type": "null"}]}),
+            "gallery" => json!({"anyOf": [files, {"type": "null"}]}),
+            "number" | "slider" => json!({"type": ["number", "null"]}),
+            "checkbox" => json!({"type": ["boolean", "null"]}),
+            "textbox" | "markdown" | "html" | "code" | "radio" | "dropdown" => {
+                json!({"type": ["string", "null"]})
+            }
+            "dataframe" => json!({
+                "type": ["object", "null"],
+                "properties": {
+                    "headers": {"type": "array", "items": {}},
+                    "data": {"type": "array", "items": {"type": "array", "items": {}}}
+                }
+            }),
+            _ => json!({}),
+        };
+        let mut schema = schema;
+        if let Some(label) = ret.label.as_deref().filter(|l| !l.trim().is_empty())
+            && let Some(object) = schema.as_object_mut()
+        {
+            object.insert(
+                "description".into(),
+                Value::String(format!(
+                    "{} ({})",
+                    label.trim(),
+                    ret.component.as_deref().unwrap_or("output")
+                )),
+            );
+        }
+        properties.insert(name.clone(), schema);
+    }
+    let mut schema = serde_json::Map::new();
+    schema.insert("type".into(), "object".into());
+    schema.insert(
+        "required".into(),
+        Value::Array(properties.keys().map(|k| Value::from(k.as_str())).collect()),
+    );
+    schema.insert("properties".into(), Value::Object(properties));
+    schema
 }
 
 /// The parameter's name as the Space's API names it.
@@ -91,6 +156,10 @@ pub fn discovered_tool(template: &ToolConfig, endpoint: &EndpointInfo) -> ToolCo
         }
     }
     tool.inputs = inputs;
+    tool.output_schema = Some(output_schema(
+        &output_names(&tool, endpoint),
+        &endpoint.returns,
+    ));
     if !tool.described
         && let Some(description) = endpoint
             .description

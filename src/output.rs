@@ -125,22 +125,114 @@ pub async fn render(
             .cloned()
             .unwrap_or_else(|| format!("output_{i}"));
         let component = returns.get(i).and_then(|r| r.component.as_deref());
-        if is_file_data(&value) {
-            let summary =
-                render_file(client, &value, component, &name, options, &mut rendered).await?;
-            rendered.structured.insert(name, summary);
-        } else {
-            let text = match &value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            rendered
-                .content
-                .push(ContentBlock::text(format!("{name}: {text}")));
-            rendered.structured.insert(name, value);
-        }
+        let summary = match classify(&value) {
+            Shape::File(file) => {
+                render_file(client, file, component, &name, options, &mut rendered).await?
+            }
+            Shape::Files(items) => {
+                // A gallery, or a multi-file output: each file in turn.
+                let mut summaries = Vec::with_capacity(items.len());
+                for (n, (file, caption)) in items.into_iter().enumerate() {
+                    let label = format!("{name}[{n}]");
+                    let mut summary =
+                        render_file(client, file, None, &label, options, &mut rendered).await?;
+                    if let Some(caption) = caption {
+                        summary["caption"] = Value::String(caption.to_string());
+                    }
+                    summaries.push(summary);
+                }
+                Value::Array(summaries)
+            }
+            Shape::Table { headers, rows } => {
+                rendered.content.push(ContentBlock::text(format!(
+                    "{name}:\n{}",
+                    markdown_table(headers, rows)
+                )));
+                json!({ "headers": headers, "data": rows })
+            }
+            Shape::Plain => {
+                let text = match &value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                rendered
+                    .content
+                    .push(ContentBlock::text(format!("{name}: {text}")));
+                value
+            }
+        };
+        rendered.structured.insert(name, summary);
     }
     Ok(rendered)
+}
+
+/// What an output value holds.
+enum Shape<'a> {
+    File(&'a Value),
+    /// Files with their captions (a Gallery, a multi-file File).
+    Files(Vec<(&'a Value, Option<&'a str>)>),
+    Table {
+        headers: &'a [Value],
+        rows: &'a [Value],
+    },
+    Plain,
+}
+
+fn classify(value: &Value) -> Shape<'_> {
+    if is_file_data(value) {
+        return Shape::File(value);
+    }
+    // Gradio 4 and 5 wrap a Video's file: {"video": FileData, "subtitles": …}.
+    if let Some(video) = value.get("video").filter(|v| is_file_data(v)) {
+        return Shape::File(video);
+    }
+    if let Some(items) = value.as_array().filter(|items| !items.is_empty()) {
+        let files: Vec<(&Value, Option<&str>)> = items
+            .iter()
+            .filter_map(|item| {
+                if is_file_data(item) {
+                    return Some((item, None));
+                }
+                let file = item
+                    .get("image")
+                    .or_else(|| item.get("video"))
+                    .filter(|f| is_file_data(f))?;
+                Some((file, item.get("caption").and_then(Value::as_str)))
+            })
+            .collect();
+        if files.len() == items.len() {
+            return Shape::Files(files);
+        }
+    }
+    if let (Some(headers), Some(rows)) = (
+        value.get("headers").and_then(Value::as_array),
+        value.get("data").and_then(Value::as_array),
+    ) {
+        return Shape::Table { headers, rows };
+    }
+    Shape::Plain
+}
+
+/// A dataframe as a Markdown table, which models read well.
+fn markdown_table(headers: &[Value], rows: &[Value]) -> String {
+    let cell = |v: &Value| match v {
+        Value::String(s) => s.replace('|', "\\|").replace('\n', " "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        headers.iter().map(cell).collect::<Vec<_>>().join(" | "),
+        " --- |".repeat(headers.len().max(1))
+    );
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_array()
+            .map(|r| r.iter().map(cell).collect())
+            .unwrap_or_default();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out.trim_end().to_string()
 }
 
 /// Gradio marks file outputs with `meta._type`; older versions send a bare

@@ -162,15 +162,17 @@ fn definition(tool: &ToolConfig, state: &Discovery<'_>) -> Tool {
     };
 
     let title = tool.title.clone().unwrap_or_else(|| tool.name.clone());
-    let mut definition = Tool::new(tool.name.clone(), description, Arc::new(schema))
-        .with_title(title.clone())
-        .with_annotations(
-            ToolAnnotations::with_title(title)
-                .read_only(true)
-                .destructive(false)
-                .idempotent(false)
-                .open_world(true),
-        );
+    let mut definition = Tool::new(tool.name.clone(), description, Arc::new(schema));
+    if let Some(output) = &tool.output_schema {
+        definition = definition.with_raw_output_schema(Arc::new(output.clone()));
+    }
+    let mut definition = definition.with_title(title.clone()).with_annotations(
+        ToolAnnotations::with_title(title)
+            .read_only(true)
+            .destructive(false)
+            .idempotent(false)
+            .open_world(true),
+    );
     definition.title = tool.title.clone();
     definition
 }

@@ -73,6 +73,7 @@ class Apps:
     foreign: App
     jobs: App
     flaky: App
+    kitchen: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -126,6 +127,7 @@ def apps() -> Apps:
         # Asleep for its first two /config requests, then failing its first
         # two queue joins with 503.
         start_app("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
+        start_app("kitchen", "kitchen", tmp),
     ]
     try:
         deadline = time.monotonic() + 180

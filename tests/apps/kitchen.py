@@ -1,0 +1,65 @@
+"""An app with every kind of output, for the output conversion tests:
+`/everything` returns an image, audio, a video, a file, a gallery, text, a
+number, JSON and a dataframe at once; `/describe_file` takes a file input and
+says what it received; `/two_images` takes two image inputs."""
+
+import hashlib
+import os
+import tempfile
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+
+def everything(text):
+    folder = tempfile.mkdtemp()
+    video = os.path.join(folder, "clip.mp4")
+    with open(video, "wb") as f:
+        # The head of an MP4 file: enough to be one by its bytes.
+        f.write(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 256)
+    report = os.path.join(folder, "report.txt")
+    with open(report, "w", encoding="utf-8") as f:
+        f.write(f"report on {text}\n")
+    tone = (np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440) * 20000).astype(np.int16)
+    gallery = [(Image.new("RGB", (40 + 10 * i, 30), (i * 80, 0, 0)), f"frame {i}") for i in range(3)]
+    table = {"headers": ["word", "length"], "data": [[w, len(w)] for w in text.split()]}
+    return (
+        Image.new("RGB", (64, 48), (200, 10, 10)),
+        (8000, tone),
+        video,
+        report,
+        gallery,
+        text.upper(),
+        len(text),
+        {"words": text.split(), "sha1": hashlib.sha1(text.encode()).hexdigest()},
+        table,
+    )
+
+
+def describe_file(document, note):
+    if document is None:
+        return "no file"
+    with open(document, "rb") as f:
+        data = f.read()
+    return f"{os.path.basename(document)}: {len(data)} bytes, sha1 {hashlib.sha1(data).hexdigest()}, note {note}"
+
+
+with gr.Blocks() as demo:
+    text = gr.Textbox(label="Text")
+    outputs = [
+        gr.Image(label="Picture"),
+        gr.Audio(label="Sound"),
+        gr.Video(label="Clip"),
+        gr.File(label="Report"),
+        gr.Gallery(label="Frames"),
+        gr.Textbox(label="Shout"),
+        gr.Number(label="Length"),
+        gr.JSON(label="Facts"),
+        gr.Dataframe(label="Table"),
+    ]
+    gr.Button("All").click(everything, inputs=[text], outputs=outputs, api_name="everything")
+    document = gr.File(label="Document", type="filepath")
+    note = gr.Textbox(label="Note", value="none")
+    said = gr.Textbox(label="Said")
+    gr.Button("Describe").click(describe_file, inputs=[document, note], outputs=[said], api_name="describe_file")

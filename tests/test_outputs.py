@@ -1,0 +1,88 @@
+"""Every output type, from a tool declared by `space` and `api` alone: each
+becomes the right MCP content, and the structured result follows the tool's
+output schema (the SDK client checks it)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import anyio
+import pytest
+from PIL import Image
+
+from conftest import local_config, write_config
+from mcp_helpers import blocks, decoded, mcp_session, texts
+
+pytestmark = pytest.mark.anyio
+
+
+async def discovered_session(apps, extra: str, settings: str = ""):
+    text = local_config(apps, extra)
+    if settings:
+        text = text.replace("[settings]\n", "[settings]\n" + settings + "\n", 1)
+    return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
+
+
+async def wait_known(session, name: str) -> dict:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        if name in tools and tools[name].output_schema:
+            return tools[name]
+        await anyio.sleep(0.2)
+    raise AssertionError(f"{name} was never discovered")
+
+
+async def test_every_output_kind(apps, tmp_path):
+    extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\n'
+    out = tmp_path / "out"
+    async with await discovered_session(apps, extra, f'output_dir = "{out}"') as session:
+        tool = await wait_known(session, "everything")
+        schema = tool.output_schema
+        assert set(schema["required"]) == {"picture", "sound", "clip", "report", "frames", "shout", "length", "facts", "table"}
+        result = await session.call_tool("everything", {"text": "hello big world"})
+    assert not result.is_error, texts(result)
+    s = result.structured_content
+
+    # Image and audio inline; the gallery's three images too.
+    images = blocks(result, "image")
+    assert len(images) == 4
+    with Image.open(io.BytesIO(decoded(images[0]))) as picture:
+        assert picture.size == (64, 48)
+    assert [Image.open(io.BytesIO(decoded(i))).size for i in images[1:]] == [(40, 30), (50, 30), (60, 30)]
+    [audio] = blocks(result, "audio")
+    with wave.open(io.BytesIO(decoded(audio))) as wav:
+        assert wav.getframerate() == 8000
+    # Video and plain files: saved, linked, with their path.
+    links = {Path(l.uri.removeprefix("file://")).name.split("-", 3)[-1]: l for l in blocks(result, "resource_link")}
+    assert set(links) == {"clip.mp4", "report.txt"}, links
+    assert links["clip.mp4"].mime_type == "video/mp4"
+    assert s["clip"]["kind"] == "video" and Path(s["clip"]["path"]).parent == out
+    assert Path(s["report"]["path"]).read_text() == "report on hello big world\n"
+    assert s["report"]["kind"] == "file" and s["report"]["mime_type"].startswith("text/plain")
+    # Gallery: each file with its caption.
+    assert [f["caption"] for f in s["frames"]] == ["frame 0", "frame 1", "frame 2"]
+    assert all(f["kind"] == "image" for f in s["frames"])
+    # Text, number, JSON, dataframe.
+    assert s["shout"] == "HELLO BIG WORLD" and s["length"] == 15
+    assert s["facts"]["words"] == ["hello", "big", "world"]
+    assert s["table"] == {"headers": ["word", "length"], "data": [["hello", 5], ["big", 3], ["world", 5]]}
+    text = texts(result)
+    assert "shout: HELLO BIG WORLD" in text
+    assert "| word | length |" in text and "| big | 3 |" in text
+    assert f"{apps.kitchen.url}/gradio_api/file=" in text
+
+
+async def test_large_files_are_saved_and_linked_not_inlined(apps, tmp_path):
+    extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\ninline_max_bytes = 10\n'
+    async with await discovered_session(apps, extra, f'output_dir = "{tmp_path}"') as session:
+        await wait_known(session, "everything")
+        result = await session.call_tool("everything", {"text": "tiny cap"})
+    assert not result.is_error, texts(result)
+    assert not blocks(result, "image") and not blocks(result, "audio")
+    assert Path(result.structured_content["picture"]["path"]).exists()
+    assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
