@@ -242,6 +242,7 @@ space = "{down}"
 hub_id = "test/{name}"
 api = "/predict"
 timeout = 12
+inputs = {{}}
 """
     return local_config(apps, tools)
 
