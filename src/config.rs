@@ -105,6 +105,8 @@ pub struct Settings {
     pub client_hf_token: bool,
     /// Calls each Space may have running at once; more wait in line, in order.
     pub space_concurrency: usize,
+    /// Folders whose files may be given to file inputs by path; none by default.
+    pub input_dirs: Vec<PathBuf>,
 }
 
 /// The bounds a single call runs within.
@@ -191,6 +193,9 @@ pub enum ValueKind {
     Number,
     Integer,
     Boolean,
+    /// A file, given as an http(s) URL, a `data:` URI or a local path in
+    /// `input_dirs`; sent to the Space as Gradio's FileData.
+    File,
 }
 
 impl ValueKind {
@@ -200,6 +205,15 @@ impl ValueKind {
             ValueKind::Number => "number",
             ValueKind::Integer => "integer",
             ValueKind::Boolean => "boolean",
+            ValueKind::File => "file",
+        }
+    }
+
+    /// The JSON-schema type: a file is given as a string.
+    pub fn json_type(self) -> &'static str {
+        match self {
+            ValueKind::File => "string",
+            other => other.as_str(),
         }
     }
 
@@ -207,7 +221,7 @@ impl ValueKind {
     /// fractional part, since JSON clients may send `512.0`.
     pub fn admits(self, value: &Value) -> bool {
         match self {
-            ValueKind::String => value.is_string(),
+            ValueKind::String | ValueKind::File => value.is_string(),
             ValueKind::Number => value.is_number(),
             ValueKind::Integer => value.as_f64().is_some_and(|n| n.fract() == 0.0),
             ValueKind::Boolean => value.is_boolean(),
@@ -258,6 +272,8 @@ struct RawSettings {
     output_dir: Option<PathBuf>,
     client_hf_token: Option<bool>,
     space_concurrency: Option<usize>,
+    #[serde(default)]
+    input_dirs: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -386,6 +402,7 @@ impl Validator<'_> {
             limits,
             output_dir: raw.output_dir.unwrap_or_else(default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
+            input_dirs: raw.input_dirs,
             space_concurrency: match raw.space_concurrency {
                 None => DEFAULT_SPACE_CONCURRENCY,
                 Some(n @ 1..=1024) => n,
@@ -644,6 +661,7 @@ impl ExposedInput {
                 ValueKind::Number => "a number",
                 ValueKind::String => "a string",
                 ValueKind::Boolean => "true or false",
+                ValueKind::File => "a string (an http(s) URL, a data: URI or a local path)",
             };
             return Err(format!("must be {expected}, not {}", describe(value)));
         }

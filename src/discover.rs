@@ -17,11 +17,12 @@ use crate::tools::{output_names, slug};
 pub enum Derived {
     /// An input the model may give.
     Input(ExposedInput),
-    /// A file input: not taken yet, the Space's default is sent.
-    File,
     /// A type this server cannot describe: the Space's default is sent.
     Unknown,
 }
+
+/// What a file input's schema tells the model.
+const FILE_HELP: &str = "a file: an http(s) URL, a data: URI, or the path of a local file in a folder the server allows";
 
 /// The schema of the structured result: each output under its name, as
 /// `output::render` writes it (files as objects with kind, URL, MIME type and
@@ -100,8 +101,24 @@ pub fn parameter_name(parameter: &ParameterInfo) -> String {
 /// What a parameter becomes as a tool input.
 pub fn derive(parameter: &ParameterInfo) -> Derived {
     let schema = &parameter.schema;
+    let label = parameter
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
     if takes_file(schema) {
-        return Derived::File;
+        return Derived::Input(ExposedInput {
+            kind: ValueKind::File,
+            description: Some(match label {
+                Some(label) => format!("{label}: {FILE_HELP}"),
+                None => FILE_HELP.to_string(),
+            }),
+            default: None,
+            minimum: None,
+            maximum: None,
+            choices: None,
+            required: !parameter.parameter_has_default,
+        });
     }
     let choices = schema
         .get("enum")
@@ -245,11 +262,6 @@ fn input_line(parameter: &ParameterInfo) -> String {
         "required by the Space"
     };
     let input = match derive(parameter) {
-        Derived::File => {
-            return format!(
-                "# {name}: a file input ({component}); file inputs are not taken yet ({default_note})\n"
-            );
-        }
         Derived::Unknown => {
             return format!(
                 "# {name}: a {component} input of a type this server cannot describe ({default_note})\n"
@@ -412,16 +424,22 @@ mod tests {
     }
 
     #[test]
-    fn file_inputs_are_left_to_the_space() {
+    fn file_inputs_are_files() {
         let text = sections("ysharma/Dia-1.6B", &wire_info("dia-like.info.json"));
         assert!(text.contains("[tools.dia_1_6b_generate_audio]"), "{text}");
         assert!(
-            text.contains("# audio_prompt_input: a file input (Audio)"),
+            text.contains(
+                r#"audio_prompt_input = { type = "file", description = "Audio prompt: a file"#
+            ),
             "{text}"
         );
         let config = Config::parse(&text, "discovered").unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert!(!config.tools[0].inputs.contains_key("audio_prompt_input"));
-        assert_eq!(config.tools[0].inputs.len(), 7);
+        let InputConfig::Exposed(audio) = &config.tools[0].inputs["audio_prompt_input"] else {
+            panic!("the audio prompt is an input")
+        };
+        assert_eq!(audio.kind, ValueKind::File);
+        assert!(!audio.required);
+        assert_eq!(config.tools[0].inputs.len(), 8);
     }
 
     #[test]

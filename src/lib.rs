@@ -9,6 +9,7 @@ pub mod config;
 pub mod discover;
 pub mod discovery;
 pub mod gradio;
+pub mod inputs;
 pub mod output;
 pub mod progress;
 pub mod runner;

@@ -11,17 +11,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Settings, ToolConfig};
+use crate::config::{InputConfig, Settings, ToolConfig, ValueKind};
 use crate::discover::discovered_tool;
 use crate::discovery::OnChange;
-use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
+use crate::gradio::{GradioError, HfToken, Observer, SpaceClient, SpacePool, Stage};
+use crate::inputs::{self, FileSource};
 use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
 use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, strip_html};
 use crate::tools::{
-    Discovery, Registry, ToolError, check_arguments, output_names, positional_data,
+    Arguments, Discovery, Registry, ToolError, check_arguments, output_names, positional_data,
 };
 
 /// The tools, the Space clients and the settings, shared by every call.
@@ -235,7 +236,9 @@ impl Runner {
         } else {
             tool
         };
-        let arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
+        let mut arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
+        self.send_files(tool, &mut arguments, &client, token, &observe)
+            .await?;
         let endpoint = client.endpoint(&tool.api, token, &observe).await?;
         let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
         let names = output_names(tool, endpoint);
@@ -255,6 +258,61 @@ impl Runner {
             token,
         };
         Ok(render(&client, outputs, &endpoint.returns, &names, &render_options).await?)
+    }
+}
+
+impl Runner {
+    /// Turns what the model gave for each file input into Gradio's FileData:
+    /// a URL for the Space to fetch, or a path of ours uploaded first.
+    async fn send_files(
+        &self,
+        tool: &ToolConfig,
+        arguments: &mut Arguments,
+        client: &SpaceClient,
+        token: Option<&HfToken>,
+        observe: Observer<'_>,
+    ) -> Result<(), Failure> {
+        for (name, input) in &tool.inputs {
+            let InputConfig::Exposed(input) = input else {
+                continue;
+            };
+            if input.kind != ValueKind::File {
+                continue;
+            }
+            let Some(Value::String(given)) = arguments.get(name).cloned() else {
+                continue;
+            };
+            let invalid = |problem: String| {
+                Failure::Arguments(ToolError::InvalidArgument {
+                    name: name.clone(),
+                    problem,
+                })
+            };
+            let source = inputs::resolve(
+                &given,
+                &self.settings.input_dirs,
+                tool.limits.download_max_bytes,
+            )
+            .map_err(invalid)?;
+            let (path, orig_name) = match source {
+                FileSource::Url(url) => {
+                    let orig = url.rsplit('/').next().unwrap_or("file").to_string();
+                    (url, orig)
+                }
+                FileSource::Bytes {
+                    name: file_name,
+                    bytes,
+                } => {
+                    let path = client
+                        .upload(&file_name, bytes, token, tool.limits.idle_timeout, observe)
+                        .await?;
+                    (path, file_name)
+                }
+            };
+            let file = json!({ "path": path, "orig_name": orig_name, "meta": { "_type": "gradio.FileData" } });
+            arguments.insert(name.clone(), file);
+        }
+        Ok(())
     }
 }
 

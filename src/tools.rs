@@ -179,7 +179,7 @@ fn definition(tool: &ToolConfig, state: &Discovery<'_>) -> Tool {
 
 fn property_schema(input: &ExposedInput) -> Value {
     let mut schema = Map::new();
-    schema.insert("type".into(), input.kind.as_str().into());
+    schema.insert("type".into(), input.kind.json_type().into());
     if let Some(description) = &input.description {
         schema.insert("description".into(), description.as_str().into());
     }

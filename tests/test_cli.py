@@ -123,8 +123,8 @@ def test_discover_prints_sections_that_work_as_config(apps, tmp_path):
     saved = json.loads(called.stdout[called.stdout.index("{"):])["result"]["path"]
     with Image.open(saved) as picture:
         assert picture.size == (256, 320)
-    # A file input (the Dia stand-in's audio prompt) is left to the Space's default.
+    # A file input (the Dia stand-in's audio prompt) takes a file.
     dia = run("discover", apps.dia.url)
-    assert "# audio_prompt_input: a file input (Audio)" in dia.stdout
+    assert 'audio_prompt_input = { type = "file", description = "Audio prompt: a file' in dia.stdout
     down = run("discover", "http://127.0.0.1:9", timeout=60)
     assert down.returncode == 1 and "cannot read the API of http://127.0.0.1:9" in down.stderr

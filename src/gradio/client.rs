@@ -497,6 +497,36 @@ impl SpaceClient {
         })
     }
 
+    /// Uploads a file for a file input (`POST <prefix>/upload`, field
+    /// `files`) and returns the path the Space gave it.
+    pub async fn upload(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        token: Option<&HfToken>,
+        idle: Duration,
+        observe: Observer<'_>,
+    ) -> Result<String, GradioError> {
+        let meta = self.meta(token, observe).await?;
+        let url = self.join(&meta.api_base, "upload")?;
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().part("files", part);
+        let response = self
+            .send(
+                self.http.post(url.clone()).multipart(form),
+                token,
+                &url,
+                idle,
+            )
+            .await?;
+        let response = check_status(response, "the upload").await?;
+        let paths: Vec<String> = read_json(response, "the upload").await?;
+        paths.into_iter().next().ok_or(GradioError::Protocol {
+            what: "the answer to an upload",
+            reason: "it names no file".into(),
+        })
+    }
+
     /// The URL of a file the Space names only by its server path.
     pub fn file_url(&self, path: &str) -> Option<String> {
         let api_base = &self.meta.get()?.api_base;

@@ -1,0 +1,232 @@
+//! File inputs: what a model may give for a file, and how it reaches the
+//! Space. An http(s) URL is passed on for the Space to fetch (Gradio accepts
+//! a URL as a file's path); a `data:` URI is decoded and uploaded; a local
+//! path is uploaded only when it lies, links resolved, inside a folder the
+//! config allows (`input_dirs`), so no `..` or symlink reaches anything else.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+
+/// Where a file input's bytes come from.
+#[derive(Debug, PartialEq)]
+pub enum FileSource {
+    /// The Space fetches it.
+    Url(String),
+    /// We upload it.
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+/// Reads what a model gave for a file; the error says what it may give.
+pub fn resolve(value: &str, dirs: &[PathBuf], max: u64) -> Result<FileSource, String> {
+    let value = value.trim();
+    if value.starts_with("http://") || value.starts_with("https://") {
+        let url = url::Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
+        if url.host_str().is_none_or(str::is_empty)
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err("must be an http(s) URL with a host and no credentials".into());
+        }
+        return Ok(FileSource::Url(url.to_string()));
+    }
+    if let Some(rest) = value.strip_prefix("data:") {
+        return data_uri(rest, max);
+    }
+    local_file(Path::new(value), dirs, max)
+}
+
+fn data_uri(rest: &str, max: u64) -> Result<FileSource, String> {
+    let (header, payload) = rest
+        .split_once(',')
+        .ok_or("is not a valid data: URI (it has no comma)")?;
+    let mime = header
+        .split(';')
+        .next()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("text/plain");
+    let bytes = if header.ends_with(";base64") {
+        base64::engine::general_purpose::STANDARD
+            .decode(payload.trim())
+            .map_err(|e| format!("is a data: URI whose base64 does not decode ({e})"))?
+    } else {
+        percent_decode(payload)?
+    };
+    if bytes.len() as u64 > max {
+        return Err(format!("is larger than the {max}-byte limit"));
+    }
+    let name = format!("upload.{}", extension(mime));
+    Ok(FileSource::Bytes { name, bytes })
+}
+
+fn local_file(path: &Path, dirs: &[PathBuf], max: u64) -> Result<FileSource, String> {
+    if dirs.is_empty() {
+        return Err(
+            "must be an http(s) URL or a data: URI (local files are not allowed: list their folder in input_dirs in spaces.toml)"
+                .into(),
+        );
+    }
+    if !path.is_absolute() {
+        return Err("must be an http(s) URL, a data: URI, or an absolute path".into());
+    }
+    let allowed: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let outside = || {
+        format!(
+            "is not inside a folder the server allows ({})",
+            allowed.join(", ")
+        )
+    };
+    // Links and `..` resolved first: what counts is where the file really is.
+    let real = path
+        .canonicalize()
+        .map_err(|_| format!("names no readable file ({})", path.display()))?;
+    let inside = dirs
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .any(|dir| real.starts_with(&dir));
+    if !inside {
+        return Err(outside());
+    }
+    let metadata = std::fs::metadata(&real).map_err(|e| format!("cannot be read ({e})"))?;
+    if !metadata.is_file() {
+        return Err("is not a file".into());
+    }
+    if metadata.len() > max {
+        return Err(format!("is larger than the {max}-byte limit"));
+    }
+    let bytes = std::fs::read(&real).map_err(|e| format!("cannot be read ({e})"))?;
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload".into());
+    Ok(FileSource::Bytes { name, bytes })
+}
+
+fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text
+                .get(i + 1..i + 3)
+                .ok_or("is a data: URI with a broken %-escape")?;
+            out.push(
+                u8::from_str_radix(hex, 16).map_err(|_| "is a data: URI with a broken %-escape")?,
+            );
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn extension(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "audio/mpeg" => "mp3",
+        "video/mp4" => "mp4",
+        "application/pdf" => "pdf",
+        "application/json" => "json",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_data_uris() {
+        assert_eq!(
+            resolve("https://example.com/a.png", &[], 10).unwrap(),
+            FileSource::Url("https://example.com/a.png".into())
+        );
+        assert!(resolve("https://user:pw@example.com/a", &[], 10).is_err());
+        assert_eq!(
+            resolve("data:text/plain;base64,aGVsbG8=", &[], 10).unwrap(),
+            FileSource::Bytes {
+                name: "upload.txt".into(),
+                bytes: b"hello".to_vec()
+            }
+        );
+        assert_eq!(
+            resolve("data:,a%20b", &[], 10).unwrap(),
+            FileSource::Bytes {
+                name: "upload.txt".into(),
+                bytes: b"a b".to_vec()
+            }
+        );
+        assert!(
+            resolve("data:text/plain;base64,aGVsbG8=", &[], 3)
+                .unwrap_err()
+                .contains("limit")
+        );
+        assert!(resolve("data:nocomma", &[], 10).is_err());
+        assert!(resolve("data:,%zz", &[], 10).is_err());
+    }
+
+    #[test]
+    fn local_files_only_inside_allowed_folders() {
+        let root = std::env::temp_dir().join(format!("spaces-mcp-inputs-{}", std::process::id()));
+        let allowed = root.join("allowed");
+        std::fs::create_dir_all(&allowed).unwrap();
+        std::fs::write(allowed.join("ok.txt"), b"fine").unwrap();
+        std::fs::write(root.join("secret.txt"), b"secret").unwrap();
+        let dirs = vec![allowed.clone()];
+
+        let ok = resolve(allowed.join("ok.txt").to_str().unwrap(), &dirs, 100).unwrap();
+        assert_eq!(
+            ok,
+            FileSource::Bytes {
+                name: "ok.txt".into(),
+                bytes: b"fine".to_vec()
+            }
+        );
+        let climbing = allowed.join("..").join("secret.txt");
+        assert!(
+            resolve(climbing.to_str().unwrap(), &dirs, 100)
+                .unwrap_err()
+                .contains("not inside")
+        );
+        #[cfg(unix)]
+        {
+            let link = allowed.join("link.txt");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(root.join("secret.txt"), &link).unwrap();
+            assert!(
+                resolve(link.to_str().unwrap(), &dirs, 100)
+                    .unwrap_err()
+                    .contains("not inside")
+            );
+        }
+        assert!(
+            resolve("relative.txt", &dirs, 100)
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            resolve(allowed.to_str().unwrap(), &dirs, 100)
+                .unwrap_err()
+                .contains("not a file")
+        );
+        assert!(
+            resolve(allowed.join("ok.txt").to_str().unwrap(), &[], 100)
+                .unwrap_err()
+                .contains("input_dirs")
+        );
+        assert!(
+            resolve(allowed.join("ok.txt").to_str().unwrap(), &dirs, 2)
+                .unwrap_err()
+                .contains("limit")
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
