@@ -74,6 +74,7 @@ class Apps:
     jobs: App
     flaky: App
     kitchen: App
+    stateful: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -128,6 +129,7 @@ def apps() -> Apps:
         # two queue joins with 503.
         start_app("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
         start_app("kitchen", "kitchen", tmp),
+        start_app("stateful", "stateful", tmp),
     ]
     try:
         deadline = time.monotonic() + 180

@@ -86,3 +86,15 @@ async def test_large_files_are_saved_and_linked_not_inlined(apps, tmp_path):
     assert not blocks(result, "image") and not blocks(result, "audio")
     assert Path(result.structured_content["picture"]["path"]).exists()
     assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
+
+
+async def test_state_inputs_and_outputs_are_handled_as_gradio_clients_do(apps):
+    # /count(text, state, times) -> (state, text): the state is neither shown
+    # to the model nor returned, but keeps its place in what the Space gets.
+    extra = f'\n[tools.count]\nspace = "{apps.stateful.url}"\napi = "/count"\n'
+    async with await discovered_session(apps, extra) as session:
+        tool = await wait_known(session, "count")
+        assert set(tool.input_schema["properties"]) == {"text", "times"}
+        result = await session.call_tool("count", {"text": "ab", "times": 3})
+    assert not result.is_error, texts(result)
+    assert result.structured_content == {"out": "ababab (call 1)"}

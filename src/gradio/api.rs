@@ -21,11 +21,55 @@ pub struct AppConfig {
     pub protocol: Option<String>,
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
+    #[serde(default)]
+    pub components: Vec<Component>,
+}
+
+/// A component of the app; only its type matters here.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Component {
+    pub id: u64,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+/// Where an endpoint's `gr.State` values sit among its inputs and outputs:
+/// the API info leaves them out, but they keep a place in `data`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatePlaces {
+    pub inputs: Vec<usize>,
+    pub outputs: Vec<usize>,
+    /// How many outputs the endpoint sends, state included.
+    pub output_count: usize,
+}
+
+impl StatePlaces {
+    /// Puts a `null` at each state input's place.
+    pub fn fill_inputs(&self, mut data: Vec<Value>) -> Vec<Value> {
+        for &place in &self.inputs {
+            data.insert(place.min(data.len()), Value::Null);
+        }
+        data
+    }
+
+    /// Drops the state outputs, leaving those the API info describes.
+    pub fn strip_outputs(&self, mut outputs: Vec<Value>) -> Vec<Value> {
+        if outputs.len() == self.output_count {
+            for &place in self.outputs.iter().rev() {
+                outputs.remove(place);
+            }
+        }
+        outputs
+    }
 }
 
 /// An event handler of the app; named ones are the API's endpoints.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Dependency {
+    #[serde(default)]
+    pub inputs: Vec<u64>,
+    #[serde(default)]
+    pub outputs: Vec<u64>,
     /// The `fn_index` of the queue API; absent on old versions, where it is the position.
     #[serde(default)]
     pub id: Option<u64>,
@@ -43,6 +87,36 @@ impl AppConfig {
             .unwrap_or("")
             .trim_matches('/')
             .to_string()
+    }
+
+    /// The state places of each named endpoint that has any.
+    pub fn state_places(&self) -> HashMap<String, StatePlaces> {
+        let states: std::collections::HashSet<u64> = self
+            .components
+            .iter()
+            .filter(|c| c.kind == "state")
+            .map(|c| c.id)
+            .collect();
+        let places = |ids: &[u64]| -> Vec<usize> {
+            ids.iter()
+                .enumerate()
+                .filter(|(_, id)| states.contains(id))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        self.dependencies
+            .iter()
+            .filter_map(|d| {
+                let name = d.api_name.as_str()?.trim_start_matches('/');
+                let found = StatePlaces {
+                    inputs: places(&d.inputs),
+                    outputs: places(&d.outputs),
+                    output_count: d.outputs.len(),
+                };
+                (!found.inputs.is_empty() || !found.outputs.is_empty())
+                    .then(|| (format!("/{name}"), found))
+            })
+            .collect()
     }
 
     /// The queue API's `fn_index` of each named endpoint (`/infer` → 0), when

@@ -18,7 +18,8 @@ use url::Url;
 use super::hub;
 use super::queue::{self, QueueEvent, QueueFailure};
 use super::{
-    ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, follow,
+    ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
+    follow,
 };
 
 /// Gradio's Python client sends the token under this name, so that a Space's
@@ -72,6 +73,8 @@ struct SpaceMeta {
     /// The queue API's `fn_index` of each endpoint; empty when the app's
     /// protocol predates the queue API we follow.
     queue: HashMap<String, u64>,
+    /// Endpoints with `gr.State` inputs or outputs, and where they sit.
+    states: HashMap<String, StatePlaces>,
 }
 
 impl SpaceMeta {
@@ -219,11 +222,13 @@ impl SpaceClient {
         let info_url = self.join(&api_base, "info")?;
         let info: ApiInfo = self.get_json(info_url, token, "the app's API info").await?;
         let queue = config.queue_endpoints();
+        let states = config.state_places();
         tracing::debug!(space = %self.space, version = ?config.version, protocol = ?config.protocol, endpoints = info.named_endpoints.len(), "learned the Space's API");
         Ok(SpaceMeta {
             api_base,
             info,
             queue,
+            states,
         })
     }
 
@@ -242,13 +247,23 @@ impl SpaceClient {
         let _slot = self.slot(observe).await;
         let meta = self.meta(token, observe).await?;
         meta.endpoint(api)?;
-        match meta.queue.get(api) {
+        let states = meta.states.get(api);
+        let outputs = match meta.queue.get(api) {
             Some(&fn_index) => {
+                // The queue API wants every input, a state's included (as null).
+                let data = match states {
+                    Some(states) => states.fill_inputs(data),
+                    None => data,
+                };
                 self.call_queue(meta, fn_index, data, token, idle, observe)
-                    .await
+                    .await?
             }
-            None => self.call_api(meta, api, data, token, idle).await,
-        }
+            None => self.call_api(meta, api, data, token, idle).await?,
+        };
+        Ok(match states {
+            Some(states) => states.strip_outputs(outputs),
+            None => outputs,
+        })
     }
 
     /// Waits for one of the Space's call slots, reporting how many calls are

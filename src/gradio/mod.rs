@@ -16,7 +16,7 @@ mod space;
 use std::fmt;
 use std::time::Duration;
 
-pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo};
+pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
 pub use client::{Downloaded, SpaceClient, SpacePool};
 pub use events::{CallEvent, follow};
 pub use queue::{ProgressUnit, QueueEvent, QueueFailure};
