@@ -244,6 +244,23 @@ mod tests {
     }
 
     #[test]
+    fn state_places_are_found_and_kept() {
+        let config: AppConfig = serde_json::from_value(serde_json::json!({
+            "protocol": "sse_v3",
+            "components": [{"id": 1, "type": "textbox"}, {"id": 2, "type": "state"}, {"id": 3, "type": "number"}, {"id": 4, "type": "textbox"}],
+            "dependencies": [{"id": 0, "api_name": "count", "inputs": [1, 2, 3], "outputs": [2, 4]}]
+        }))
+        .unwrap();
+        let places = &config.state_places()["/count"];
+        assert_eq!(places.inputs, [1]);
+        assert_eq!(places.outputs, [0]);
+        assert_eq!(places.fill_inputs(vec![Value::from("ab"), Value::from(3)]), [Value::from("ab"), Value::Null, Value::from(3)]);
+        assert_eq!(places.strip_outputs(vec![Value::Null, Value::from("x")]), [Value::from("x")]);
+        // Outputs of another shape are left alone.
+        assert_eq!(places.strip_outputs(vec![Value::from("x")]), [Value::from("x")]);
+    }
+
+    #[test]
     fn reads_the_prefix_from_the_recorded_config() {
         let config: AppConfig = serde_json::from_str(&wire("sanasprint-like.config.json")).unwrap();
         assert_eq!(config.prefix(), "gradio_api");
