@@ -466,13 +466,7 @@ impl Validator<'_> {
                 "a tool name is 1 to 64 letters, digits, '_' or '-' (MCP clients refuse others)",
             ));
         }
-        let mut space = SpaceRef::parse(&raw.space)
-            .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
-        if let Some(id) = &raw.hub_id {
-            space = space
-                .with_hub_id(id)
-                .map_err(|e| self.invalid(format!("{table}.hub_id"), e.to_string()))?;
-        }
+        let space = self.space(&table, &raw.space, raw.hub_id.as_deref())?;
         let api = normalize_api(&raw.api).ok_or_else(|| {
             self.invalid(
                 format!("{table}.api"),
@@ -528,6 +522,23 @@ impl Validator<'_> {
         })
     }
 
+    /// A table's `space`, with its `hub_id` when it names one.
+    fn space(
+        &self,
+        table: &str,
+        space: &str,
+        hub_id: Option<&str>,
+    ) -> Result<SpaceRef, ConfigError> {
+        let space = SpaceRef::parse(space)
+            .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
+        match hub_id {
+            None => Ok(space),
+            Some(id) => space
+                .with_hub_id(id)
+                .map_err(|e| self.invalid(format!("{table}.hub_id"), e.to_string())),
+        }
+    }
+
     fn space_alias(
         &self,
         alias: String,
@@ -542,13 +553,7 @@ impl Validator<'_> {
                 "an alias is 1 to 40 letters, digits, '_' or '-' (it starts each tool name)",
             ));
         }
-        let mut space = SpaceRef::parse(&raw.space)
-            .map_err(|e| self.invalid(format!("{table}.space"), e.to_string()))?;
-        if let Some(id) = &raw.hub_id {
-            space = space
-                .with_hub_id(id)
-                .map_err(|e| self.invalid(format!("{table}.hub_id"), e.to_string()))?;
-        }
+        let space = self.space(&table, &raw.space, raw.hub_id.as_deref())?;
         Ok(SpaceConfig {
             limits: self.limits(&table, &raw.limits, base)?,
             send_hf_token: raw.hf_token.unwrap_or(space.is_hub()),

@@ -55,7 +55,7 @@ fn data_uri(rest: &str, max: u64) -> Result<FileSource, String> {
     if bytes.len() as u64 > max {
         return Err(format!("is larger than the {max}-byte limit"));
     }
-    let name = format!("upload.{}", extension(mime));
+    let name = format!("upload.{}", crate::output::extension_for(mime));
     Ok(FileSource::Bytes { name, bytes })
 }
 
@@ -121,22 +121,6 @@ fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
-}
-
-fn extension(mime: &str) -> &'static str {
-    match mime {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "audio/mpeg" => "mp3",
-        "video/mp4" => "mp4",
-        "application/pdf" => "pdf",
-        "application/json" => "json",
-        "text/plain" => "txt",
-        _ => "bin",
-    }
 }
 
 #[cfg(test)]

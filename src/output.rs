@@ -443,7 +443,8 @@ fn mime_from_name(name: &str) -> &'static str {
     }
 }
 
-fn extension_for(mime: &str) -> &'static str {
+/// The usual file extension of a media type.
+pub fn extension_for(mime: &str) -> &'static str {
     match mime {
         "image/png" => "png",
         "image/jpeg" => "jpg",
@@ -455,6 +456,9 @@ fn extension_for(mime: &str) -> &'static str {
         "audio/ogg" => "ogg",
         "video/mp4" => "mp4",
         "video/webm" => "webm",
+        "application/pdf" => "pdf",
+        "application/json" => "json",
+        "text/plain" => "txt",
         _ => "bin",
     }
 }

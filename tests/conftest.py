@@ -155,6 +155,17 @@ def local_config(apps: Apps, extra: str = "", hf_token: bool = False) -> str:
     return text + "\n" + extra
 
 
+def slow_tool(apps: Apps, timeout: int | None = None) -> str:
+    """A `slow` tool over the slow app's `/slow(seconds)`."""
+    limit = f"timeout = {timeout}\n" if timeout else ""
+    return f'\n[tools.slow]\nspace = "{apps.slow.url}"\napi = "/slow"\n{limit}inputs.seconds = {{ type = "number" }}\n'
+
+
+def with_settings(text: str, lines: str) -> str:
+    """Config text with `lines` added to its [settings] table."""
+    return text.replace("[settings]\n", "[settings]\n" + lines + "\n", 1)
+
+
 def write_config(tmp: Path, text: str) -> Path:
     fd, path = tempfile.mkstemp(prefix="spaces-", suffix=".toml", dir=tmp)
     with os.fdopen(fd, "w") as f:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import time
 from pathlib import Path
+
+import anyio
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -36,3 +39,14 @@ def blocks(result, kind: str) -> list:
 
 def decoded(block) -> bytes:
     return base64.b64decode(block.data)
+
+
+async def wait_for_tool(session, name: str, seconds: float = 20):
+    """The tool once its Space has been read (it then has an output schema)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        if name in tools and tools[name].output_schema:
+            return tools[name]
+        await anyio.sleep(0.2)
+    raise AssertionError(f"{name} was never discovered")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 
 import subprocess
 import sys
@@ -14,26 +13,15 @@ import sys
 import anyio
 import pytest
 
-from conftest import free_port, local_config, write_config
-from mcp_helpers import mcp_session, texts
+from conftest import free_port, local_config, with_settings, write_config
+from mcp_helpers import mcp_session, texts, wait_for_tool
 
 pytestmark = pytest.mark.anyio
 
 
 def config_for(apps, allowed) -> str:
     extra = f'\n[tools.describe]\nspace = "{apps.kitchen.url}"\napi = "/describe_file"\n'
-    text = local_config(apps, extra)
-    return text.replace("[settings]\n", f'[settings]\ninput_dirs = ["{allowed}"]\n', 1)
-
-
-async def known(session, name):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        tools = {t.name: t for t in (await session.list_tools()).tools}
-        if name in tools and tools[name].output_schema:
-            return tools[name]
-        await anyio.sleep(0.2)
-    raise AssertionError(f"{name} not discovered")
+    return with_settings(local_config(apps, extra), f'input_dirs = ["{allowed}"]')
 
 
 async def test_file_inputs(apps, tmp_path):
@@ -44,7 +32,7 @@ async def test_file_inputs(apps, tmp_path):
     os.symlink(tmp_path / "secret.txt", allowed / "sneaky.txt")
     config = write_config(apps.tmp, config_for(apps, allowed))
     async with mcp_session(config, env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()}) as session:
-        tool = await known(session, "describe")
+        tool = await wait_for_tool(session, "describe")
         document = tool.input_schema["properties"]["document"]
         assert document["type"] == "string" and "data: URI" in document["description"]
 

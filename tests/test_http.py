@@ -24,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from PIL import Image
 
-from conftest import binary, free_port, local_config, write_config
+from conftest import binary, free_port, local_config, slow_tool, with_settings, write_config
 from mcp_helpers import blocks, decoded, texts
 
 pytestmark = pytest.mark.anyio
@@ -252,7 +252,7 @@ async def test_32_concurrent_calls_lose_nothing(serve):
 
 
 async def test_client_hf_token_is_used_for_its_own_requests_only(apps, serve):
-    text = local_config(apps, hf_token=True).replace("[settings]\n", "[settings]\nclient_hf_token = true\n", 1)
+    text = with_settings(local_config(apps, hf_token=True), "client_hf_token = true")
     server = serve(config_text=text, env={"HF_TOKEN": "hf_SERVERtoken"})
     start = len(apps.dia.requests())
     async with streamable(server.url, {"X-HF-Authorization": "Bearer hf_USERtoken"}) as session:
@@ -271,13 +271,7 @@ async def test_client_hf_token_is_used_for_its_own_requests_only(apps, serve):
 
 
 async def test_long_call_keeps_its_session(serve, apps):
-    extra = f"""
-[tools.slow]
-space = "{apps.slow.url}"
-api = "/slow"
-timeout = 30
-inputs.seconds = {{ type = "number" }}
-"""
+    extra = slow_tool(apps, timeout=30)
     # Sessions idle for 1 s would be dropped, but never while a call can still run.
     server = serve(extra, args=["--session-idle-timeout", "1"])
     async with streamable(server.url) as session:
@@ -287,12 +281,7 @@ inputs.seconds = {{ type = "number" }}
 
 
 async def test_disconnect_cancels_the_call(serve, apps):
-    extra = f"""
-[tools.slow]
-space = "{apps.slow.url}"
-api = "/slow"
-inputs.seconds = {{ type = "number" }}
-"""
+    extra = slow_tool(apps)
     server = serve(extra)
     with anyio.move_on_after(2):
         async with legacy(server.url) as session:
@@ -304,12 +293,7 @@ inputs.seconds = {{ type = "number" }}
 
 
 async def test_sigterm_lets_calls_finish_then_exits_0(serve, apps):
-    extra = f"""
-[tools.slow]
-space = "{apps.slow.url}"
-api = "/slow"
-inputs.seconds = {{ type = "number" }}
-"""
+    extra = slow_tool(apps)
     server = serve(extra, args=["--shutdown-grace", "20"])
     outcome = {}
     # The server goes away under the client at the end: errors from the
@@ -338,12 +322,7 @@ inputs.seconds = {{ type = "number" }}
 
 
 async def test_sigterm_cancels_calls_past_the_grace_period(serve, apps):
-    extra = f"""
-[tools.slow]
-space = "{apps.slow.url}"
-api = "/slow"
-inputs.seconds = {{ type = "number" }}
-"""
+    extra = slow_tool(apps)
     server = serve(extra, args=["--shutdown-grace", "1"])
     started = time.monotonic()
     with anyio.move_on_after(15):

@@ -10,7 +10,7 @@ import time
 import anyio
 import pytest
 
-from conftest import local_config, write_config
+from conftest import local_config, with_settings, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio
@@ -27,10 +27,7 @@ inputs.job = {{ type = "string" }}
 inputs.n = {{ type = "integer", default = 5 }}
 inputs.delay = {{ type = "number", default = 0.1 }}
 """
-    text = local_config(apps, extra)
-    if settings:
-        text = text.replace("[settings]\n", "[settings]\n" + settings + "\n", 1)
-    return text
+    return with_settings(local_config(apps, extra), settings)
 
 
 def events_of(app, job: str) -> list[dict]:
@@ -50,9 +47,11 @@ async def test_progress_of_a_job_queued_behind_two_others(apps):
             results[job] = await session.call_tool("steps", {"job": job, "n": n, "delay": 0.15}, **kw)
 
         async with anyio.create_task_group() as group:
-            group.start_soon(call, "blocker-1", 6)
+            # Blockers long enough that the watched job always finds both
+            # ahead of it, even on a loaded machine.
+            group.start_soon(call, "blocker-1", 15)
             await anyio.sleep(0.3)
-            group.start_soon(call, "blocker-2", 6)
+            group.start_soon(call, "blocker-2", 15)
             await anyio.sleep(0.3)
             group.start_soon(lambda: call("watched", 20, progress_callback=on_progress))
     for job in ("blocker-1", "blocker-2", "watched"):

@@ -6,42 +6,28 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
 import wave
 from pathlib import Path
 
-import anyio
 import pytest
 from PIL import Image
 
-from conftest import local_config, write_config
-from mcp_helpers import blocks, decoded, mcp_session, texts
+from conftest import local_config, with_settings, write_config
+from mcp_helpers import blocks, decoded, mcp_session, texts, wait_for_tool
 
 pytestmark = pytest.mark.anyio
 
 
 async def discovered_session(apps, extra: str, settings: str = ""):
-    text = local_config(apps, extra)
-    if settings:
-        text = text.replace("[settings]\n", "[settings]\n" + settings + "\n", 1)
+    text = with_settings(local_config(apps, extra), settings)
     return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
-
-
-async def wait_known(session, name: str) -> dict:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        tools = {t.name: t for t in (await session.list_tools()).tools}
-        if name in tools and tools[name].output_schema:
-            return tools[name]
-        await anyio.sleep(0.2)
-    raise AssertionError(f"{name} was never discovered")
 
 
 async def test_every_output_kind(apps, tmp_path):
     extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\n'
     out = tmp_path / "out"
     async with await discovered_session(apps, extra, f'output_dir = "{out}"') as session:
-        tool = await wait_known(session, "everything")
+        tool = await wait_for_tool(session, "everything")
         schema = tool.output_schema
         assert set(schema["required"]) == {"picture", "sound", "clip", "report", "frames", "shout", "length", "facts", "table"}
         result = await session.call_tool("everything", {"text": "hello big world"})
@@ -80,7 +66,7 @@ async def test_every_output_kind(apps, tmp_path):
 async def test_large_files_are_saved_and_linked_not_inlined(apps, tmp_path):
     extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\ninline_max_bytes = 10\n'
     async with await discovered_session(apps, extra, f'output_dir = "{tmp_path}"') as session:
-        await wait_known(session, "everything")
+        await wait_for_tool(session, "everything")
         result = await session.call_tool("everything", {"text": "tiny cap"})
     assert not result.is_error, texts(result)
     assert not blocks(result, "image") and not blocks(result, "audio")
@@ -93,7 +79,7 @@ async def test_state_inputs_and_outputs_are_handled_as_gradio_clients_do(apps):
     # to the model nor returned, but keeps its place in what the Space gets.
     extra = f'\n[tools.count]\nspace = "{apps.stateful.url}"\napi = "/count"\n'
     async with await discovered_session(apps, extra) as session:
-        tool = await wait_known(session, "count")
+        tool = await wait_for_tool(session, "count")
         assert set(tool.input_schema["properties"]) == {"text", "times"}
         result = await session.call_tool("count", {"text": "ab", "times": 3})
     assert not result.is_error, texts(result)

@@ -12,7 +12,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from PIL import Image
 
-from conftest import free_port, local_config, write_config
+from conftest import free_port, local_config, slow_tool, write_config
 from mcp_helpers import blocks, decoded, mcp_session, texts
 
 pytestmark = pytest.mark.anyio
@@ -124,13 +124,7 @@ inputs.prompt = {{ type = "string" }}
 
 
 async def test_a_call_past_its_timeout_is_stopped(apps):
-    extra = f"""
-[tools.slow]
-space = "{apps.slow.url}"
-api = "/slow"
-timeout = 2
-inputs.seconds = {{ type = "number" }}
-"""
+    extra = slow_tool(apps, timeout=2)
     config = write_config(apps.tmp, local_config(apps, extra))
     async with mcp_session(config) as session:
         started = time.monotonic()

@@ -254,10 +254,19 @@ mod tests {
         let places = &config.state_places()["/count"];
         assert_eq!(places.inputs, [1]);
         assert_eq!(places.outputs, [0]);
-        assert_eq!(places.fill_inputs(vec![Value::from("ab"), Value::from(3)]), [Value::from("ab"), Value::Null, Value::from(3)]);
-        assert_eq!(places.strip_outputs(vec![Value::Null, Value::from("x")]), [Value::from("x")]);
+        assert_eq!(
+            places.fill_inputs(vec![Value::from("ab"), Value::from(3)]),
+            [Value::from("ab"), Value::Null, Value::from(3)]
+        );
+        assert_eq!(
+            places.strip_outputs(vec![Value::Null, Value::from("x")]),
+            [Value::from("x")]
+        );
         // Outputs of another shape are left alone.
-        assert_eq!(places.strip_outputs(vec![Value::from("x")]), [Value::from("x")]);
+        assert_eq!(
+            places.strip_outputs(vec![Value::from("x")]),
+            [Value::from("x")]
+        );
     }
 
     #[test]
