@@ -275,3 +275,57 @@ async def test_a_sleeping_space_is_waited_for_with_progress(apps, hub):
         result = await session.call_tool("sleepy", {}, progress_callback=on_progress)
     assert result.is_error and "no result within 12s" in texts(result)
     assert any(m.startswith("waiting for the Space to wake up") for m in seen), seen
+
+
+def raw_exchange(config, lines, keep_open: float):
+    """Runs `spaces-mcp serve` with `lines` on stdin, keeping it open for
+    `keep_open` seconds, and returns the replies. Written by hand because no
+    MCP client lets a test see what it does not receive."""
+    import json as _json
+    import subprocess
+
+    from conftest import binary
+
+    process = subprocess.Popen([binary(), "--config", str(config), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    for line in lines:
+        if isinstance(line, float):
+            time.sleep(line)
+            continue
+        process.stdin.write((_json.dumps(line) + "\n").encode())
+        process.stdin.flush()
+    time.sleep(keep_open)
+    process.stdin.close()
+    out = process.stdout.read()
+    code = process.wait(timeout=30)
+    return [_json.loads(line) for line in out.decode().splitlines() if line.strip()], code
+
+
+INIT = [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
+
+
+def steps_call(request_id, job, n=100):
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "steps", "arguments": {"job": job, "n": n, "delay": 0.1}}}
+
+
+def test_a_cancelled_call_never_answers(apps):
+    config = write_config(apps.tmp, jobs_config(apps))
+    lines = [*INIT, steps_call(5, "raw-cancel"), 1.0,
+             {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5, "reason": "user"}}, 1.0,
+             {"jsonrpc": "2.0", "id": 6, "method": "ping"}]
+    replies, _ = raw_exchange(config, lines, keep_open=1.0)
+    ids = [r.get("id") for r in replies]
+    assert 6 in ids, replies
+    assert 5 not in ids, "the cancelled call was answered"
+    assert "cancelled" in [e["event"] for e in events_of(apps.jobs, "raw-cancel")]
+
+
+def test_closing_stdin_cancels_the_job_on_the_space(apps):
+    config = write_config(apps.tmp, jobs_config(apps))
+    replies, code = raw_exchange(config, [*INIT, steps_call(7, "pipe-closed"), 1.0], keep_open=0.2)
+    assert code == 0
+    assert 7 not in [r.get("id") for r in replies]
+    kinds = [e["event"] for e in events_of(apps.jobs, "pipe-closed")]
+    assert "cancelled" in kinds and "end" not in kinds, kinds

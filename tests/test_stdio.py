@@ -28,6 +28,7 @@ async def test_built_in_config_answers_without_network():
     # and tools/list must not wait on any Space.
     started = time.monotonic()
     async with mcp_session(None) as session:
+        assert session.server_capabilities.tools.list_changed is True
         tools = await session.list_tools()
     assert time.monotonic() - started < 10
     by_name = {t.name: t for t in tools.tools}

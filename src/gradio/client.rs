@@ -2,7 +2,7 @@
 //! the calls and downloads made to it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -669,12 +669,26 @@ impl Drop for CancelOnDrop {
             request = request.header(HF_AUTH_HEADER, value);
         }
         let url = self.url.clone();
+        CANCELS_IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         runtime.spawn(async move {
             match request.send().await {
                 Ok(response) => tracing::info!(%url, status = response.status().as_u16(), "cancelled the job on the Space"),
                 Err(e) => tracing::warn!(%url, "could not cancel the job on the Space: {e}"),
             }
+            CANCELS_IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+}
+
+/// Cancel requests sent but not yet answered.
+static CANCELS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits (at most `limit`) for the cancels still on their way, so that a
+/// server shutting down still stops the jobs it leaves behind.
+pub async fn settle_cancels(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while CANCELS_IN_FLIGHT.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

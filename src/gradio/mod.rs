@@ -17,7 +17,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
-pub use client::{Downloaded, SpaceClient, SpacePool};
+pub use client::{Downloaded, SpaceClient, SpacePool, settle_cancels};
 pub use events::{CallEvent, follow};
 pub use queue::{ProgressUnit, QueueEvent, QueueFailure};
 pub use space::{SpaceRef, SpaceRefError};

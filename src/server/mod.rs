@@ -3,6 +3,7 @@
 
 mod access;
 pub mod http;
+mod silence;
 mod sse;
 pub mod stdio;
 
@@ -41,6 +42,10 @@ impl SpacesServer {
         }
     }
 
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
     /// What discovery calls when tools changed: every connected client gets
     /// `notifications/tools/list_changed`; clients that left are forgotten.
     pub fn on_tools_changed(&self) -> OnChange {
@@ -71,6 +76,7 @@ impl ServerHandler for SpacesServer {
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
             .enable_tools()
+            .enable_tool_list_changed()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(implementation)

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SpacesServer;
 use super::access::refuse;
+use super::silence::SilenceCancelled;
 
 /// How many messages may wait in either direction before senders wait.
 const CHANNEL_CAPACITY: usize = 64;
@@ -130,7 +131,7 @@ pub async fn open(
     let server = sessions.server.clone();
     let session_cancel = cancel.clone();
     tokio::spawn(async move {
-        let transport = ChannelTransport { incoming, outgoing };
+        let transport = SilenceCancelled::new(ChannelTransport { incoming, outgoing });
         match serve_server_with_ct(server, transport, session_cancel).await {
             Ok(running) => {
                 let _ = running.waiting().await;

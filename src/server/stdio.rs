@@ -3,7 +3,14 @@
 
 use rmcp::ServiceExt;
 
+use std::time::Duration;
+
+use rmcp::transport::async_rw::AsyncRwTransport;
+
+use crate::gradio::settle_cancels;
+
 use super::SpacesServer;
+use super::silence::SilenceCancelled;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StdioError {
@@ -13,9 +20,13 @@ pub enum StdioError {
     Run(String),
 }
 
-/// Serves until the client closes stdin.
+/// Serves until the client closes stdin. Calls still running then are
+/// cancelled, and their jobs cancelled on the Spaces, before it returns.
 pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
-    let running = match server.serve(rmcp::transport::stdio()).await {
+    let runner = server.runner().clone();
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let transport = SilenceCancelled::new(AsyncRwTransport::new_server(stdin, stdout));
+    let running = match server.serve(transport).await {
         Ok(running) => running,
         Err(e) => {
             // A client that closes stdin before `initialize` (a health probe,
@@ -28,9 +39,11 @@ pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
             return Err(StdioError::Start(text));
         }
     };
-    running
-        .waiting()
-        .await
-        .map_err(|e| StdioError::Run(e.to_string()))?;
+    let ended = running.waiting().await;
+    // The session's end cancelled what was running; let those calls unwind
+    // and their cancels reach the Spaces before the process exits.
+    runner.wait_idle(Duration::from_secs(2)).await;
+    settle_cancels(Duration::from_secs(5)).await;
+    ended.map_err(|e| StdioError::Run(e.to_string()))?;
     Ok(())
 }

@@ -1,0 +1,87 @@
+//! Keeps answers to cancelled requests off the wire. rmcp answers every
+//! request its handler returns from, but MCP says a request the client
+//! cancelled (`notifications/cancelled`) should get no answer at all; this
+//! transport wrapper drops those answers on the way out.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::{Either, ready};
+use rmcp::RoleServer;
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+};
+use rmcp::transport::Transport;
+
+/// Cancelled ids remembered at most; a cancel for a request already answered
+/// would otherwise stay forever.
+const REMEMBERED: usize = 256;
+
+pub struct SilenceCancelled<T> {
+    inner: T,
+    cancelled: Arc<Mutex<VecDeque<RequestId>>>,
+}
+
+impl<T> SilenceCancelled<T> {
+    pub fn new(inner: T) -> SilenceCancelled<T> {
+        SilenceCancelled {
+            inner,
+            cancelled: Arc::default(),
+        }
+    }
+}
+
+impl<T: Transport<RoleServer>> Transport<RoleServer> for SilenceCancelled<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: ServerJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), T::Error>> + Send + 'static {
+        let id = match &item {
+            JsonRpcMessage::Response(response) => Some(&response.id),
+            JsonRpcMessage::Error(error) => error.id.as_ref(),
+            _ => None,
+        };
+        let silenced = id.is_some_and(|id| {
+            let mut cancelled = self.cancelled.lock().unwrap_or_else(|p| p.into_inner());
+            match cancelled.iter().position(|c| c == id) {
+                Some(at) => {
+                    cancelled.remove(at);
+                    true
+                }
+                None => false,
+            }
+        });
+        if silenced {
+            tracing::debug!(?id, "no answer to a cancelled request");
+            Either::Left(ready(Ok(())))
+        } else {
+            Either::Right(self.inner.send(item))
+        }
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<ClientJsonRpcMessage>> + Send {
+        let cancelled = self.cancelled.clone();
+        let next = self.inner.receive();
+        async move {
+            let message = next.await;
+            if let Some(JsonRpcMessage::Notification(notification)) = &message
+                && let ClientNotification::CancelledNotification(cancel) =
+                    &notification.notification
+                && let Some(id) = &cancel.params.request_id
+            {
+                let mut cancelled = cancelled.lock().unwrap_or_else(|p| p.into_inner());
+                if cancelled.len() >= REMEMBERED {
+                    cancelled.pop_front();
+                }
+                cancelled.push_back(id.clone());
+            }
+            message
+        }
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), T::Error>> + Send {
+        self.inner.close()
+    }
+}
