@@ -53,6 +53,18 @@ pub struct Config {
     pub spaces: Vec<SpaceConfig>,
 }
 
+impl Config {
+    /// The longest a call may run, over every tool and `[spaces]` table.
+    pub fn longest_timeout(&self) -> Duration {
+        let tools = self.tools.iter().map(|t| t.limits.timeout);
+        let spaces = self.spaces.iter().map(|s| s.limits.timeout);
+        tools
+            .chain(spaces)
+            .max()
+            .unwrap_or(self.settings.limits.timeout)
+    }
+}
+
 /// A `[spaces.<alias>]` table: every public named endpoint of the Space as
 /// the tool `<alias>_<endpoint>`.
 #[derive(Debug, Clone)]
@@ -774,6 +786,16 @@ mod tests {
             !tool.send_hf_token,
             "a plain URL gets no HF token unless asked"
         );
+    }
+
+    #[test]
+    fn the_longest_timeout_counts_spaces_tables_too() {
+        let config = Config::parse(
+            "[tools.a]\nspace = \"a/b\"\napi = \"/x\"\ntimeout = 5\n[spaces.s]\nspace = \"c/d\"\ntimeout = 600\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(config.longest_timeout(), Duration::from_secs(600));
     }
 
     #[test]

@@ -147,13 +147,15 @@ fn main() -> ExitCode {
         return runtime.block_on(serve(config));
     };
     match command {
-        Command::Serve(args) if args.transport == Transport::Http => match http_options(args) {
-            Ok(options) => runtime.block_on(serve_http(config, options)),
-            Err(message) => {
-                eprintln!("spaces-mcp: {message}");
-                ExitCode::from(EXIT_CONFIG)
+        Command::Serve(args) if args.transport == Transport::Http => {
+            match http_options(args, &config) {
+                Ok(options) => runtime.block_on(serve_http(config, options)),
+                Err(message) => {
+                    eprintln!("spaces-mcp: {message}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
             }
-        },
+        }
         Command::Serve(_) => runtime.block_on(serve(config)),
         Command::Tools => runtime.block_on(print_tools(&config)),
         Command::Call {
@@ -205,7 +207,7 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-fn http_options(args: ServeArgs) -> Result<HttpOptions, String> {
+fn http_options(args: ServeArgs, config: &Config) -> Result<HttpOptions, String> {
     let bearer_token = match &args.auth_token_env {
         None => None,
         Some(name) => match std::env::var(name) {
@@ -230,6 +232,7 @@ fn http_options(args: ServeArgs) -> Result<HttpOptions, String> {
         max_body_bytes: args.max_body_bytes,
         max_sessions: args.max_sessions.max(1),
         session_idle: Duration::from_secs(args.session_idle_timeout),
+        longest_call: config.longest_timeout(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
     })
 }

@@ -45,6 +45,8 @@ pub struct HttpOptions {
     /// A session with no message for this long is dropped; never less than the
     /// longest tool timeout, so a silent long call keeps its session.
     pub session_idle: Duration,
+    /// The longest timeout of any tool, `[spaces]` tables' included.
+    pub longest_call: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -113,16 +115,9 @@ pub async fn serve(
     options: HttpOptions,
 ) -> Result<(), HttpError> {
     let shutdown = CancellationToken::new();
-    let longest_call = runner
-        .registry()
-        .snapshot()
-        .iter()
-        .map(|t| t.config.limits.timeout)
-        .max()
-        .unwrap_or_default();
     let session_idle = options
         .session_idle
-        .max(longest_call + Duration::from_secs(30));
+        .max(options.longest_call + Duration::from_secs(30));
 
     let mut config = StreamableHttpServerConfig::default()
         .with_sse_keep_alive(Some(SSE_KEEP_ALIVE))
