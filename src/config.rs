@@ -112,6 +112,9 @@ pub struct Settings {
     /// Where file outputs are saved when they are too large to inline (and, for
     /// `spaces-mcp call`, always).
     pub output_dir: PathBuf,
+    /// The output folder is our default one: it is kept private (0700, no
+    /// symlink followed). A folder the user names is used as it is.
+    pub private_output_dir: bool,
     /// Over HTTP, use the HF token an MCP client sends (`X-HF-Authorization`)
     /// for that request's calls, so a team server bills each user's own quota.
     pub client_hf_token: bool,
@@ -120,6 +123,13 @@ pub struct Settings {
     /// Folders whose files may be given to file inputs by path; none by default.
     pub input_dirs: Vec<PathBuf>,
 }
+
+/// The most `inline_max_bytes` may be: a result is sent whole to the client,
+/// base64 makes it a third larger, and clients refuse far smaller ones.
+pub const MAX_INLINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most `download_max_bytes` may be: a call's files are held in memory.
+pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// The bounds a single call runs within.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +143,7 @@ pub struct CallLimits {
     pub idle_timeout: Duration,
     /// Files up to this size are returned inline (base64 image or audio blocks).
     pub inline_max_bytes: u64,
-    /// Downloads larger than this are refused.
+    /// The most one call downloads, all its files together; more is refused.
     pub download_max_bytes: u64,
 }
 
@@ -381,11 +391,6 @@ impl Config {
 /// enough for a team, few enough not to flood a Space's queue.
 pub const DEFAULT_SPACE_CONCURRENCY: usize = 4;
 
-/// The folder outputs go to when the config names none.
-pub fn default_output_dir() -> PathBuf {
-    std::env::temp_dir().join("spaces-mcp")
-}
-
 /// MCP clients accept tool names of this form (the spec's recommendation, and
 /// what Claude Desktop and VS Code enforce).
 pub fn is_valid_tool_name(name: &str) -> bool {
@@ -412,7 +417,10 @@ impl Validator<'_> {
         let limits = self.limits("settings", &raw.limits, &CallLimits::default())?;
         Ok(Settings {
             limits,
-            output_dir: raw.output_dir.unwrap_or_else(default_output_dir),
+            private_output_dir: raw.output_dir.is_none(),
+            output_dir: raw
+                .output_dir
+                .unwrap_or_else(crate::dirs::default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
             input_dirs: raw.input_dirs,
             space_concurrency: match raw.space_concurrency {
@@ -442,12 +450,13 @@ impl Validator<'_> {
                 format!("expected a number of seconds above 0 and at most 86400, found {s}"),
             )),
         };
-        let bytes = |key: &str, value: Option<u64>, base: u64| match value {
+        let bytes = |key: &str, value: Option<u64>, base: u64, max: u64| match value {
             None => Ok(base),
-            Some(0) => {
-                Err(self.invalid(format!("{table}.{key}"), "expected a size in bytes above 0"))
-            }
-            Some(n) => Ok(n),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(n) => Err(self.invalid(
+                format!("{table}.{key}"),
+                format!("expected a size in bytes from 1 to {max}, found {n}"),
+            )),
         };
         Ok(CallLimits {
             timeout: seconds("timeout", raw.timeout, base.timeout)?,
@@ -456,11 +465,13 @@ impl Validator<'_> {
                 "inline_max_bytes",
                 raw.inline_max_bytes,
                 base.inline_max_bytes,
+                MAX_INLINE_BYTES,
             )?,
             download_max_bytes: bytes(
                 "download_max_bytes",
                 raw.download_max_bytes,
                 base.download_max_bytes,
+                MAX_DOWNLOAD_BYTES,
             )?,
         })
     }
@@ -820,6 +831,15 @@ mod tests {
 
         let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x?y=1\"\n");
         assert!(e.contains("tools.t.api"), "{e}");
+
+        let e = invalid(&format!(
+            "[settings]\ndownload_max_bytes = {}\n[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n",
+            u64::MAX
+        ));
+        assert!(
+            e.contains("settings.download_max_bytes") && e.contains("from 1 to"),
+            "{e}"
+        );
 
         let e = invalid("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\ntimeout = -1\n");
         assert!(

@@ -183,28 +183,6 @@ mod cache {
         info: ApiInfo,
     }
 
-    /// `SPACES_MCP_CACHE_DIR`, else the platform's cache folder.
-    pub fn dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("SPACES_MCP_CACHE_DIR").filter(|d| !d.is_empty()) {
-            return Some(PathBuf::from(dir));
-        }
-        let home = || {
-            std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(PathBuf::from)
-        };
-        #[cfg(target_os = "macos")]
-        let base = home().map(|h| h.join("Library").join("Caches"));
-        #[cfg(windows)]
-        let base = std::env::var_os("LOCALAPPDATA").map(PathBuf::from);
-        #[cfg(not(any(target_os = "macos", windows)))]
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home().map(|h| h.join(".cache")));
-        base.map(|b| b.join("spaces-mcp"))
-    }
-
     fn path(space: &SpaceRef) -> Option<PathBuf> {
         let name: String = space
             .base()
@@ -212,7 +190,7 @@ mod cache {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        Some(dir()?.join(format!("{}.json", name.trim_matches('_'))))
+        Some(crate::dirs::cache_dir()?.join(format!("{}.json", name.trim_matches('_'))))
     }
 
     fn now() -> u64 {

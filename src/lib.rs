@@ -6,6 +6,7 @@
 //! [`runner`] (one call end to end) → [`server`] (the MCP handler and its transports).
 
 pub mod config;
+mod dirs;
 pub mod discover;
 pub mod discovery;
 pub mod gradio;

@@ -92,17 +92,23 @@ struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     auth_token_env: Option<String>,
     /// Largest request body accepted, in bytes (http; larger: 413).
-    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
-    max_body_bytes: usize,
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
+    max_body_bytes: u64,
     /// Most sessions open at once, Streamable HTTP and legacy SSE together (http; more: 503).
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    max_sessions: usize,
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_sessions: u64,
     /// Seconds without a message before a session is dropped; never less than the longest tool timeout (http).
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     session_idle_timeout: u64,
     /// Seconds calls in flight get to finish after SIGINT/SIGTERM before they are cancelled (http).
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_grace: u64,
+    /// Seconds a client has to send a request's headers, and each piece of its body; slower connections are closed (http).
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    read_timeout: u64,
+    /// Most connections served at once; more wait to be accepted (http).
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_connections: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -229,11 +235,13 @@ fn http_options(args: ServeArgs, config: &Config) -> Result<HttpOptions, String>
             allowed_origins: args.allowed_origins,
             bearer_token,
         },
-        max_body_bytes: args.max_body_bytes,
-        max_sessions: args.max_sessions.max(1),
+        max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
         session_idle: Duration::from_secs(args.session_idle_timeout),
         longest_call: config.longest_timeout(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        read_timeout: Duration::from_secs(args.read_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     })
 }
 
@@ -312,6 +320,7 @@ async fn call(
 ) -> ExitCode {
     if let Some(dir) = output_dir {
         config.settings.output_dir = dir;
+        config.settings.private_output_dir = false;
     }
     let arguments = match parse_arguments(&config, tool, arguments) {
         Ok(arguments) => arguments,

@@ -47,6 +47,8 @@ pub struct RenderOptions<'a> {
     /// Save every file (the CLI's `call`), not only those too large to inline.
     pub save_all: bool,
     pub output_dir: &'a Path,
+    /// Keep `output_dir` private (our default folder): see `dirs::ensure_private_dir`.
+    pub private_output_dir: bool,
     pub inline_max_bytes: u64,
     pub download_max_bytes: u64,
     pub idle: Duration,
@@ -73,6 +75,9 @@ pub struct Rendered {
     pub structured: Map<String, Value>,
     /// Files saved to disk, for the CLI to report.
     pub saved: Vec<PathBuf>,
+    /// Bytes downloaded so far: all of a call's files together stay within
+    /// `download_max_bytes`, however many a gallery holds.
+    downloaded: u64,
 }
 
 /// The kinds of file outputs, from the component that made them or the bytes.
@@ -273,7 +278,9 @@ async fn render_file(
     let file = client
         .download(
             &url,
-            options.download_max_bytes,
+            options
+                .download_max_bytes
+                .saturating_sub(rendered.downloaded),
             options.token,
             options.idle,
         )
@@ -288,6 +295,7 @@ async fn render_file(
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
     let kind = FileKind::of(component, &mime);
     let size = file.bytes.len() as u64;
+    rendered.downloaded += size;
 
     let inline_ok = match kind {
         FileKind::Image => true,
@@ -304,7 +312,7 @@ async fn render_file(
             _ => ContentBlock::image(data, &mime),
         });
     } else {
-        let path = save(options.output_dir, file_name, &mime, &file.bytes).await?;
+        let path = save(options, file_name, &mime, &file.bytes).await?;
         line.push_str(&format!(", saved to {}", path.display()));
         summary["path"] = Value::String(path.display().to_string());
         if options.features.structured
@@ -331,19 +339,26 @@ fn file_name_of(path: &Path) -> String {
 /// reduced to its last component and plain characters, so no name it sends
 /// can climb out of the folder or overwrite another output.
 async fn save(
-    dir: &Path,
+    options: &RenderOptions<'_>,
     suggested: &str,
     mime: &str,
     bytes: &[u8],
 ) -> Result<PathBuf, OutputError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = options.output_dir;
     let io = |path: &Path, source| OutputError::Save {
         path: path.to_path_buf(),
         source,
     };
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| io(dir, e))?;
+    let made = if options.private_output_dir {
+        let owned = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::dirs::ensure_private_dir(&owned))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    } else {
+        tokio::fs::create_dir_all(dir).await
+    };
+    made.map_err(|e| io(dir, e))?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -355,7 +370,17 @@ async fn save(
         safe_file_name(suggested, mime)
     );
     let path = dir.join(name);
-    tokio::fs::write(&path, bytes)
+    // A new file only (never through a link planted under the name), readable
+    // by this user alone.
+    let mut open = tokio::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    open.mode(0o600);
+    let mut file = open.open(&path).await.map_err(|e| io(&path, e))?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, bytes)
+        .await
+        .map_err(|e| io(&path, e))?;
+    tokio::io::AsyncWriteExt::flush(&mut file)
         .await
         .map_err(|e| io(&path, e))?;
     Ok(path)

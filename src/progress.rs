@@ -152,7 +152,13 @@ fn describe(stage: Stage) -> (Option<f64>, String) {
             let value = unit.fraction().map(|f| 10.0 + 80.0 * f);
             (value, unit.describe())
         }
-        Stage::Log { level, message } => (None, format!("{level}: {}", strip_html(&message))),
+        Stage::Log { level, message } => (
+            None,
+            clean_text(
+                &format!("{}: {}", level, strip_html(&message)),
+                SPACE_TEXT_MAX,
+            ),
+        ),
         Stage::Downloading => (Some(92.0), "downloading result".to_string()),
     }
 }
@@ -163,6 +169,39 @@ fn about(eta: Option<f64>) -> String {
         Some(eta) if eta.is_finite() && eta >= 0.5 => format!(", about {:.0} s", eta),
         _ => String::new(),
     }
+}
+
+/// The most of a Space's own words (an error, a log line) passed on.
+pub const SPACE_TEXT_MAX: usize = 2048;
+
+/// Text fit to reach a model or a terminal: no control characters (terminal
+/// escapes included), no bidirectional overrides that reorder what a person
+/// sees, and at most `max` bytes, saying so when cut.
+pub fn clean_text(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 16));
+    let mut cut = false;
+    for c in text.chars() {
+        let c = match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if c.is_control() || is_bidi_control(c) => continue,
+            c => c,
+        };
+        if out.len() + c.len_utf8() > max {
+            cut = true;
+            break;
+        }
+        out.push(c);
+    }
+    if cut {
+        out.push_str(" … [cut]");
+    }
+    out
+}
+
+/// The Unicode bidirectional formatting characters (embeddings, overrides,
+/// isolates and marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Text without its tags and with the common entities decoded: ZeroGPU and
@@ -271,6 +310,20 @@ mod tests {
             seen[1].1
         );
         assert!(seen[1].0 > seen[0].0);
+    }
+
+    #[test]
+    fn a_spaces_words_are_bounded_and_lose_escapes_and_bidi_controls() {
+        let hostile = "ok\u{1b}[31mred\u{7}\u{202E}txt.exe\u{2066}x\nnext";
+        assert_eq!(clean_text(hostile, 100), "ok[31mredtxt.exex next");
+        let long = "é".repeat(5000);
+        let cut = clean_text(&long, SPACE_TEXT_MAX);
+        assert!(
+            cut.len() <= SPACE_TEXT_MAX + 16 && cut.ends_with("[cut]"),
+            "{}",
+            cut.len()
+        );
+        assert_eq!(clean_text("short", 10), "short");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::discovery::OnChange;
 use crate::gradio::{GradioError, HfToken, Observer, SpaceClient, SpacePool, Stage};
 use crate::inputs::{self, FileSource};
 use crate::output::{Features, OutputError, RenderOptions, Rendered, render};
-use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, strip_html};
+use crate::progress::{KEEP_ALIVE, ProgressSink, Reporter, SPACE_TEXT_MAX, clean_text, strip_html};
 use crate::tools::{
     Arguments, Discovery, Registry, ToolError, check_arguments, output_names, positional_data,
 };
@@ -187,6 +187,7 @@ impl Runner {
                     content,
                     structured,
                     saved,
+                    ..
                 } = rendered;
                 let mut result = CallToolResult::success(content);
                 if options.features.structured {
@@ -252,6 +253,7 @@ impl Runner {
             features: options.features,
             save_all: options.save_all,
             output_dir: &self.settings.output_dir,
+            private_output_dir: self.settings.private_output_dir,
             inline_max_bytes: tool.limits.inline_max_bytes,
             download_max_bytes: tool.limits.download_max_bytes,
             idle,
@@ -368,6 +370,8 @@ fn explain(tool: &ToolConfig, failure: &Failure) -> String {
         }
         other => other.to_string(),
     };
+    // Whatever a Space wrote reaches the model bounded and without escapes.
+    let cause = clean_text(&cause, SPACE_TEXT_MAX);
     let mut line = format!("{where_} failed: {cause}");
     if !hint.is_empty() {
         line.push_str(". ");
@@ -377,11 +381,7 @@ fn explain(tool: &ToolConfig, failure: &Failure) -> String {
 }
 
 fn hint(tool: &ToolConfig, failure: &Failure) -> String {
-    let page = if tool.space.is_hub() {
-        format!("https://huggingface.co/spaces/{}", tool.space)
-    } else {
-        tool.space.base().to_string()
-    };
+    let page = tool.space.page();
     match failure {
         Failure::Arguments(_) => String::new(),
         Failure::Mapping(_) => "The config does not match the Space's API; see the Space's \"Use via API\" page.".into(),
@@ -424,6 +424,10 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
                 "The Space names its files on another address (a proxy?): set `space` to the address it serves files from.".into()
             }
             GradioError::TooLarge { .. } => "Raise `download_max_bytes` in spaces.toml to accept larger files.".into(),
+            GradioError::Oversize { .. } => "The Space sent far more than a Gradio app does; check that it is the app you meant.".into(),
+            GradioError::ForeignPrefix { .. } => format!(
+                "This Space may be trying to capture your token; if you trust it, set `space` to the address it names. See {page}."
+            ),
             GradioError::Setup(_) | GradioError::SpaceDown(_) => String::new(),
         },
     }

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::Response;
 use reqwest::header::{CONTENT_TYPE, HeaderName};
@@ -17,6 +16,7 @@ use url::Url;
 
 use super::hub;
 use super::queue::{self, QueueEvent, QueueFailure};
+use super::sse::SseReader;
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
     follow,
@@ -115,6 +115,8 @@ pub struct SpaceClient {
     /// the difference is a waiting call's place in line.
     tickets: AtomicU64,
     served: watch::Sender<u64>,
+    /// Whether the "no token over plain HTTP" warning was logged.
+    warned_cleartext: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -148,11 +150,25 @@ impl SpaceClient {
             slots: Semaphore::new(concurrency),
             tickets: AtomicU64::new(0),
             served: watch::Sender::new(0),
+            warned_cleartext: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     pub fn space(&self) -> &SpaceRef {
         &self.space
+    }
+
+    /// The token's header, when the token may travel to this Space at all:
+    /// never in clear text to another machine.
+    fn token_header(&self, token: Option<&HfToken>) -> Option<reqwest::header::HeaderValue> {
+        let token = token?;
+        if !self.space.may_carry_token() {
+            if !self.warned_cleartext.swap(true, Ordering::Relaxed) {
+                tracing::warn!(space = %self.space, "not sending HF_TOKEN over plain HTTP; use an https:// address for this Space");
+            }
+            return None;
+        }
+        token.header_value()
     }
 
     /// The endpoint's description, fetching the Space's config and API info on
@@ -219,6 +235,14 @@ impl SpaceClient {
         } else {
             self.join(self.space.base(), &format!("{prefix}/"))?
         };
+        // A prefix such as `http://elsewhere/x` or `//elsewhere` joins to
+        // another origin: never follow a Space's word off its own address.
+        if api_base.origin() != self.space.base().origin() {
+            return Err(GradioError::ForeignPrefix {
+                prefix: config.api_prefix.clone().unwrap_or_default(),
+                origin: self.space.base().origin().ascii_serialization(),
+            });
+        }
         let info_url = self.join(&api_base, "info")?;
         let info: ApiInfo = self.get_json(info_url, token, "the app's API info").await?;
         let queue = config.queue_endpoints();
@@ -358,7 +382,7 @@ impl SpaceClient {
             body:
                 json!({ "event_id": event_id, "session_hash": session_hash, "fn_index": fn_index })
                     .to_string(),
-            token: token.cloned(),
+            token: self.token_header(token),
             armed: true,
         };
         let mut stream_url = self.join(&meta.api_base, "queue/data")?;
@@ -369,15 +393,10 @@ impl SpaceClient {
             .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
             .await?;
         let response = check_status(response, "the queue's data stream").await?;
-        let mut events = response.bytes_stream().eventsource();
+        let mut events = SseReader::new(response.bytes_stream());
         loop {
-            let next = tokio::time::timeout(idle, events.next())
-                .await
-                .map_err(|_| GradioError::Idle(idle))?;
-            let message = match next {
-                None => return Err(GradioError::StreamEnded),
-                Some(Err(e)) => return Err(GradioError::StreamBroken(e.to_string())),
-                Some(Ok(message)) => message,
+            let Some(message) = events.next(idle).await? else {
+                return Err(GradioError::StreamEnded);
             };
             let Some((id, event)) = queue::parse(&message.data) else {
                 continue;
@@ -439,7 +458,7 @@ impl SpaceClient {
                 .body(body.to_string());
             let response = self.send(request, token, url, idle).await?;
             let response = check_status(response, what).await?;
-            read_json::<EventId>(response, what).await
+            read_json::<EventId>(response, what, MAX_ANSWER_BYTES, idle).await
         })
         .await?;
         let valid = !event_id.is_empty()
@@ -489,7 +508,8 @@ impl SpaceClient {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
-        let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+        // Never sized from Content-Length: the Space says what it likes there.
+        let mut bytes = Vec::new();
         let mut body = response.bytes_stream();
         loop {
             let chunk = tokio::time::timeout(idle, body.next())
@@ -535,7 +555,7 @@ impl SpaceClient {
             )
             .await?;
         let response = check_status(response, "the upload").await?;
-        let paths: Vec<String> = read_json(response, "the upload").await?;
+        let paths: Vec<String> = read_json(response, "the upload", MAX_ANSWER_BYTES, idle).await?;
         paths.into_iter().next().ok_or(GradioError::Protocol {
             what: "the answer to an upload",
             reason: "it names no file".into(),
@@ -556,7 +576,7 @@ impl SpaceClient {
         idle: Duration,
     ) -> Result<Response, GradioError> {
         let mut request = request;
-        if let Some(value) = token.and_then(HfToken::header_value) {
+        if let Some(value) = self.token_header(token) {
             request = request.header(HF_AUTH_HEADER, value);
         }
         // Bounds the wait for the response head; bodies are bounded by `idle` per read.
@@ -579,7 +599,7 @@ impl SpaceClient {
             .send(self.http.get(url.clone()), token, &url, CONNECT_TIMEOUT * 3)
             .await?;
         let response = check_status(response, what).await?;
-        read_json(response, what).await
+        read_json(response, what, MAX_DESCRIPTION_BYTES, CONNECT_TIMEOUT * 3).await
     }
 
     fn join(&self, base: &Url, path: &str) -> Result<Url, GradioError> {
@@ -592,6 +612,20 @@ impl SpaceClient {
 
 /// The most of an error body worth quoting.
 const DETAIL_MAX: usize = 300;
+
+/// The most of an error body read: its start says what went wrong, and the
+/// rest (a hostile Space may send gigabytes) is never read.
+const ERROR_BODY_MAX: usize = 16 * 1024;
+
+/// How long an error body may take to arrive.
+const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most of `/config` or `/gradio_api/info` read: large apps describe
+/// themselves in a few MiB.
+const MAX_DESCRIPTION_BYTES: usize = 32 * 1024 * 1024;
+
+/// The most of a small JSON answer (an event id, upload paths) read.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Turns a non-success status into an error quoting the start of the body,
 /// which is where Gradio (and the Hub's proxy) say what went wrong.
@@ -606,8 +640,13 @@ async fn check_status(response: Response, what: &str) -> Result<Response, Gradio
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response.text().await.unwrap_or_default();
-    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = read_prefix(response, ERROR_BODY_MAX, ERROR_BODY_TIMEOUT).await;
+    let body = String::from_utf8_lossy(&body);
+    let text: String = body
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut detail: String = text.chars().take(DETAIL_MAX).collect();
     if text.chars().count() > DETAIL_MAX {
         detail.push('…');
@@ -626,14 +665,62 @@ async fn check_status(response: Response, what: &str) -> Result<Response, Gradio
     })
 }
 
+/// At most `max` bytes of a body, within `limit`; what is missing (cut off,
+/// too slow, broken) is simply not there.
+pub(super) async fn read_prefix(mut response: Response, max: usize, limit: Duration) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(limit, async {
+        while bytes.len() < max {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = max - bytes.len();
+                    bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                _ => break,
+            }
+        }
+    })
+    .await;
+    bytes
+}
+
+/// A whole body of at most `max` bytes, each read within `idle`.
+async fn read_capped(
+    mut response: Response,
+    what: &str,
+    max: usize,
+    idle: Duration,
+) -> Result<Vec<u8>, GradioError> {
+    let oversize = || GradioError::Oversize {
+        what: what.to_string(),
+        max: max as u64,
+    };
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(oversize());
+    }
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout(idle, response.chunk())
+            .await
+            .map_err(|_| GradioError::Idle(idle))?
+            .map_err(|e| GradioError::StreamBroken(e.to_string()))?;
+        let Some(chunk) = chunk else {
+            return Ok(bytes);
+        };
+        if bytes.len() + chunk.len() > max {
+            return Err(oversize());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+}
+
 async fn read_json<T: serde::de::DeserializeOwned>(
     response: Response,
     what: &str,
+    max: usize,
+    idle: Duration,
 ) -> Result<T, GradioError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| GradioError::StreamBroken(e.to_string()))?;
+    let bytes = read_capped(response, what, max, idle).await?;
     serde_json::from_slice(&bytes).map_err(|e| GradioError::Protocol {
         what: "an answer",
         reason: format!("{what}: {e}"),
@@ -647,7 +734,7 @@ struct CancelOnDrop {
     http: reqwest::Client,
     url: Url,
     body: String,
-    token: Option<HfToken>,
+    token: Option<reqwest::header::HeaderValue>,
     armed: bool,
 }
 
@@ -665,7 +752,7 @@ impl Drop for CancelOnDrop {
             .header(CONTENT_TYPE, "application/json")
             .body(std::mem::take(&mut self.body))
             .timeout(CANCEL_TIMEOUT);
-        if let Some(value) = self.token.as_ref().and_then(HfToken::header_value) {
+        if let Some(value) = self.token.take() {
             request = request.header(HF_AUTH_HEADER, value);
         }
         let url = self.url.clone();

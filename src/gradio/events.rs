@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde_json::Value;
 
 use super::GradioError;
+use super::sse::SseReader;
 
 /// One event of a call's stream, as this server understands it.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,21 +83,11 @@ pub async fn follow<S, B, E>(body: S, idle: Duration) -> Result<Vec<Value>, Grad
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: AsRef<[u8]>,
-    E: std::error::Error,
+    E: std::fmt::Display,
 {
-    let mut events = body.eventsource();
+    let mut events = SseReader::new(body);
     let mut last_partial = None;
-    loop {
-        let next = tokio::time::timeout(idle, events.next())
-            .await
-            .map_err(|_| GradioError::Idle(idle))?;
-        let event = match next {
-            None => break,
-            Some(Ok(event)) => event,
-            Some(Err(e)) => {
-                return Err(GradioError::StreamBroken(e.to_string()));
-            }
-        };
+    while let Some(event) = events.next(idle).await? {
         match CallEvent::parse(&event.event, &event.data)? {
             CallEvent::Complete(outputs) => return Ok(outputs),
             CallEvent::Generating(outputs) => last_partial = Some(outputs),

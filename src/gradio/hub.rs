@@ -36,7 +36,8 @@ pub async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) 
     let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
     let url = format!("{}/api/spaces/{id}/runtime", endpoint.trim_end_matches('/'));
     let mut request = http.get(&url).timeout(HUB_TIMEOUT);
-    if let Some(value) = token.and_then(HfToken::header_value) {
+    let safe = url::Url::parse(&url).is_ok_and(|u| super::space::may_carry_token(&u));
+    if let Some(value) = token.filter(|_| safe).and_then(HfToken::header_value) {
         // The Hub's API reads the token from Authorization, not X-HF-Authorization.
         request = request.header(AUTHORIZATION, value);
     }
@@ -56,11 +57,9 @@ pub async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) 
         }
         _ => return Verdict::Unknown,
     }
-    let runtime = response
-        .bytes()
-        .await
-        .ok()
-        .and_then(|body| serde_json::from_slice::<Runtime>(&body).ok());
+    // The runtime record is small; more than this is not a runtime record.
+    let body = super::client::read_prefix(response, 256 * 1024, HUB_TIMEOUT).await;
+    let runtime = serde_json::from_slice::<Runtime>(&body).ok();
     match runtime {
         Some(runtime) => judge(id, &runtime.stage),
         None => Verdict::Unknown,

@@ -12,6 +12,7 @@ mod events;
 mod hub;
 mod queue;
 mod space;
+mod sse;
 
 use std::fmt;
 use std::time::Duration;
@@ -126,9 +127,18 @@ pub enum GradioError {
     #[error("refused to download {url}: it is not on the Space's own origin {origin}")]
     ForeignFile { url: String, origin: String },
     #[error(
-        "refused to download {url}: it is larger than the {max}-byte limit (download_max_bytes)"
+        "refused to download {url}: the call's files come to more than the {max}-byte limit (download_max_bytes)"
     )]
     TooLarge { url: String, max: u64 },
+    /// A Space sent more than this server reads of one thing.
+    #[error("{what} is larger than the {max} bytes this server reads")]
+    Oversize { what: String, max: u64 },
+    /// The Space's `/config` points its API at another origin: followed, it
+    /// would carry the HF token (and our requests) wherever the Space says.
+    #[error(
+        "the app's /config puts its API on another address ({prefix}); refused, since requests and the HF token go only to {origin}"
+    )]
+    ForeignPrefix { prefix: String, origin: String },
     #[error("the HTTP client could not be set up: {0}")]
     Setup(String),
     /// The Hub says the Space cannot answer (paused, broken, missing).

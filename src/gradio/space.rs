@@ -54,6 +54,10 @@ impl SpaceRef {
             base.set_path(&path);
         }
         let hub = base.host_str().is_some_and(|h| h.ends_with(".hf.space"));
+        if hub && base.scheme() == "http" {
+            // Spaces are served over HTTPS only; plain HTTP would carry the token in clear.
+            let _ = base.set_scheme("https");
+        }
         Ok(SpaceRef {
             label: text.trim_end_matches('/').to_string(),
             base,
@@ -113,10 +117,36 @@ impl SpaceRef {
         Ok(self)
     }
 
+    /// Whether an HF token may travel to this Space: only over HTTPS, or to
+    /// this machine.
+    pub fn may_carry_token(&self) -> bool {
+        may_carry_token(&self.base)
+    }
+
+    /// The Space's page for people: its Hub page when the Hub id is known,
+    /// else the app itself.
+    pub fn page(&self) -> String {
+        match &self.hub_id {
+            Some(id) => format!("https://huggingface.co/spaces/{id}"),
+            None => self.base.to_string(),
+        }
+    }
+
     /// The Hub id, when the Space was named by it.
     pub fn hub_id(&self) -> Option<&str> {
         self.hub_id.as_deref()
     }
+}
+
+/// A token goes only over HTTPS, or over plain HTTP to this machine.
+pub(crate) fn may_carry_token(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
 }
 
 impl fmt::Display for SpaceRef {
@@ -152,6 +182,37 @@ mod tests {
             SpaceRef::parse("https://abc-def.hf.space")
                 .unwrap()
                 .is_hub()
+        );
+    }
+
+    #[test]
+    fn tokens_travel_only_over_https_or_to_this_machine() {
+        for (url, ok) in [
+            ("https://example.com", true),
+            ("http://example.com", false),
+            ("http://127.0.0.1:7860", true),
+            ("http://127.9.9.9:7860", true),
+            ("http://[::1]:7860", true),
+            ("http://localhost:7860", true),
+            ("http://10.0.0.1", false),
+        ] {
+            assert_eq!(SpaceRef::parse(url).unwrap().may_carry_token(), ok, "{url}");
+        }
+        // A Space's own host over plain HTTP is upgraded: Spaces serve HTTPS only.
+        let s = SpaceRef::parse("http://abc-def.hf.space").unwrap();
+        assert_eq!(s.base().as_str(), "https://abc-def.hf.space/");
+        assert!(s.may_carry_token());
+    }
+
+    #[test]
+    fn pages_are_hub_pages_only_for_hub_ids() {
+        assert_eq!(
+            SpaceRef::parse("a/b").unwrap().page(),
+            "https://huggingface.co/spaces/a/b"
+        );
+        assert_eq!(
+            SpaceRef::parse("http://abc-def.hf.space").unwrap().page(),
+            "https://abc-def.hf.space/"
         );
     }
 

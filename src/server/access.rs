@@ -90,6 +90,13 @@ impl AccessPolicy {
 
     /// Why a request is refused, if it is.
     fn check(&self, path: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+        // Two Host headers let a proxy and this server disagree on which is
+        // meant; HTTP/1.1 calls such a request bad.
+        if headers.get_all(header::HOST).iter().count() > 1 {
+            return Err(Refusal::BadRequest(
+                "more than one Host header; send exactly one".into(),
+            ));
+        }
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -125,6 +132,7 @@ impl AccessPolicy {
 /// Why a request was turned away.
 #[derive(Debug)]
 enum Refusal {
+    BadRequest(String),
     Forbidden(String),
     Unauthorized,
 }
@@ -132,6 +140,7 @@ enum Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
+            Refusal::BadRequest(message) => refuse(StatusCode::BAD_REQUEST, &message),
             Refusal::Forbidden(message) => refuse(StatusCode::FORBIDDEN, &message),
             Refusal::Unauthorized => {
                 let mut response = refuse(
@@ -234,6 +243,10 @@ mod tests {
                 "{host}"
             );
         }
+        let mut twice = headers(&[("host", "localhost")]);
+        twice.append(header::HOST, HeaderValue::from_static("evil.example.com"));
+        let refused = policy.check("/mcp", &twice).unwrap_err();
+        assert_eq!(refused.into_response().status(), StatusCode::BAD_REQUEST);
         let refused = policy
             .check(
                 "/mcp",

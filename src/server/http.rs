@@ -11,16 +11,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::Value;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::SpacesServer;
 use super::access::{AccessPolicy, guard, refuse};
@@ -48,6 +59,11 @@ pub struct HttpOptions {
     /// The longest timeout of any tool, `[spaces]` tables' included.
     pub longest_call: Duration,
     pub shutdown_grace: Duration,
+    /// A connection must send a request's head, and each piece of its body,
+    /// within this long.
+    pub read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +78,16 @@ pub enum HttpError {
 }
 
 /// What the session cap needs to count sessions.
-#[derive(Clone)]
 struct SessionCap {
     streamable: Option<Arc<LocalSessionManager>>,
     legacy: Arc<LegacySessions>,
     max: usize,
+    /// Held while a request checks the count and reserves its place, so two
+    /// requests never both take the last one.
+    gate: tokio::sync::Mutex<()>,
+    /// Requests that may open a session and have not yet answered: their
+    /// sessions do not show in the managers' counts until they exist.
+    reserved: AtomicUsize,
 }
 
 impl SessionCap {
@@ -79,24 +100,125 @@ impl SessionCap {
     }
 }
 
-/// Refuses a request that would open a session past the cap.
-async fn cap_sessions(State(cap): State<SessionCap>, request: Request, next: Next) -> Response {
+/// Gives a reserved place back once the request that held it has answered
+/// (by then its session, if it made one, is counted).
+struct Reservation(Arc<SessionCap>);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.0.reserved.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Refuses a request that would open a session past the cap. The check and
+/// the reservation happen under one lock: a burst cannot overshoot the cap.
+async fn cap_sessions(
+    State(cap): State<Arc<SessionCap>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let opens_session = (request.method() == Method::GET && path == "/sse")
         || (cap.streamable.is_some()
             && request.method() == Method::POST
             && path == "/mcp"
             && !request.headers().contains_key("mcp-session-id"));
-    if opens_session && cap.open().await >= cap.max {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!(
-                "too many open sessions (the limit is {}); try again later",
-                cap.max
-            ),
-        );
+    if !opens_session {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let reservation = {
+        let _gate = cap.gate.lock().await;
+        if cap.open().await + cap.reserved.load(Ordering::SeqCst) >= cap.max {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "too many open sessions (the limit is {}); try again later",
+                    cap.max
+                ),
+            );
+        }
+        cap.reserved.fetch_add(1, Ordering::SeqCst);
+        Reservation(cap.clone())
+    };
+    let response = next.run(request).await;
+    drop(reservation);
+    response
+}
+
+/// Answers a POST whose body is not a JSON-RPC message with HTTP 400 and the
+/// JSON-RPC error for it (-32700 for text that is not JSON, -32600 for JSON
+/// that is not a message), as the spec asks; rmcp would answer 415.
+async fn check_json_rpc(State(max): State<usize>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    if request.method() != Method::POST || !(path == "/mcp" || path == "/messages") || !is_json {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the request body is larger than {max} bytes (--max-body-bytes), or did not arrive whole"
+                ),
+            );
+        }
+    };
+    if let Err(error) = serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
+        return json_rpc_refusal(&bytes, &error);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The 400 answer for a body that does not parse as a client message.
+fn json_rpc_refusal(bytes: &[u8], error: &serde_json::Error) -> Response {
+    use serde_json::error::Category;
+    let (code, message, id) = match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => (
+            -32700,
+            format!("Parse error: the body is not JSON ({error})"),
+            Value::Null,
+        ),
+        Category::Data => {
+            let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            let id = value
+                .get("id")
+                .filter(|id| id.is_string() || id.is_number())
+                .cloned()
+                .unwrap_or(Value::Null);
+            let message = if value.is_array() {
+                "Invalid Request: batches are not supported; send one message per request"
+                    .to_string()
+            } else {
+                format!("Invalid Request: the body is JSON but not a JSON-RPC message ({error})")
+            };
+            (-32600, message, id)
+        }
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": code, "message": message },
+    });
+    let mut response = (StatusCode::BAD_REQUEST, Body::from(body.to_string())).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 async fn health(State(runner): State<Arc<Runner>>) -> impl IntoResponse {
@@ -148,11 +270,13 @@ pub async fn serve(
         SSE_KEEP_ALIVE,
         shutdown.child_token(),
     ));
-    let cap = SessionCap {
+    let cap = Arc::new(SessionCap {
         streamable,
         legacy: legacy.clone(),
         max: options.max_sessions,
-    };
+        gate: tokio::sync::Mutex::new(()),
+        reserved: AtomicUsize::new(0),
+    });
     let app = Router::new()
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
@@ -160,7 +284,12 @@ pub async fn serve(
         .route("/health", get(health).with_state(runner.clone()))
         .merge(mcp)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            options.max_body_bytes,
+            check_json_rpc,
+        ))
         .layer(middleware::from_fn_with_state(cap, cap_sessions))
+        .layer(RequestBodyTimeoutLayer::new(options.read_timeout))
         .layer(middleware::from_fn_with_state(
             Arc::new(options.access.clone()),
             guard,
@@ -212,10 +341,9 @@ pub async fn serve(
             shutdown.cancel();
         });
     }
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
+    let server = accept_loop(listener, app, &options, stop_accepting);
     tokio::select! {
-        result = server => result.map_err(HttpError::Serve)?,
+        () = server => {},
         // Connections that outlive the cancellation (a client that never
         // reads) must not keep the process alive.
         _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(5)).await } => {
@@ -225,6 +353,59 @@ pub async fn serve(
     crate::gradio::settle_cancels(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepts connections until `stop`, then waits for the open ones to finish
+/// their requests. Each connection must send its request head within
+/// `read_timeout` (a client that trickles headers is closed), and at most
+/// `max_connections` are served at once; more wait in the kernel's backlog.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    options: &HttpOptions,
+    stop: CancellationToken,
+) {
+    let limit = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let service = TowerToHyperService::new(app);
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.read_timeout)
+        .keep_alive(true);
+    loop {
+        let permit = tokio::select! {
+            permit = limit.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = stop.cancelled() => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.cancelled() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: pause, do not spin.
+                tracing::warn!("cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = builder.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// SIGINT (Ctrl-C) everywhere; SIGTERM too where there is one.

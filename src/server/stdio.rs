@@ -1,16 +1,29 @@
 //! MCP over stdin and stdout, as Claude Desktop, Cursor and most clients spawn
 //! a server. stdout carries only protocol messages; logs go to stderr.
-
-use rmcp::ServiceExt;
+//!
+//! The transport is ours rather than rmcp's because rmcp drops a line that is
+//! not JSON without a word, and a client that sent a request on it waits for
+//! ever. Here every line that is not a message gets the JSON-RPC error for it
+//! (-32700 for text that is not JSON, -32600 for JSON that is not a message),
+//! carrying the request's id whenever it can be read.
 
 use std::time::Duration;
 
-use rmcp::transport::async_rw::AsyncRwTransport;
+use rmcp::RoleServer;
+use rmcp::ServiceExt;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::Transport;
+use serde_json::Value;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 
 use crate::gradio::settle_cancels;
 
 use super::SpacesServer;
 use super::silence::SilenceCancelled;
+
+/// The longest line read from stdin; longer ones are refused and skipped.
+const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StdioError {
@@ -24,20 +37,19 @@ pub enum StdioError {
 /// cancelled, and their jobs cancelled on the Spaces, before it returns.
 pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     let runner = server.runner().clone();
-    let (stdin, stdout) = rmcp::transport::stdio();
-    let transport = SilenceCancelled::new(AsyncRwTransport::new_server(stdin, stdout));
+    let transport = SilenceCancelled::new(LineTransport::new(
+        BufReader::new(tokio::io::stdin()),
+        tokio::io::stdout(),
+    ));
     let running = match server.serve(transport).await {
         Ok(running) => running,
-        Err(e) => {
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
             // A client that closes stdin before `initialize` (a health probe,
             // a cancelled launch) is a clean exit, not a failure.
-            let text = e.to_string();
-            if text.contains("connection closed") || text.contains("ConnectionClosed") {
-                tracing::debug!("stdin closed before initialize");
-                return Ok(());
-            }
-            return Err(StdioError::Start(text));
+            tracing::debug!("stdin closed before initialize");
+            return Ok(());
         }
+        Err(e) => return Err(StdioError::Start(e.to_string())),
     };
     let ended = running.waiting().await;
     // The session's end cancelled what was running; let those calls unwind
@@ -46,4 +58,255 @@ pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     settle_cancels(Duration::from_secs(5)).await;
     ended.map_err(|e| StdioError::Run(e.to_string()))?;
     Ok(())
+}
+
+/// Newline-delimited JSON-RPC over a reader and a writer.
+pub(crate) struct LineTransport {
+    incoming: mpsc::Receiver<ClientJsonRpcMessage>,
+    outgoing: mpsc::Sender<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("stdout has closed")]
+pub(crate) struct OutputClosed;
+
+impl LineTransport {
+    pub(crate) fn new<R, W>(reader: R, writer: W) -> LineTransport
+    where
+        R: AsyncBufRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (to_server, incoming) = mpsc::channel(32);
+        let (outgoing, to_writer) = mpsc::channel::<String>(32);
+        tokio::spawn(write_lines(writer, to_writer));
+        tokio::spawn(read_lines(reader, to_server, outgoing.clone()));
+        LineTransport { incoming, outgoing }
+    }
+}
+
+impl Transport<RoleServer> for LineTransport {
+    type Error = OutputClosed;
+
+    fn send(
+        &mut self,
+        item: ServerJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), OutputClosed>> + Send + 'static {
+        let outgoing = self.outgoing.clone();
+        async move {
+            let line = serde_json::to_string(&item).map_err(|e| {
+                tracing::error!("cannot serialise a message: {e}");
+                OutputClosed
+            })?;
+            outgoing.send(line).await.map_err(|_| OutputClosed)
+        }
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<ClientJsonRpcMessage>> + Send {
+        self.incoming.recv()
+    }
+
+    async fn close(&mut self) -> Result<(), OutputClosed> {
+        self.incoming.close();
+        Ok(())
+    }
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut lines: mpsc::Receiver<String>) {
+    while let Some(mut line) = lines.recv().await {
+        line.push('\n');
+        if writer.write_all(line.as_bytes()).await.is_err() || writer.flush().await.is_err() {
+            tracing::debug!("stdout closed");
+            break;
+        }
+    }
+}
+
+async fn read_lines<R: AsyncBufRead + Unpin>(
+    mut reader: R,
+    messages: mpsc::Sender<ClientJsonRpcMessage>,
+    replies: mpsc::Sender<String>,
+) {
+    loop {
+        let line = match read_line(&mut reader).await {
+            Ok(Some(Line::Text(line))) => line,
+            Ok(Some(Line::TooLong)) => {
+                let reply = error_reply(
+                    Value::Null,
+                    -32600,
+                    format!("Invalid Request: a message longer than {MAX_LINE_BYTES} bytes"),
+                );
+                if replies.send(reply).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!("stdin failed: {e}");
+                return;
+            }
+        };
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<ClientJsonRpcMessage>(text) {
+            Ok(message) => {
+                if messages.send(message).await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::debug!("a line on stdin is not a message: {error}");
+                if replies.send(refusal(text, &error)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What one read of stdin gave.
+enum Line {
+    Text(Vec<u8>),
+    /// A line over [`MAX_LINE_BYTES`], read to its end and dropped.
+    TooLong,
+}
+
+/// Reads up to the next newline without holding more than the cap.
+async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Line>> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(match (too_long, line.is_empty()) {
+                (true, _) => Some(Line::TooLong),
+                (false, true) => None,
+                (false, false) => Some(Line::Text(line)),
+            });
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buf[..at], at + 1),
+            None => (buf, buf.len()),
+        };
+        let found_end = done <= buf.len() && buf.get(done - 1) == Some(&b'\n');
+        if !too_long && line.len() + chunk.len() <= MAX_LINE_BYTES {
+            line.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            line = Vec::new();
+        }
+        reader.consume(done);
+        if found_end {
+            return Ok(Some(if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(line)
+            }));
+        }
+    }
+}
+
+/// The JSON-RPC error for a line that is not a client message.
+pub(crate) fn refusal(text: &[u8], error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => error_reply(
+            recover_id(text),
+            -32700,
+            format!("Parse error: the message is not JSON ({error})"),
+        ),
+        Category::Data => {
+            let id = serde_json::from_slice::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .filter(|id| id.is_string() || id.is_number())
+                .unwrap_or(Value::Null);
+            error_reply(
+                id,
+                -32600,
+                format!("Invalid Request: not a JSON-RPC message ({error})"),
+            )
+        }
+    }
+}
+
+fn error_reply(id: Value, code: i64, message: String) -> String {
+    serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
+        .to_string()
+}
+
+/// The `"id"` of broken JSON, when it can still be read (`"id": 7` or
+/// `"id": "abc"`), so that the client's waiting request gets its answer.
+fn recover_id(text: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(text);
+    let Some(at) = text.find("\"id\"") else {
+        return Value::Null;
+    };
+    let rest = text[at + 4..].trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return Value::Null;
+    };
+    let rest = rest.trim_start();
+    if let Some(body) = rest.strip_prefix('"') {
+        return match body.find('"') {
+            Some(end) if !body[..end].contains('\\') => Value::String(body[..end].to_string()),
+            _ => Value::Null,
+        };
+    }
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    number
+        .parse::<i64>()
+        .map(Value::from)
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply_of(text: &str) -> Value {
+        let error = serde_json::from_str::<ClientJsonRpcMessage>(text).unwrap_err();
+        serde_json::from_str(&refusal(text.as_bytes(), &error)).unwrap()
+    }
+
+    #[test]
+    fn broken_json_gets_a_parse_error_with_the_id_it_had() {
+        let reply = reply_of(r#"{"jsonrpc":"2.0","id":7,"method":"tools/list""#);
+        assert_eq!(reply["error"]["code"], -32700);
+        assert_eq!(reply["id"], 7);
+        let reply = reply_of(r#"{"jsonrpc":"2.0","id": "a-1","method":"#);
+        assert_eq!(reply["id"], "a-1");
+        let reply = reply_of("not json at all");
+        assert_eq!(reply["error"]["code"], -32700);
+        assert_eq!(reply["id"], Value::Null);
+    }
+
+    #[test]
+    fn json_that_is_not_a_message_is_an_invalid_request() {
+        let reply = reply_of(r#"{"id": 3, "hello": true}"#);
+        assert_eq!(reply["error"]["code"], -32600);
+        assert_eq!(reply["id"], 3);
+        let reply = reply_of("[1, 2]");
+        assert_eq!(reply["error"]["code"], -32600);
+    }
+
+    #[tokio::test]
+    async fn lines_are_read_whole_and_overlong_ones_skipped() {
+        let long = "x".repeat(100);
+        let input = format!("a\n{long}\nb");
+        let mut reader = BufReader::with_capacity(7, input.as_bytes());
+        let mut seen = Vec::new();
+        while let Some(line) = read_line(&mut reader).await.unwrap() {
+            seen.push(match line {
+                Line::Text(t) => String::from_utf8(t).unwrap(),
+                Line::TooLong => "<too long>".into(),
+            });
+        }
+        assert_eq!(seen, ["a", long.as_str(), "b"]);
+    }
 }
