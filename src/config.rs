@@ -958,3 +958,79 @@ mod tests {
         assert!(!is_valid_tool_name(&"a".repeat(65)));
     }
 }
+
+/// A bounded fuzz pass: no config text, however odd, panics the loader;
+/// it loads or says what is wrong.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines built from the config's own vocabulary, so most cases get past
+    /// the TOML parser and reach validation.
+    fn config_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("space"),
+            Just("api"),
+            Just("timeout"),
+            Just("idle_timeout"),
+            Just("inline_max_bytes"),
+            Just("download_max_bytes"),
+            Just("hf_token"),
+            Just("hub_id"),
+            Just("type"),
+            Just("default"),
+            Just("minimum"),
+            Just("maximum"),
+            Just("enum"),
+            Just("value"),
+            Just("required"),
+            Just("description"),
+            Just("space_concurrency"),
+            Just("output_dir"),
+            Just("input_dirs"),
+        ];
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            Just("true".to_string()),
+            Just("\"a/b\"".to_string()),
+            Just("\"http://127.0.0.1:1\"".to_string()),
+            Just("\"/x\"".to_string()),
+            Just("\"string\"".to_string()),
+            Just("\"integer\"".to_string()),
+            Just("[1, \"a\"]".to_string()),
+            "\"[ -~]{0,12}\"".prop_map(|s| s.replace('\\', "")),
+        ];
+        let table = prop_oneof![
+            Just("[settings]".to_string()),
+            "[a-z]{1,4}".prop_map(|n| format!("[tools.{n}]")),
+            "[a-z]{1,4}".prop_map(|n| format!("[tools.{n}.inputs.p]")),
+            "[a-z]{1,4}".prop_map(|n| format!("[spaces.{n}]")),
+        ];
+        let line = prop_oneof![
+            table,
+            (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            ".{0,30}",
+        ];
+        proptest::collection::vec(line, 0..16).prop_map(|lines| lines.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn no_config_panics_the_loader(text in config_text()) {
+            match Config::parse(&text, "fuzz.toml") {
+                Ok(config) => {
+                    prop_assert!(!config.tools.is_empty() || !config.spaces.is_empty());
+                    for tool in &config.tools {
+                        prop_assert!(is_valid_tool_name(&tool.name));
+                        prop_assert!(tool.limits.download_max_bytes <= MAX_DOWNLOAD_BYTES);
+                    }
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with("fuzz.toml")),
+            }
+        }
+    }
+}

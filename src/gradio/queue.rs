@@ -255,3 +255,75 @@ mod tests {
         );
     }
 }
+
+/// A bounded fuzz pass: no message a Space sends makes the parser panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[a-z_]{0,12}".prop_map(Value::from),
+            prop_oneof![
+                Just("estimation"),
+                Just("process_starts"),
+                Just("progress"),
+                Just("log"),
+                Just("process_generating"),
+                Just("process_completed"),
+                Just("close_stream"),
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("msg".to_string()),
+                            Just("output".to_string()),
+                            Just("data".to_string()),
+                            Just("success".to_string()),
+                            Just("progress_data".to_string()),
+                            Just("rank".to_string()),
+                            Just("error".to_string()),
+                            Just("event_id".to_string()),
+                            "[a-z]{1,6}",
+                        ],
+                        inner
+                    ),
+                    0..6,
+                )
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn no_message_panics_the_parser(value in json()) {
+            if let Some((_, QueueEvent::Progress(units))) = parse(&value.to_string()) {
+                for unit in units {
+                    let _ = unit.describe();
+                    if let Some(f) = unit.fraction() {
+                        prop_assert!((0.0..=1.0).contains(&f));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn no_text_panics_the_parser(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+    }
+}

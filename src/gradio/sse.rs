@@ -297,3 +297,76 @@ mod tests {
         ));
     }
 }
+
+/// A bounded fuzz pass, run with the unit tests: whatever bytes a Space
+/// sends, split however the network splits them, the reader neither panics
+/// nor gives different events for different splits.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use futures_util::stream;
+    use proptest::prelude::*;
+
+    fn events_of(bytes: &[u8], cuts: &[usize]) -> Result<Vec<SseEvent>, String> {
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for &cut in cuts {
+            let cut = cut % (bytes.len() + 1);
+            if cut > at {
+                pieces.push(Ok::<_, std::io::Error>(bytes[at..cut].to_vec()));
+                at = cut;
+            }
+        }
+        pieces.push(Ok(bytes[at..].to_vec()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let mut reader = SseReader::with_limit(stream::iter(pieces), 256);
+            let mut events = Vec::new();
+            loop {
+                match reader.next(Duration::from_secs(5)).await {
+                    Ok(Some(event)) => events.push(event),
+                    Ok(None) => return Ok(events),
+                    Err(e) => return Err(format!("{e:?}")),
+                }
+            }
+        })
+    }
+
+    /// Bytes that look like SSE more often than random bytes would.
+    fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"data: ".to_vec()),
+            Just(b"event: complete".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b":".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn any_bytes_any_split_same_events(bytes in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+            let whole = events_of(&bytes, &[]);
+            let split = events_of(&bytes, &cuts);
+            match (&whole, &split) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                // Limits may trip at different points, but both must trip.
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{:?} vs {:?}", whole, split),
+            }
+            if let Ok(events) = whole {
+                for event in events {
+                    prop_assert!(event.data.len() <= 256 + 1);
+                }
+            }
+        }
+    }
+}
