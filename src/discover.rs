@@ -387,8 +387,7 @@ mod tests {
     use crate::config::{Config, InputConfig};
 
     fn wire_info(name: &str) -> ApiInfo {
-        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        serde_json::from_str(crate::fixtures::wire(name)).unwrap()
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 pub mod config;
 mod dirs;
+#[cfg(test)]
+mod fixtures;
 pub mod discover;
 pub mod discovery;
 pub mod gradio;

@@ -542,11 +542,7 @@ mod tests {
 
     #[test]
     fn file_outputs_are_recognised() {
-        let wire = format!(
-            "{}/../shared/wire/call-image-complete.txt",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(wire).unwrap();
+        let text = crate::fixtures::wire("call-image-complete.txt");
         let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
         let outputs: Vec<Value> = serde_json::from_str(data).unwrap();
         assert!(is_file_data(&outputs[0]));

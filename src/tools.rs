@@ -354,11 +354,8 @@ mod tests {
     }
 
     fn sana_endpoint() -> EndpointInfo {
-        let path = format!(
-            "{}/../shared/wire/sanasprint-like.info.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let info: ApiInfo = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let info: ApiInfo =
+            serde_json::from_str(crate::fixtures::wire("sanasprint-like.info.json")).unwrap();
         info.named_endpoints["/infer"].clone()
     }
 

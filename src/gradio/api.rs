@@ -199,10 +199,7 @@ pub struct ReturnInfo {
 mod tests {
     use super::*;
 
-    fn wire(name: &str) -> String {
-        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::wire;
 
     #[test]
     fn reads_the_endpoints_of_the_recorded_info() {

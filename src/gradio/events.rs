@@ -109,10 +109,7 @@ mod tests {
     use super::*;
     use futures_util::stream;
 
-    fn wire(name: &str) -> String {
-        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::wire;
 
     /// The event stream of a transcript: what follows its last `> GET` line
     /// (and, for captures with headers, the blank line after them).

@@ -166,9 +166,7 @@ mod tests {
     use super::*;
 
     fn stream(name: &str) -> Vec<(Option<String>, QueueEvent)> {
-        let path = format!("{}/../shared/wire/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(path)
-            .unwrap()
+        crate::fixtures::wire(name)
             .lines()
             .filter_map(|l| l.split_once("data: ").map(|(_, d)| d))
             .filter_map(parse)
