@@ -106,7 +106,7 @@ async fn refresh(runner: &Runner, group: &Group, declared: &[String]) -> bool {
     let work = async {
         let client = runner.client(&group.space)?;
         let token = runner.token_for(group.send_hf_token);
-        client.api_info(token, &|_| {}).await.cloned()
+        client.api_info(token, &|_| {}).await
     };
     match tokio::time::timeout(DISCOVERY_TIMEOUT, work).await {
         Ok(Ok(info)) => {

@@ -7,10 +7,10 @@
 
 pub mod config;
 mod dirs;
-#[cfg(test)]
-mod fixtures;
 pub mod discover;
 pub mod discovery;
+#[cfg(test)]
+mod fixtures;
 pub mod gradio;
 pub mod inputs;
 pub mod output;

@@ -269,7 +269,7 @@ async fn discover(space: &str) -> ExitCode {
     let info = async {
         let client = pool.client(&space_ref)?;
         let observe = |stage: Stage| tracing::info!("{stage:?}");
-        let work = async { client.api_info(token.as_ref(), &observe).await.cloned() };
+        let work = async { client.api_info(token.as_ref(), &observe).await };
         tokio::time::timeout(Duration::from_secs(120), work)
             .await
             .unwrap_or_else(|_| Err(GradioError::Idle(Duration::from_secs(120))))

@@ -121,6 +121,11 @@ impl Runner {
         self.settings.client_hf_token
     }
 
+    /// Waits (at most `limit`) for cancels still on their way to Spaces.
+    pub async fn settle_cancels(&self, limit: Duration) {
+        self.pool.settle_cancels(limit).await;
+    }
+
     /// Calls running now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
@@ -226,7 +231,7 @@ impl Runner {
         let derived;
         let tool = if tool.discovered {
             let endpoint = client.endpoint(&tool.api, token, &observe).await?;
-            derived = discovered_tool(tool, endpoint);
+            derived = discovered_tool(tool, &endpoint);
             // A Space that did not answer at start-up has now: clients learn its tool.
             if self.registry.put(derived.clone(), Discovery::Known)
                 && let Some(on_change) = self.on_change.get()
@@ -241,8 +246,8 @@ impl Runner {
         self.send_files(tool, &mut arguments, &client, token, &observe)
             .await?;
         let endpoint = client.endpoint(&tool.api, token, &observe).await?;
-        let data = positional_data(tool, &arguments, endpoint).map_err(Failure::Mapping)?;
-        let names = output_names(tool, endpoint);
+        let data = positional_data(tool, &arguments, &endpoint).map_err(Failure::Mapping)?;
+        let names = output_names(tool, &endpoint);
         let idle = tool.limits.idle_timeout;
         tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
         let outputs = client.call(&tool.api, data, token, idle, &observe).await?;
@@ -407,6 +412,9 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
             }
             GradioError::Http { status: 500..=599, .. } => format!("The Space failed; it may be restarting: try again later, or check {page}."),
             GradioError::Http { .. } => String::new(),
+            GradioError::JobRefused { .. } => format!(
+                "The Space did not accept the job even after its API was read again; check `api` in spaces.toml against {page}."
+            ),
             GradioError::UnknownEndpoint { .. } => {
                 format!("Set `api` in spaces.toml to one of those (the Space's \"Use via API\" page at {page} lists them).")
             }

@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn reads_the_endpoints_of_the_recorded_info() {
-        let info: ApiInfo = serde_json::from_str(&wire("sanasprint-like.info.json")).unwrap();
+        let info: ApiInfo = serde_json::from_str(wire("sanasprint-like.info.json")).unwrap();
         let infer = &info.named_endpoints["/infer"];
         let names: Vec<_> = infer
             .parameters
@@ -232,7 +232,7 @@ mod tests {
             .collect();
         assert_eq!(components, ["Image", "Number"]);
 
-        let info: ApiInfo = serde_json::from_str(&wire("dia-like.info.json")).unwrap();
+        let info: ApiInfo = serde_json::from_str(wire("dia-like.info.json")).unwrap();
         let endpoint = &info.named_endpoints["/generate_audio"];
         assert_eq!(endpoint.parameters.len(), 8);
         assert!(endpoint.parameters[1].parameter_has_default);
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn reads_the_prefix_from_the_recorded_config() {
-        let config: AppConfig = serde_json::from_str(&wire("sanasprint-like.config.json")).unwrap();
+        let config: AppConfig = serde_json::from_str(wire("sanasprint-like.config.json")).unwrap();
         assert_eq!(config.prefix(), "gradio_api");
         assert_eq!(config.queue_endpoints().get("/infer"), Some(&0));
         assert_eq!(config.version.as_deref(), Some("6.31.0"));

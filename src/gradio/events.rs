@@ -46,7 +46,7 @@ impl CallEvent {
             Value::Array(items) => Ok(items),
             other => Err(bad(format!(
                 "`{event}` data is not a list of outputs but {}",
-                crate::config::describe(&other)
+                kind_of(&other)
             ))),
         };
         Ok(match event {
@@ -60,6 +60,18 @@ impl CallEvent {
             )),
             _ => CallEvent::Ignored,
         })
+    }
+}
+
+/// What kind of JSON value came, for messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -137,14 +149,14 @@ mod tests {
     #[tokio::test]
     async fn complete_gives_every_output_in_order() {
         for size in [1, 7, 4096] {
-            let out = run(&stream_of(&wire("call-image-complete.txt")), size)
+            let out = run(&stream_of(wire("call-image-complete.txt")), size)
                 .await
                 .unwrap();
             assert_eq!(out.len(), 2);
             assert!(out[0]["url"].as_str().unwrap().ends_with("image.webp"));
             assert_eq!(out[1], Value::from(629686064u64));
         }
-        let out = run(&stream_of(&wire("call-audio-complete.txt")), 13)
+        let out = run(&stream_of(wire("call-audio-complete.txt")), 13)
             .await
             .unwrap();
         assert_eq!(out[0]["orig_name"], "audio.wav");
@@ -152,11 +164,11 @@ mod tests {
 
     #[tokio::test]
     async fn heartbeats_are_skipped_and_generators_give_their_final_value() {
-        let out = run(&stream_of(&wire("call-slow-heartbeat.txt")), 5)
+        let out = run(&stream_of(wire("call-slow-heartbeat.txt")), 5)
             .await
             .unwrap();
         assert_eq!(out, [Value::from("slept 22s")]);
-        let out = run(&stream_of(&wire("call-generator-stream.txt")), 9)
+        let out = run(&stream_of(wire("call-generator-stream.txt")), 9)
             .await
             .unwrap();
         assert_eq!(out, [Value::from("one two three")]);
@@ -172,16 +184,16 @@ mod tests {
 
     #[tokio::test]
     async fn errors_keep_the_spaces_message_verbatim() {
-        match run(&stream_of(&wire("call-gr-error.txt")), 3).await {
+        match run(&stream_of(wire("call-gr-error.txt")), 3).await {
             Err(GradioError::App(m)) => assert_eq!(m, "Text input cannot be empty."),
             other => panic!("{other:?}"),
         }
-        match run(&stream_of(&wire("call-unknown-event.txt")), 3).await {
+        match run(&stream_of(wire("call-unknown-event.txt")), 3).await {
             Err(GradioError::App(m)) => assert_eq!(m, "404: Not Found"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            run(&stream_of(&wire("call-partial-data-error.txt")), 3).await,
+            run(&stream_of(wire("call-partial-data-error.txt")), 3).await,
             Err(GradioError::AppHidden)
         ));
         // Gradio 4.20–6.12: the error event's data is null.

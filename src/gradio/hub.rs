@@ -58,7 +58,7 @@ pub async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) 
         _ => return Verdict::Unknown,
     }
     // The runtime record is small; more than this is not a runtime record.
-    let body = super::client::read_prefix(response, 256 * 1024, HUB_TIMEOUT).await;
+    let body = super::body::read_prefix(response, 256 * 1024, HUB_TIMEOUT).await;
     let runtime = serde_json::from_slice::<Runtime>(&body).ok();
     match runtime {
         Some(runtime) => judge(id, &runtime.stage),

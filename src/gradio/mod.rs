@@ -7,19 +7,29 @@
 //! needs them, and never at start-up.
 
 mod api;
+mod body;
 mod client;
 mod events;
+mod files;
 mod hub;
+mod jobs;
+mod pool;
 mod queue;
+mod retry;
+mod slots;
 mod space;
 mod sse;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::time::Duration;
 
 pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
-pub use client::{Downloaded, SpaceClient, SpacePool, settle_cancels};
+pub use client::SpaceClient;
 pub use events::{CallEvent, follow};
+pub use files::Downloaded;
+pub use pool::SpacePool;
 pub use queue::{ProgressUnit, QueueEvent, QueueFailure};
 pub use space::{SpaceRef, SpaceRefError};
 
@@ -97,7 +107,11 @@ pub type Observer<'a> = &'a (dyn Fn(Stage) + Send + Sync);
 #[derive(Debug, thiserror::Error)]
 pub enum GradioError {
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        reason: String,
+        kind: Unreachable,
+    },
     #[error("{what} answered HTTP {status}{detail}")]
     Http {
         what: String,
@@ -106,6 +120,10 @@ pub enum GradioError {
         /// From a 429's or 503's `Retry-After`.
         retry_after: Option<Duration>,
     },
+    /// The Space refused a job as if the endpoint or its `fn_index` did not
+    /// exist (404 or 500 on submit): it may have been redeployed.
+    #[error("the Space refused the job (HTTP {status}{detail})")]
+    JobRefused { status: u16, detail: String },
     #[error("the app has no endpoint {api}; it has {available}")]
     UnknownEndpoint { api: String, available: String },
     #[error("{what} is not what a Gradio app sends: {reason}")]
@@ -146,16 +164,28 @@ pub enum GradioError {
     SpaceDown(String),
 }
 
+/// Why a Space could not be reached: what decides whether to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// No connection could be made (refused, reset, DNS): nothing was sent.
+    Connect,
+    /// The request went out and no answer came in time: the Space may be
+    /// running it, so it is not sent again.
+    NoAnswer,
+    /// Anything else the HTTP client reports.
+    Other,
+}
+
 impl GradioError {
     /// Turns a transport error into a message that names its real cause
     /// (reqwest's own text stops at "error sending request").
     fn transport(url: &str, error: &reqwest::Error) -> GradioError {
-        let mut reason = if error.is_timeout() {
-            "timed out".to_string()
+        let (mut reason, kind) = if error.is_timeout() {
+            ("timed out".to_string(), Unreachable::NoAnswer)
         } else if error.is_connect() {
-            "connection failed".to_string()
+            ("connection failed".to_string(), Unreachable::Connect)
         } else {
-            "request failed".to_string()
+            ("request failed".to_string(), Unreachable::Other)
         };
         let mut source = std::error::Error::source(error);
         let mut last = String::new();
@@ -169,6 +199,7 @@ impl GradioError {
         GradioError::Unreachable {
             url: url.to_string(),
             reason,
+            kind,
         }
     }
 }

@@ -350,7 +350,7 @@ pub async fn serve(
             tracing::warn!("closing the connections still open");
         }
     }
-    crate::gradio::settle_cancels(Duration::from_secs(5)).await;
+    runner.settle_cancels(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,8 +17,6 @@ use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::gradio::settle_cancels;
-
 use super::SpacesServer;
 use super::silence::SilenceCancelled;
 
@@ -55,7 +53,7 @@ pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     // The session's end cancelled what was running; let those calls unwind
     // and their cancels reach the Spaces before the process exits.
     runner.wait_idle(Duration::from_secs(2)).await;
-    settle_cancels(Duration::from_secs(5)).await;
+    runner.settle_cancels(Duration::from_secs(5)).await;
     ended.map_err(|e| StdioError::Run(e.to_string()))?;
     Ok(())
 }

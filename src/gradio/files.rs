@@ -1,0 +1,115 @@
+//! Files to and from a Space: downloads of what it made (only from its own
+//! origin, streamed to a cap, never sized from what it announces) and uploads
+//! for file inputs.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::CONTENT_TYPE;
+use url::Url;
+
+use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
+use super::{GradioError, HfToken, Observer, SpaceClient};
+
+/// A file fetched from a Space.
+#[derive(Debug)]
+pub struct Downloaded {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+impl SpaceClient {
+    /// Fetches a file the Space made. Only URLs on the Space's own origin are
+    /// fetched (a Space behind a proxy may name another host, and a hostile one
+    /// any host), and never more than `max` bytes.
+    pub async fn download(
+        &self,
+        url: &str,
+        max: u64,
+        token: Option<&HfToken>,
+        idle: Duration,
+    ) -> Result<Downloaded, GradioError> {
+        let origin = self.space().base().origin();
+        let parsed = Url::parse(url).ok().filter(|u| u.origin() == origin);
+        let Some(parsed) = parsed else {
+            return Err(GradioError::ForeignFile {
+                url: url.to_string(),
+                origin: origin.ascii_serialization(),
+            });
+        };
+        let response = self
+            .send(self.http.get(parsed.clone()), token, &parsed, idle)
+            .await?;
+        let response = check_status(response, &format!("the download of {url}")).await?;
+        let too_large = || GradioError::TooLarge {
+            url: url.to_string(),
+            max,
+        };
+        if response.content_length().is_some_and(|n| n > max) {
+            return Err(too_large());
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
+        // Never sized from Content-Length: the Space says what it likes there.
+        let mut bytes = Vec::new();
+        let mut body = response.bytes_stream();
+        loop {
+            let chunk = tokio::time::timeout(idle, body.next())
+                .await
+                .map_err(|_| GradioError::Idle(idle))?;
+            match chunk {
+                None => break,
+                Some(Ok(chunk)) => {
+                    if bytes.len() as u64 + chunk.len() as u64 > max {
+                        return Err(too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => return Err(GradioError::transport(url, &e)),
+            }
+        }
+        Ok(Downloaded {
+            bytes,
+            content_type,
+        })
+    }
+
+    /// Uploads a file for a file input (`POST <prefix>/upload`, field
+    /// `files`) and returns the path the Space gave it.
+    pub async fn upload(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        token: Option<&HfToken>,
+        idle: Duration,
+        observe: Observer<'_>,
+    ) -> Result<String, GradioError> {
+        let meta = self.meta(token, observe).await?;
+        let url = self.join(&meta.api_base, "upload")?;
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().part("files", part);
+        let response = self
+            .send(
+                self.http.post(url.clone()).multipart(form),
+                token,
+                &url,
+                idle,
+            )
+            .await?;
+        let response = check_status(response, "the upload").await?;
+        let paths: Vec<String> = read_json(response, "the upload", MAX_ANSWER_BYTES, idle).await?;
+        paths.into_iter().next().ok_or(GradioError::Protocol {
+            what: "the answer to an upload",
+            reason: "it names no file".into(),
+        })
+    }
+
+    /// The URL of a file the Space names only by its server path.
+    pub fn file_url(&self, path: &str) -> Option<String> {
+        let api_base = self.api_base()?;
+        Some(format!("{api_base}file={path}"))
+    }
+}

@@ -1,0 +1,80 @@
+//! One client per Space, made on first use and shared by every call to it,
+//! and the count of cancel requests still on their way to Spaces (a server
+//! shutting down waits for them, so the jobs it leaves behind stop).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use url::Url;
+
+use super::{GradioError, SpaceClient, SpaceRef};
+
+/// A Space's address and Hub id (one URL may front different Hub ids).
+type PoolKey = (Url, Option<String>);
+
+/// The clients of every Space in use.
+pub struct SpacePool {
+    clients: Mutex<HashMap<PoolKey, Arc<SpaceClient>>>,
+    /// Calls each Space may have running at once.
+    concurrency: usize,
+    cancels: Arc<CancelsInFlight>,
+}
+
+/// Cancel requests sent and not yet answered.
+#[derive(Default)]
+pub(crate) struct CancelsInFlight(AtomicUsize);
+
+impl CancelsInFlight {
+    pub(crate) fn start(self: &Arc<Self>) -> CancelInFlight {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        CancelInFlight(self.clone())
+    }
+}
+
+/// One cancel on its way; counted until dropped.
+pub(crate) struct CancelInFlight(Arc<CancelsInFlight>);
+
+impl Drop for CancelInFlight {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl SpacePool {
+    pub fn new(concurrency: usize) -> SpacePool {
+        SpacePool {
+            clients: Mutex::default(),
+            concurrency: concurrency.max(1),
+            cancels: Arc::default(),
+        }
+    }
+
+    /// The one client for `space`, made now if this is the first call to it.
+    pub fn client(&self, space: &SpaceRef) -> Result<Arc<SpaceClient>, GradioError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (space.base().clone(), space.hub_id().map(str::to_string));
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(SpaceClient::new(
+            space.clone(),
+            self.concurrency,
+            self.cancels.clone(),
+        )?);
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Waits (at most `limit`) for the cancels still on their way.
+    pub async fn settle_cancels(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.cancels.0.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
