@@ -180,8 +180,7 @@ async fn a_recorded_job_gives_its_outputs_and_progress() {
         "{seen:?}"
     );
     assert!(
-        stages
-            .iter()
+        seen.iter()
             .any(|s| matches!(s, Stage::Step(u) if u.describe() == "denoising: step 5 of 5"))
     );
     // The description is read once for both calls that follow.
