@@ -20,13 +20,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::gradio::SpaceRef;
+use crate::naming::{describe, is_valid_tool_name, slug};
 
 /// The config built into the binary, used when no file is given.
-pub const DEFAULT_CONFIG: &str = include_str!("../spaces.toml");
+pub(crate) const DEFAULT_CONFIG: &str = include_str!("../spaces.toml");
 
 /// What can be wrong with a config, each naming where.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -44,18 +45,18 @@ pub enum ConfigError {
 
 /// A loaded, validated config.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// Where the config came from, for messages: a path, or "built-in spaces.toml".
-    pub origin: String,
-    pub settings: Settings,
-    pub tools: Vec<ToolConfig>,
-    /// Spaces whose every endpoint becomes a tool, once discovered.
-    pub spaces: Vec<SpaceConfig>,
+    pub(crate) origin: String,
+    pub(crate) settings: Settings,
+    pub(crate) tools: Vec<ToolConfig>,
+    /// Spaces whose every endpoint becomes a tool, once its Space has been read.
+    pub(crate) spaces: Vec<SpaceConfig>,
 }
 
 impl Config {
     /// The longest a call may run, over every tool and `[spaces]` table.
-    pub fn longest_timeout(&self) -> Duration {
+    pub(crate) fn longest_timeout(&self) -> Duration {
         let tools = self.tools.iter().map(|t| t.limits.timeout);
         let spaces = self.spaces.iter().map(|s| s.limits.timeout);
         tools
@@ -68,21 +69,17 @@ impl Config {
 /// A `[spaces.<alias>]` table: every public named endpoint of the Space as
 /// the tool `<alias>_<endpoint>`.
 #[derive(Debug, Clone)]
-pub struct SpaceConfig {
-    pub alias: String,
-    pub space: SpaceRef,
-    pub limits: CallLimits,
-    pub send_hf_token: bool,
+pub(crate) struct SpaceConfig {
+    pub(crate) alias: String,
+    pub(crate) space: SpaceRef,
+    pub(crate) limits: CallLimits,
+    pub(crate) send_hf_token: bool,
 }
 
 impl SpaceConfig {
     /// The tool for one of the Space's endpoints, its inputs still to be derived.
-    pub fn tool(&self, api: &str) -> ToolConfig {
-        let mut name = format!(
-            "{}_{}",
-            self.alias,
-            crate::tools::slug(api.trim_start_matches('/'))
-        );
+    pub(crate) fn tool(&self, api: &str) -> ToolConfig {
+        let mut name = format!("{}_{}", self.alias, slug(api.trim_start_matches('/')));
         name.truncate(64);
         ToolConfig {
             name: name.trim_end_matches('_').to_string(),
@@ -92,7 +89,7 @@ impl SpaceConfig {
             description: default_description(api, &self.space),
             described: false,
             inputs: IndexMap::new(),
-            discovered: true,
+            inputs_from_space: true,
             outputs: Vec::new(),
             limits: self.limits.clone(),
             send_hf_token: self.send_hf_token,
@@ -107,44 +104,44 @@ fn default_description(api: &str, space: &SpaceRef) -> String {
 
 /// Server-wide settings; every tool may override the per-call ones.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub limits: CallLimits,
+pub(crate) struct Settings {
+    pub(crate) limits: CallLimits,
     /// Where file outputs are saved when they are too large to inline (and, for
     /// `spaces-mcp call`, always).
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
     /// The output folder is our default one: it is kept private (0700, no
     /// symlink followed). A folder the user names is used as it is.
-    pub private_output_dir: bool,
+    pub(crate) private_output_dir: bool,
     /// Over HTTP, use the HF token an MCP client sends (`X-HF-Authorization`)
     /// for that request's calls, so a team server bills each user's own quota.
-    pub client_hf_token: bool,
+    pub(crate) client_hf_token: bool,
     /// Calls each Space may have running at once; more wait in line, in order.
-    pub space_concurrency: usize,
+    pub(crate) space_concurrency: usize,
     /// Folders whose files may be given to file inputs by path; none by default.
-    pub input_dirs: Vec<PathBuf>,
+    pub(crate) input_dirs: Vec<PathBuf>,
 }
 
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
 /// base64 makes it a third larger, and clients refuse far smaller ones.
-pub const MAX_INLINE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_INLINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The most `download_max_bytes` may be: a call's files are held in memory.
-pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// The bounds a single call runs within.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CallLimits {
+pub(crate) struct CallLimits {
     /// The whole call, from the first request to the Space to the last byte of
     /// the last download.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The longest silence tolerated on the Space's event stream. Gradio sends a
     /// heartbeat every 15 s while a job runs, so anything well above that means
     /// the connection is dead.
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     /// Files up to this size are returned inline (base64 image or audio blocks).
-    pub inline_max_bytes: u64,
+    pub(crate) inline_max_bytes: u64,
     /// The most one call downloads, all its files together; more is refused.
-    pub download_max_bytes: u64,
+    pub(crate) download_max_bytes: u64,
 }
 
 impl Default for CallLimits {
@@ -160,33 +157,33 @@ impl Default for CallLimits {
 
 /// One tool, as the config declares it.
 #[derive(Debug, Clone)]
-pub struct ToolConfig {
-    pub name: String,
-    pub space: SpaceRef,
+pub(crate) struct ToolConfig {
+    pub(crate) name: String,
+    pub(crate) space: SpaceRef,
     /// The endpoint's api name with its leading slash, as `/gradio_api/info` lists it.
-    pub api: String,
-    pub title: Option<String>,
-    pub description: String,
+    pub(crate) api: String,
+    pub(crate) title: Option<String>,
+    pub(crate) description: String,
     /// Whether the description is the config's own (else the Space's is used).
-    pub described: bool,
+    pub(crate) described: bool,
     /// The inputs the config names, in the order it names them; for a
-    /// discovered tool, those derived from the Space's API.
-    pub inputs: IndexMap<String, InputConfig>,
+    /// tool whose inputs come from its Space, those derived from the Space's API.
+    pub(crate) inputs: IndexMap<String, InputConfig>,
     /// The config lists no inputs: they come from the Space's API.
-    pub discovered: bool,
+    pub(crate) inputs_from_space: bool,
     /// Names for the endpoint's outputs, in the Space's order; used as the keys
     /// of the structured result. Missing names come from the Space's labels.
-    pub outputs: Vec<String>,
-    pub limits: CallLimits,
+    pub(crate) outputs: Vec<String>,
+    pub(crate) limits: CallLimits,
     /// Whether `HF_TOKEN` is sent to this Space.
-    pub send_hf_token: bool,
+    pub(crate) send_hf_token: bool,
     /// The schema of the structured result, when the Space's returns are known.
-    pub output_schema: Option<serde_json::Map<String, Value>>,
+    pub(crate) output_schema: Option<serde_json::Map<String, Value>>,
 }
 
 /// How one endpoint input is handled.
 #[derive(Debug, Clone, PartialEq)]
-pub enum InputConfig {
+pub(crate) enum InputConfig {
     /// Hidden from the model; always sent as this value.
     Fixed(Value),
     /// Shown to the model with this schema.
@@ -195,22 +192,22 @@ pub enum InputConfig {
 
 /// An input the model may (or must) give.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExposedInput {
-    pub kind: ValueKind,
-    pub description: Option<String>,
+pub(crate) struct ExposedInput {
+    pub(crate) kind: ValueKind,
+    pub(crate) description: Option<String>,
     /// Sent when the model leaves the input out. Without one, the Space's own
     /// default is sent.
-    pub default: Option<Value>,
-    pub minimum: Option<f64>,
-    pub maximum: Option<f64>,
-    pub choices: Option<Vec<Value>>,
-    pub required: bool,
+    pub(crate) default: Option<Value>,
+    pub(crate) minimum: Option<f64>,
+    pub(crate) maximum: Option<f64>,
+    pub(crate) choices: Option<Vec<Value>>,
+    pub(crate) required: bool,
 }
 
 /// The JSON types an input can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ValueKind {
+pub(crate) enum ValueKind {
     String,
     Number,
     Integer,
@@ -221,7 +218,7 @@ pub enum ValueKind {
 }
 
 impl ValueKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ValueKind::String => "string",
             ValueKind::Number => "number",
@@ -232,7 +229,7 @@ impl ValueKind {
     }
 
     /// The JSON-schema type: a file is given as a string.
-    pub fn json_type(self) -> &'static str {
+    pub(crate) fn json_type(self) -> &'static str {
         match self {
             ValueKind::File => "string",
             other => other.as_str(),
@@ -241,7 +238,7 @@ impl ValueKind {
 
     /// Whether `value` is of this kind. An integer is any number without a
     /// fractional part, since JSON clients may send `512.0`.
-    pub fn admits(self, value: &Value) -> bool {
+    pub(crate) fn admits(self, value: &Value) -> bool {
         match self {
             ValueKind::String | ValueKind::File => value.is_string(),
             ValueKind::Number => value.is_number(),
@@ -314,7 +311,7 @@ struct RawTool {
     api: String,
     title: Option<String>,
     description: Option<String>,
-    /// Absent: every input is discovered from the Space.
+    /// Absent: every input is read from the Space.
     inputs: Option<IndexMap<String, RawInput>>,
     #[serde(default)]
     outputs: Vec<String>,
@@ -341,7 +338,7 @@ struct RawInput {
 
 impl Config {
     /// Loads `path`, or the built-in config when `path` is `None`.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -355,7 +352,7 @@ impl Config {
     }
 
     /// Parses and validates config text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             origin: origin.to_string(),
             message: e.to_string().trim_end().to_string(),
@@ -389,16 +386,7 @@ impl Config {
 
 /// Calls one Space may have running at once unless the config says otherwise:
 /// enough for a team, few enough not to flood a Space's queue.
-pub const DEFAULT_SPACE_CONCURRENCY: usize = 4;
-
-/// MCP clients accept tool names of this form (the spec's recommendation, and
-/// what Claude Desktop and VS Code enforce).
-pub fn is_valid_tool_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+pub(crate) const DEFAULT_SPACE_CONCURRENCY: usize = 4;
 
 struct Validator<'a> {
     origin: &'a str,
@@ -499,7 +487,7 @@ impl Validator<'_> {
                 ),
             )
         })?;
-        let discovered = raw.inputs.is_none();
+        let inputs_from_space = raw.inputs.is_none();
         let inputs = raw
             .inputs
             .unwrap_or_default()
@@ -530,7 +518,7 @@ impl Validator<'_> {
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| default_description(&api, &space));
         Ok(ToolConfig {
-            discovered,
+            inputs_from_space,
             described,
             limits: self.limits(&table, &raw.limits, base)?,
             send_hf_token: raw.hf_token.unwrap_or(space.is_hub()),
@@ -682,7 +670,7 @@ impl Validator<'_> {
 impl ExposedInput {
     /// Checks a value against this input's type, bounds and choices; the error
     /// says what was wrong in words a model can act on.
-    pub fn check(&self, value: &Value) -> Result<(), String> {
+    pub(crate) fn check(&self, value: &Value) -> Result<(), String> {
         if !self.kind.admits(value) {
             let expected = match self.kind {
                 ValueKind::Integer => "a whole number",
@@ -720,19 +708,6 @@ fn same_value(a: &Value, b: &Value) -> bool {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
-    }
-}
-
-/// A short description of a JSON value's type, for error messages.
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.chars().count() > 40 => "a string".into(),
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -947,15 +922,6 @@ mod tests {
                 .unwrap_err()
                 .contains("above the maximum 2048")
         );
-    }
-
-    #[test]
-    fn tool_names_follow_the_mcp_rule() {
-        assert!(is_valid_tool_name("generate_image"));
-        assert!(is_valid_tool_name("a-b_C9"));
-        assert!(!is_valid_tool_name(""));
-        assert!(!is_valid_tool_name("a.b"));
-        assert!(!is_valid_tool_name(&"a".repeat(65)));
     }
 }
 

@@ -1,20 +1,23 @@
 //! spaces-mcp: Gradio apps, above all Hugging Face Spaces, as MCP tools.
 //!
-//! Data flows one way through the modules:
-//! [`config`] (spaces.toml) → [`tools`] (schemas, argument checks) →
-//! [`gradio`] (calling the Space) → [`output`] (MCP content) →
-//! [`runner`] (one call end to end) → [`server`] (the MCP handler and its transports).
+//! Imports only point down this list; `gradio` knows nothing above it.
+//! - [`cli`]: the command line (`main.rs` hands it the parsed arguments).
+//! - `server`: the MCP handler and one file per transport.
+//! - `discovery`: reading Spaces for tools whose inputs come from them.
+//! - `call`: one tool call end to end (files, outputs, progress, errors).
+//! - `tools`: the registry, schemas, argument checks and mapping.
+//! - `config`: `spaces.toml`, loaded and validated.
+//! - `naming`, `dirs`: names every layer shares; where files live.
+//! - `gradio`: the Gradio protocol, one client per Space.
 
-pub mod config;
+mod call;
+pub mod cli;
+mod config;
 mod dirs;
-pub mod discover;
-pub mod discovery;
+mod discovery;
 #[cfg(test)]
 mod fixtures;
-pub mod gradio;
-pub mod inputs;
-pub mod output;
-pub mod progress;
-pub mod runner;
-pub mod server;
-pub mod tools;
+mod gradio;
+mod naming;
+mod server;
+mod tools;

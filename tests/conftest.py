@@ -52,6 +52,8 @@ class App:
     header_log: Path
     output: Path
     jobs_log: Path
+    # Where the app's Gradio keeps uploads and outputs (GRADIO_TEMP_DIR).
+    files: Path
 
     def jobs(self) -> list[dict]:
         """What the app's jobs did, as tests/apps/jobs.py records it."""
@@ -84,8 +86,10 @@ def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None,
     header_log = tmp / f"{name}.headers.jsonl"
     output = tmp / f"{name}.log"
     jobs_log = tmp / f"{name}.jobs.jsonl"
+    files = tmp / f"{name}.gradio-files"
     env = dict(
         os.environ,
+        GRADIO_TEMP_DIR=str(files),
         GRADIO_ANALYTICS_ENABLED="False",
         HF_HUB_OFFLINE="1",
         NO_PROXY="127.0.0.1,localhost",
@@ -97,7 +101,7 @@ def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None,
         stderr=subprocess.STDOUT,
         env=env,
     )
-    return App(name, f"http://127.0.0.1:{port}", process, header_log, output, jobs_log)
+    return App(name, f"http://127.0.0.1:{port}", process, header_log, output, jobs_log, files)
 
 
 def wait_ready(app: App, deadline: float) -> None:

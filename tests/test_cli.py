@@ -128,3 +128,27 @@ def test_discover_prints_sections_that_work_as_config(apps, tmp_path):
     assert 'audio_prompt_input = { type = "file", description = "Audio prompt: a file' in dia.stdout
     down = run("discover", "http://127.0.0.1:9", timeout=60)
     assert down.returncode == 1 and "cannot read the API of http://127.0.0.1:9" in down.stderr
+
+
+def test_call_reads_the_space_of_a_spaces_table_and_types_by_its_schema(apps, tmp_path):
+    # `kitchen_everything` exists only once the Space has been read, and its
+    # `text` input is a string: `text=42` must reach the app as "42".
+    extra = f'\n[spaces.kitchen]\nspace = "{apps.kitchen.url}"\n'
+    config = write_config(apps.tmp, local_config(apps, extra))
+    env = {"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache")}
+    done = run("--config", str(config), "call", "kitchen_everything", "text=42", "--output-dir", str(tmp_path), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "shout: 42" in done.stdout and "length: 2" in done.stdout, done.stdout
+    unknown = run("--config", str(config), "call", "kitchen_nothing", env=env)
+    assert unknown.returncode == 1 and "unknown tool" in unknown.stderr and "kitchen_everything" in unknown.stderr
+
+
+def test_outside_values_cannot_panic_the_process():
+    for args in (
+        ["serve", "--transport", "http", "--shutdown-grace", "18446744073709551615"],
+        ["serve", "--transport", "http", "--session-idle-timeout", "18446744073709551615"],
+        ["serve", "--transport", "http", "--max-body-bytes", "0"],
+    ):
+        done = run(*args, timeout=20)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "panicked" not in done.stderr and "invalid value" in done.stderr, done.stderr

@@ -75,5 +75,8 @@ async def test_file_inputs(apps, tmp_path):
             refused = await describe(hostile)
             assert refused.is_error and expected in texts(refused), (hostile, texts(refused))
             assert "invalid arguments" in texts(refused)
-    # The secret never reached the Space.
-    assert not any("secret" in str(r) for r in apps.kitchen.requests() if "upload" in r["path"])
+    # What the Space received is in its Gradio folder: the allowed file is
+    # there (so the search looks where uploads land), the secret is not.
+    received = [p.read_bytes() for p in apps.kitchen.files.rglob("*") if p.is_file()]
+    assert any(b"local notes" in content for content in received), "uploads are not where the test looks"
+    assert not any(b"not for the Space" in content for content in received), "the secret reached the Space"

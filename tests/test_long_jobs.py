@@ -43,16 +43,23 @@ async def test_progress_of_a_job_queued_behind_two_others(apps):
 
     results = {}
     async with mcp_session(config) as session:
-        async def call(job: str, n: int, **kw) -> None:
-            results[job] = await session.call_tool("steps", {"job": job, "n": n, "delay": 0.15}, **kw)
+        async def call(job: str, n: int, in_queue: anyio.Event | None = None, **kw) -> None:
+            async def joined(progress, total, message):
+                # The Space's own queue state: the job has joined its queue.
+                if in_queue and message and message.startswith(("in queue", "running")):
+                    in_queue.set()
+
+            callback = kw.pop("progress_callback", joined)
+            results[job] = await session.call_tool("steps", {"job": job, "n": n, "delay": 0.15}, progress_callback=callback, **kw)
 
         async with anyio.create_task_group() as group:
-            # Blockers long enough that the watched job always finds both
-            # ahead of it, even on a loaded machine.
-            group.start_soon(call, "blocker-1", 15)
-            await anyio.sleep(0.3)
-            group.start_soon(call, "blocker-2", 15)
-            await anyio.sleep(0.3)
+            # Each blocker has joined the Space's queue before the next call
+            # is sent, so the watched job finds both ahead of it.
+            for blocker in ("blocker-1", "blocker-2"):
+                queued = anyio.Event()
+                group.start_soon(call, blocker, 15, queued)
+                with anyio.fail_after(30):
+                    await queued.wait()
             group.start_soon(lambda: call("watched", 20, progress_callback=on_progress))
     for job in ("blocker-1", "blocker-2", "watched"):
         assert not results[job].is_error, texts(results[job])
@@ -166,9 +173,13 @@ async def test_per_space_limit_is_honoured_in_order(apps):
             finished.append(f"image after {time.monotonic() - started:.1f}s")
 
         async with anyio.create_task_group() as group:
+            # Each call is sent once the one before it holds the slot or waits
+            # for it (its first progress report says which), so they arrive in order.
             for job in ("limit-1", "limit-2", "limit-3"):
                 group.start_soon(call, job)
-                await anyio.sleep(0.1)
+                with anyio.fail_after(30):
+                    while not seen.get(job):
+                        await anyio.sleep(0.01)
             group.start_soon(other_space)
     # The app would run these at once; the limit of 1 ran them one by one, in order.
     spans = []

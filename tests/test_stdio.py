@@ -40,7 +40,7 @@ async def test_built_in_config_answers_without_network():
     assert set(image["properties"]) == {"prompt", "width", "height"}
     assert image["properties"]["width"] == {
         "type": "integer",
-        "description": image["properties"]["width"]["description"],
+        "description": "Image width in pixels (multiples of 32 work best).",
         "minimum": 256,
         "maximum": 2048,
         "default": 512,

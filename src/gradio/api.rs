@@ -10,42 +10,42 @@ use serde_json::Value;
 
 /// The part of `/config` we need.
 #[derive(Debug, Clone, Deserialize)]
-pub struct AppConfig {
+pub(crate) struct AppConfig {
     #[serde(default)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// `/gradio_api` on Gradio 5 and later; absent on 4.x, whose API sits at the root.
     #[serde(default)]
-    pub api_prefix: Option<String>,
+    pub(crate) api_prefix: Option<String>,
     /// `sse_v3` on current Gradio; the queue API is used from `sse_v2` on.
     #[serde(default)]
-    pub protocol: Option<String>,
+    pub(crate) protocol: Option<String>,
     #[serde(default)]
-    pub dependencies: Vec<Dependency>,
+    pub(crate) dependencies: Vec<Dependency>,
     #[serde(default)]
-    pub components: Vec<Component>,
+    pub(crate) components: Vec<Component>,
 }
 
 /// A component of the app; only its type matters here.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Component {
-    pub id: u64,
+pub(crate) struct Component {
+    pub(crate) id: u64,
     #[serde(default, rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
 }
 
 /// Where an endpoint's `gr.State` values sit among its inputs and outputs:
 /// the API info leaves them out, but they keep a place in `data`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatePlaces {
-    pub inputs: Vec<usize>,
-    pub outputs: Vec<usize>,
+pub(crate) struct StatePlaces {
+    pub(crate) inputs: Vec<usize>,
+    pub(crate) outputs: Vec<usize>,
     /// How many outputs the endpoint sends, state included.
-    pub output_count: usize,
+    pub(crate) output_count: usize,
 }
 
 impl StatePlaces {
     /// Puts a `null` at each state input's place.
-    pub fn fill_inputs(&self, mut data: Vec<Value>) -> Vec<Value> {
+    pub(crate) fn fill_inputs(&self, mut data: Vec<Value>) -> Vec<Value> {
         for &place in &self.inputs {
             data.insert(place.min(data.len()), Value::Null);
         }
@@ -53,7 +53,7 @@ impl StatePlaces {
     }
 
     /// Drops the state outputs, leaving those the API info describes.
-    pub fn strip_outputs(&self, mut outputs: Vec<Value>) -> Vec<Value> {
+    pub(crate) fn strip_outputs(&self, mut outputs: Vec<Value>) -> Vec<Value> {
         if outputs.len() == self.output_count {
             for &place in self.outputs.iter().rev() {
                 outputs.remove(place);
@@ -65,23 +65,23 @@ impl StatePlaces {
 
 /// An event handler of the app; named ones are the API's endpoints.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Dependency {
+pub(crate) struct Dependency {
     #[serde(default)]
-    pub inputs: Vec<u64>,
+    pub(crate) inputs: Vec<u64>,
     #[serde(default)]
-    pub outputs: Vec<u64>,
+    pub(crate) outputs: Vec<u64>,
     /// The `fn_index` of the queue API; absent on old versions, where it is the position.
     #[serde(default)]
-    pub id: Option<u64>,
+    pub(crate) id: Option<u64>,
     /// A name, or `false` (hidden) on older versions.
     #[serde(default)]
-    pub api_name: Value,
+    pub(crate) api_name: Value,
 }
 
 impl AppConfig {
     /// The prefix as a relative path with no leading or trailing slash
     /// (`gradio_api`, or empty), ready to join onto the app's base URL.
-    pub fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         self.api_prefix
             .as_deref()
             .unwrap_or("")
@@ -90,7 +90,7 @@ impl AppConfig {
     }
 
     /// The state places of each named endpoint that has any.
-    pub fn state_places(&self) -> HashMap<String, StatePlaces> {
+    pub(crate) fn state_places(&self) -> HashMap<String, StatePlaces> {
         let states: std::collections::HashSet<u64> = self
             .components
             .iter()
@@ -121,7 +121,7 @@ impl AppConfig {
 
     /// The queue API's `fn_index` of each named endpoint (`/infer` → 0), when
     /// the app speaks a queue protocol this server follows.
-    pub fn queue_endpoints(&self) -> HashMap<String, u64> {
+    pub(crate) fn queue_endpoints(&self) -> HashMap<String, u64> {
         let modern = self
             .protocol
             .as_deref()
@@ -142,57 +142,57 @@ impl AppConfig {
 
 /// `/gradio_api/info`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiInfo {
+pub(crate) struct ApiInfo {
     #[serde(default)]
-    pub named_endpoints: HashMap<String, EndpointInfo>,
+    pub(crate) named_endpoints: HashMap<String, EndpointInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EndpointInfo {
+pub(crate) struct EndpointInfo {
     #[serde(default)]
-    pub parameters: Vec<ParameterInfo>,
+    pub(crate) parameters: Vec<ParameterInfo>,
     #[serde(default)]
-    pub returns: Vec<ReturnInfo>,
+    pub(crate) returns: Vec<ReturnInfo>,
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `public`, `private` or `undocumented` (Gradio 6); absent before.
     #[serde(default)]
-    pub api_visibility: Option<String>,
+    pub(crate) api_visibility: Option<String>,
 }
 
 impl EndpointInfo {
     /// Whether the app offers the endpoint to API clients.
-    pub fn is_public(&self) -> bool {
+    pub(crate) fn is_public(&self) -> bool {
         self.api_visibility.as_deref().is_none_or(|v| v == "public")
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ParameterInfo {
+pub(crate) struct ParameterInfo {
     #[serde(default)]
-    pub label: Option<String>,
+    pub(crate) label: Option<String>,
     /// The Python parameter name; Gradio fills it from the label when the
     /// function has none (`param_0`, …).
     #[serde(default)]
-    pub parameter_name: Option<String>,
+    pub(crate) parameter_name: Option<String>,
     #[serde(default)]
-    pub parameter_has_default: bool,
+    pub(crate) parameter_has_default: bool,
     #[serde(default)]
-    pub parameter_default: Value,
+    pub(crate) parameter_default: Value,
     #[serde(default)]
-    pub component: Option<String>,
+    pub(crate) component: Option<String>,
     /// The JSON-schema fragment Gradio gives (`enum` for choices, a
     /// description with a slider's bounds, a FileData object for files).
     #[serde(default, rename = "type")]
-    pub schema: Value,
+    pub(crate) schema: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReturnInfo {
+pub(crate) struct ReturnInfo {
     #[serde(default)]
-    pub label: Option<String>,
+    pub(crate) label: Option<String>,
     #[serde(default)]
-    pub component: Option<String>,
+    pub(crate) component: Option<String>,
 }
 
 #[cfg(test)]

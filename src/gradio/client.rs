@@ -69,7 +69,7 @@ impl SpaceMeta {
     }
 }
 
-pub struct SpaceClient {
+pub(crate) struct SpaceClient {
     space: SpaceRef,
     pub(super) http: reqwest::Client,
     /// Held while the description is fetched, so that calls arriving
@@ -117,7 +117,7 @@ impl SpaceClient {
         })
     }
 
-    pub fn space(&self) -> &SpaceRef {
+    pub(crate) fn space(&self) -> &SpaceRef {
         &self.space
     }
 
@@ -140,7 +140,7 @@ impl SpaceClient {
     /// The endpoint's description, reading the Space's config and API info
     /// when they are not known (or old). A failed read is not kept: the next
     /// call tries again.
-    pub async fn endpoint(
+    pub(crate) async fn endpoint(
         &self,
         api: &str,
         token: Option<&HfToken>,
@@ -150,7 +150,7 @@ impl SpaceClient {
     }
 
     /// Everything the Space's API info says, read as for a call.
-    pub async fn api_info(
+    pub(crate) async fn api_info(
         &self,
         token: Option<&HfToken>,
         observe: Observer<'_>,
@@ -257,7 +257,7 @@ impl SpaceClient {
     /// Waits for a free slot of this Space first, so one busy Space holds
     /// only its own calls back. When the Space refuses the job as if its API
     /// had changed (a redeploy), it is read again and the job sent once more.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         api: &str,
         data: Vec<Value>,

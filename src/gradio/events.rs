@@ -16,7 +16,7 @@ use super::sse::SseReader;
 
 /// One event of a call's stream, as this server understands it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CallEvent {
+pub(crate) enum CallEvent {
     /// A partial result of a generator endpoint; the last one is kept in case
     /// the stream ends without a `complete`.
     Generating(Vec<Value>),
@@ -34,7 +34,7 @@ pub enum CallEvent {
 
 impl CallEvent {
     /// Reads one event from its name and its `data:` text.
-    pub fn parse(event: &str, data: &str) -> Result<CallEvent, GradioError> {
+    pub(crate) fn parse(event: &str, data: &str) -> Result<CallEvent, GradioError> {
         let bad = |reason: String| GradioError::Protocol {
             what: "the result stream",
             reason,
@@ -91,7 +91,7 @@ fn error_message(data: &Value) -> Option<String> {
 
 /// Reads a call's event stream until its outcome: the outputs of `complete`,
 /// or an error. `idle` bounds the wait for each next piece of the stream.
-pub async fn follow<S, B, E>(body: S, idle: Duration) -> Result<Vec<Value>, GradioError>
+pub(crate) async fn follow<S, B, E>(body: S, idle: Duration) -> Result<Vec<Value>, GradioError>
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: AsRef<[u8]>,

@@ -13,16 +13,16 @@ use super::{GradioError, HfToken, Observer, SpaceClient};
 
 /// A file fetched from a Space.
 #[derive(Debug)]
-pub struct Downloaded {
-    pub bytes: Vec<u8>,
-    pub content_type: Option<String>,
+pub(crate) struct Downloaded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: Option<String>,
 }
 
 impl SpaceClient {
     /// Fetches a file the Space made. Only URLs on the Space's own origin are
     /// fetched (a Space behind a proxy may name another host, and a hostile one
     /// any host), and never more than `max` bytes.
-    pub async fn download(
+    pub(crate) async fn download(
         &self,
         url: &str,
         max: u64,
@@ -79,7 +79,7 @@ impl SpaceClient {
 
     /// Uploads a file for a file input (`POST <prefix>/upload`, field
     /// `files`) and returns the path the Space gave it.
-    pub async fn upload(
+    pub(crate) async fn upload(
         &self,
         name: &str,
         bytes: Vec<u8>,
@@ -108,7 +108,7 @@ impl SpaceClient {
     }
 
     /// The URL of a file the Space names only by its server path.
-    pub fn file_url(&self, path: &str) -> Option<String> {
+    pub(crate) fn file_url(&self, path: &str) -> Option<String> {
         let api_base = self.api_base()?;
         Some(format!("{api_base}file={path}"))
     }

@@ -14,7 +14,7 @@ use super::HfToken;
 
 /// What the Hub says of a Space.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It is coming up: wait and try again.
     Starting(String),
     /// It will not answer; the message says why and what to do.
@@ -32,7 +32,7 @@ struct Runtime {
 const HUB_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Hub's verdict on `id` (`owner/name`).
-pub async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) -> Verdict {
+pub(crate) async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) -> Verdict {
     let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
     let url = format!("{}/api/spaces/{id}/runtime", endpoint.trim_end_matches('/'));
     let mut request = http.get(&url).timeout(HUB_TIMEOUT);
@@ -67,7 +67,7 @@ pub async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) 
 }
 
 /// The verdict for a runtime stage, as the Hub names them.
-pub fn judge(id: &str, stage: &str) -> Verdict {
+pub(crate) fn judge(id: &str, stage: &str) -> Verdict {
     let page = format!("https://huggingface.co/spaces/{id}");
     match stage {
         "SLEEPING" => Verdict::Starting(format!("Space {id} is asleep; waking it up")),

@@ -25,23 +25,22 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
-pub use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
-pub use client::SpaceClient;
-pub use events::{CallEvent, follow};
-pub use files::Downloaded;
-pub use pool::SpacePool;
-pub use queue::{ProgressUnit, QueueEvent, QueueFailure};
-pub use space::{SpaceRef, SpaceRefError};
+pub(crate) use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
+pub(crate) use client::SpaceClient;
+pub(crate) use events::follow;
+pub(crate) use pool::SpacePool;
+pub(crate) use queue::ProgressUnit;
+pub(crate) use space::SpaceRef;
 
 /// A Hugging Face token. It is only ever written into a request header marked
 /// sensitive; its `Debug` and `Display` never show it, so it cannot leak into a
 /// log line or an error message by accident.
 #[derive(Clone)]
-pub struct HfToken(String);
+pub(crate) struct HfToken(String);
 
 impl HfToken {
     /// Reads `HF_TOKEN`; an empty value counts as none.
-    pub fn from_env() -> Option<HfToken> {
+    pub(crate) fn from_env() -> Option<HfToken> {
         std::env::var("HF_TOKEN")
             .ok()
             .map(|t| t.trim().to_string())
@@ -49,7 +48,7 @@ impl HfToken {
             .map(HfToken)
     }
 
-    pub fn new(token: impl Into<String>) -> HfToken {
+    pub(crate) fn new(token: impl Into<String>) -> HfToken {
         HfToken(token.into())
     }
 
@@ -70,7 +69,7 @@ impl fmt::Debug for HfToken {
 /// What a call is doing, as it happens: the runner turns these into MCP
 /// progress notifications.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Other calls to the same Space hold every slot; this one is `position`
     /// in line (1: next).
     WaitingForSlot { position: u64 },
@@ -99,13 +98,13 @@ pub enum Stage {
 }
 
 /// Receives the stages of a call.
-pub type Observer<'a> = &'a (dyn Fn(Stage) + Send + Sync);
+pub(crate) type Observer<'a> = &'a (dyn Fn(Stage) + Send + Sync);
 
 /// Everything that can go wrong between this server and a Gradio app. The
 /// messages say what happened in the Space's terms; the tool layer adds which
 /// tool and Space, and what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum GradioError {
+pub(crate) enum GradioError {
     #[error("cannot reach {url}: {reason}")]
     Unreachable {
         url: String,
@@ -166,7 +165,7 @@ pub enum GradioError {
 
 /// Why a Space could not be reached: what decides whether to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unreachable {
+pub(crate) enum Unreachable {
     /// No connection could be made (refused, reset, DNS): nothing was sent.
     Connect,
     /// The request went out and no answer came in time: the Space may be

@@ -15,7 +15,7 @@ use super::{GradioError, SpaceClient, SpaceRef};
 type PoolKey = (Url, Option<String>);
 
 /// The clients of every Space in use.
-pub struct SpacePool {
+pub(crate) struct SpacePool {
     clients: Mutex<HashMap<PoolKey, Arc<SpaceClient>>>,
     /// Calls each Space may have running at once.
     concurrency: usize,
@@ -43,7 +43,7 @@ impl Drop for CancelInFlight {
 }
 
 impl SpacePool {
-    pub fn new(concurrency: usize) -> SpacePool {
+    pub(crate) fn new(concurrency: usize) -> SpacePool {
         SpacePool {
             clients: Mutex::default(),
             concurrency: concurrency.max(1),
@@ -52,7 +52,7 @@ impl SpacePool {
     }
 
     /// The one client for `space`, made now if this is the first call to it.
-    pub fn client(&self, space: &SpaceRef) -> Result<Arc<SpaceClient>, GradioError> {
+    pub(crate) fn client(&self, space: &SpaceRef) -> Result<Arc<SpaceClient>, GradioError> {
         let mut clients = self
             .clients
             .lock()
@@ -71,7 +71,7 @@ impl SpacePool {
     }
 
     /// Waits (at most `limit`) for the cancels still on their way.
-    pub async fn settle_cancels(&self, limit: Duration) {
+    pub(crate) async fn settle_cancels(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         while self.cancels.0.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// One message of the queue's data stream, for our job.
 #[derive(Debug, Clone, PartialEq)]
-pub enum QueueEvent {
+pub(crate) enum QueueEvent {
     /// The job waits: `rank` jobs ahead of it (0: next), of `queue_size`.
     Queued {
         rank: Option<u64>,
@@ -38,7 +38,7 @@ pub enum QueueEvent {
 
 /// How a job ended without outputs.
 #[derive(Debug, Clone, PartialEq)]
-pub enum QueueFailure {
+pub(crate) enum QueueFailure {
     /// The Space's error message.
     Error(String),
     /// An error whose cause the app hides.
@@ -49,22 +49,22 @@ pub enum QueueFailure {
 
 /// One bar of progress: steps (`index` of `length`) or a fraction.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ProgressUnit {
+pub(crate) struct ProgressUnit {
     #[serde(default)]
-    pub index: Option<f64>,
+    pub(crate) index: Option<f64>,
     #[serde(default)]
-    pub length: Option<f64>,
+    pub(crate) length: Option<f64>,
     #[serde(default)]
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
     #[serde(default)]
-    pub progress: Option<f64>,
+    pub(crate) progress: Option<f64>,
     #[serde(default)]
-    pub desc: Option<String>,
+    pub(crate) desc: Option<String>,
 }
 
 impl ProgressUnit {
     /// How far along, from 0 to 1, when the unit says.
-    pub fn fraction(&self) -> Option<f64> {
+    pub(crate) fn fraction(&self) -> Option<f64> {
         match (self.index, self.length, self.progress) {
             (Some(i), Some(n), _) if n > 0.0 => Some((i / n).clamp(0.0, 1.0)),
             (_, _, Some(p)) => Some(p.clamp(0.0, 1.0)),
@@ -73,7 +73,7 @@ impl ProgressUnit {
     }
 
     /// "denoising: step 3 of 20", "sleeping: 40%".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let what = self
             .desc
             .as_deref()
@@ -122,7 +122,7 @@ struct Message {
 
 /// Reads one `data:` payload of the stream: the event and the job it is for
 /// (`None` for session-wide messages such as heartbeats).
-pub fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
+pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
     let message: Message = serde_json::from_str(data).ok()?;
     let event = match message.msg.as_str() {
         "estimation" => QueueEvent::Queued {

@@ -7,7 +7,7 @@ use url::Url;
 
 /// A Gradio app: a Hugging Face Space (`owner/name`) or any Gradio server's base URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SpaceRef {
+pub(crate) struct SpaceRef {
     /// What the user wrote, for messages: `ysharma/SanaSprint` or `http://127.0.0.1:7860`.
     label: String,
     /// The app's root, always ending in `/` so that relative joins stay under it.
@@ -20,10 +20,10 @@ pub struct SpaceRef {
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct SpaceRefError(String);
+pub(crate) struct SpaceRefError(String);
 
 impl SpaceRef {
-    pub fn parse(text: &str) -> Result<SpaceRef, SpaceRefError> {
+    pub(crate) fn parse(text: &str) -> Result<SpaceRef, SpaceRefError> {
         let text = text.trim();
         if text.starts_with("http://") || text.starts_with("https://") {
             return Self::from_url(text);
@@ -100,18 +100,18 @@ impl SpaceRef {
     }
 
     /// The app's root URL, ending in `/`.
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// Whether this is a Hugging Face Space (which may need the HF token).
-    pub fn is_hub(&self) -> bool {
+    pub(crate) fn is_hub(&self) -> bool {
         self.hub
     }
 
     /// Names the Hub Space this URL serves (a Space on a custom domain, or
     /// behind a proxy), so that the Hub can be asked about its state.
-    pub fn with_hub_id(mut self, id: &str) -> Result<SpaceRef, SpaceRefError> {
+    pub(crate) fn with_hub_id(mut self, id: &str) -> Result<SpaceRef, SpaceRefError> {
         let hub = SpaceRef::from_hub_id(id.trim())?;
         self.hub_id = hub.hub_id;
         Ok(self)
@@ -119,13 +119,13 @@ impl SpaceRef {
 
     /// Whether an HF token may travel to this Space: only over HTTPS, or to
     /// this machine.
-    pub fn may_carry_token(&self) -> bool {
+    pub(crate) fn may_carry_token(&self) -> bool {
         may_carry_token(&self.base)
     }
 
     /// The Space's page for people: its Hub page when the Hub id is known,
     /// else the app itself.
-    pub fn page(&self) -> String {
+    pub(crate) fn page(&self) -> String {
         match &self.hub_id {
             Some(id) => format!("https://huggingface.co/spaces/{id}"),
             None => self.base.to_string(),
@@ -133,7 +133,7 @@ impl SpaceRef {
     }
 
     /// The Hub id, when the Space was named by it.
-    pub fn hub_id(&self) -> Option<&str> {
+    pub(crate) fn hub_id(&self) -> Option<&str> {
         self.hub_id.as_deref()
     }
 }

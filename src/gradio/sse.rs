@@ -25,9 +25,9 @@ pub(crate) const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SseEvent {
     /// The `event:` name; empty for unnamed events (the queue API's).
-    pub event: String,
+    pub(crate) event: String,
     /// The `data:` lines joined by `\n`.
-    pub data: String,
+    pub(crate) data: String,
 }
 
 /// Reads events from a byte stream.

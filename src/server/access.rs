@@ -13,23 +13,23 @@ use std::sync::Arc;
 const LOOPBACK: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 #[derive(Debug, Clone, Default)]
-pub struct AccessPolicy {
+pub(crate) struct AccessPolicy {
     /// Extra names (or `name:port`) accepted in `Host`, beside the loopback ones.
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Extra origins (`scheme://host[:port]`, `:*` for any port) accepted in
     /// `Origin`, beside loopback ones. Requests without `Origin` (not from a
     /// browser) pass.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// When set, every route but `/health` needs `Authorization: Bearer <it>`.
-    pub bearer_token: Option<BearerToken>,
+    pub(crate) bearer_token: Option<BearerToken>,
 }
 
 /// The token clients must present. Never printed.
 #[derive(Clone)]
-pub struct BearerToken(String);
+pub(crate) struct BearerToken(String);
 
 impl BearerToken {
-    pub fn new(token: String) -> BearerToken {
+    pub(crate) fn new(token: String) -> BearerToken {
         BearerToken(token)
     }
 
@@ -165,7 +165,7 @@ fn host_name(host: &str) -> &str {
 }
 
 /// A refusal with a JSON body that says why.
-pub fn refuse(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": message }).to_string();
     let mut response = (status, Body::from(body)).into_response();
     response.headers_mut().insert(
@@ -176,7 +176,7 @@ pub fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 /// The middleware: refuses before any route sees the request.
-pub async fn guard(
+pub(crate) async fn guard(
     State(policy): State<Arc<AccessPolicy>>,
     request: Request,
     next: Next,

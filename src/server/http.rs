@@ -36,7 +36,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use super::SpacesServer;
 use super::access::{AccessPolicy, guard, refuse};
 use super::sse::{self, LegacySessions};
-use crate::runner::Runner;
+use crate::call::Runner;
 
 /// SSE keep-alive comments: often enough for proxies that drop idle streams.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -46,35 +46,33 @@ const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RESPONSE_DRAIN: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
-pub struct HttpOptions {
-    pub listen: SocketAddr,
+pub(crate) struct HttpOptions {
+    pub(crate) listen: SocketAddr,
     /// No sessions on `/mcp`: every POST stands alone (behind load balancers).
-    pub stateless: bool,
-    pub access: AccessPolicy,
-    pub max_body_bytes: usize,
-    pub max_sessions: usize,
+    pub(crate) stateless: bool,
+    pub(crate) access: AccessPolicy,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_sessions: usize,
     /// A session with no message for this long is dropped; never less than the
     /// longest tool timeout, so a silent long call keeps its session.
-    pub session_idle: Duration,
+    pub(crate) session_idle: Duration,
     /// The longest timeout of any tool, `[spaces]` tables' included.
-    pub longest_call: Duration,
-    pub shutdown_grace: Duration,
+    pub(crate) longest_call: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// A connection must send a request's head, and each piece of its body,
     /// within this long.
-    pub read_timeout: Duration,
+    pub(crate) read_timeout: Duration,
     /// Connections served at once.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// What the session cap needs to count sessions.
@@ -231,7 +229,7 @@ async fn health(State(runner): State<Arc<Runner>>) -> impl IntoResponse {
 }
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
-pub async fn serve(
+pub(crate) async fn serve(
     server: SpacesServer,
     runner: Arc<Runner>,
     options: HttpOptions,

@@ -2,12 +2,12 @@
 //! transport that carries it.
 
 mod access;
-pub mod http;
+pub(crate) mod http;
 mod silence;
 mod sse;
-pub mod stdio;
+pub(crate) mod stdio;
 
-pub use access::{AccessPolicy, BearerToken};
+pub(crate) use access::{AccessPolicy, BearerToken};
 
 use std::sync::{Arc, Mutex};
 
@@ -19,51 +19,49 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use crate::discovery::OnChange;
+use crate::call::progress::ProgressSink;
+use crate::call::render::Features;
+use crate::call::{CallOptions, RunError, Runner};
 use crate::gradio::HfToken;
-use crate::output::Features;
-use crate::progress::ProgressSink;
-use crate::runner::{CallOptions, RunError, Runner};
 
 /// The MCP handler. Cheap to clone: every transport session shares one
 /// [`Runner`], and so one client per Space.
 #[derive(Clone)]
-pub struct SpacesServer {
+pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
 
 impl SpacesServer {
-    pub fn new(runner: Arc<Runner>) -> SpacesServer {
-        SpacesServer {
+    /// The handler, and a task that tells every connected client
+    /// (`notifications/tools/list_changed`) whenever the registry changes.
+    pub(crate) fn new(runner: Arc<Runner>) -> SpacesServer {
+        let server = SpacesServer {
             runner,
             peers: Arc::default(),
-        }
-    }
-
-    pub fn runner(&self) -> &Arc<Runner> {
-        &self.runner
-    }
-
-    /// What discovery calls when tools changed: every connected client gets
-    /// `notifications/tools/list_changed`; clients that left are forgotten.
-    pub fn on_tools_changed(&self) -> OnChange {
-        let peers = self.peers.clone();
-        Arc::new(move || {
-            let current: Vec<Peer<RoleServer>> = {
-                let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
-                peers.retain(|peer| !peer.is_transport_closed());
-                peers.clone()
-            };
-            tokio::spawn(async move {
+        };
+        let mut changes = server.runner.registry().changes();
+        let peers = server.peers.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let current: Vec<Peer<RoleServer>> = {
+                    let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
+                    peers.retain(|peer| !peer.is_transport_closed());
+                    peers.clone()
+                };
                 for peer in current {
                     if let Err(e) = peer.notify_tool_list_changed().await {
                         tracing::debug!("tools/list_changed not sent: {e}");
                     }
                 }
-            });
-        })
+            }
+        });
+        server
+    }
+
+    pub(crate) fn runner(&self) -> &Arc<Runner> {
+        &self.runner
     }
 }
 

@@ -17,13 +17,13 @@ use rmcp::transport::Transport;
 /// would otherwise stay forever.
 const REMEMBERED: usize = 256;
 
-pub struct SilenceCancelled<T> {
+pub(crate) struct SilenceCancelled<T> {
     inner: T,
     cancelled: Arc<Mutex<VecDeque<RequestId>>>,
 }
 
 impl<T> SilenceCancelled<T> {
-    pub fn new(inner: T) -> SilenceCancelled<T> {
+    pub(crate) fn new(inner: T) -> SilenceCancelled<T> {
         SilenceCancelled {
             inner,
             cancelled: Arc::default(),

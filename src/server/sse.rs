@@ -36,7 +36,7 @@ use super::silence::SilenceCancelled;
 const CHANNEL_CAPACITY: usize = 64;
 
 /// The open legacy sessions.
-pub struct LegacySessions {
+pub(crate) struct LegacySessions {
     server: SpacesServer,
     sessions: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
     keep_alive: Duration,
@@ -45,7 +45,7 @@ pub struct LegacySessions {
 }
 
 impl LegacySessions {
-    pub fn new(
+    pub(crate) fn new(
         server: SpacesServer,
         keep_alive: Duration,
         shutdown: CancellationToken,
@@ -58,7 +58,7 @@ impl LegacySessions {
         }
     }
 
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.lock().len()
     }
 
@@ -119,7 +119,7 @@ impl Drop for SessionGuard {
 }
 
 /// `GET /sse`.
-pub async fn open(
+pub(crate) async fn open(
     State(sessions): State<Arc<LegacySessions>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -162,13 +162,13 @@ pub async fn open(
 }
 
 #[derive(Deserialize)]
-pub struct SessionQuery {
+pub(crate) struct SessionQuery {
     #[serde(rename = "sessionId")]
     session_id: Option<String>,
 }
 
 /// `POST /messages?sessionId=…`.
-pub async fn post(
+pub(crate) async fn post(
     State(sessions): State<Arc<LegacySessions>>,
     Query(query): Query<SessionQuery>,
     parts: Parts,

@@ -24,7 +24,7 @@ use super::silence::SilenceCancelled;
 const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum StdioError {
+pub(crate) enum StdioError {
     #[error("the MCP session could not start: {0}")]
     Start(String),
     #[error("the MCP session ended abnormally: {0}")]
@@ -33,7 +33,7 @@ pub enum StdioError {
 
 /// Serves until the client closes stdin. Calls still running then are
 /// cancelled, and their jobs cancelled on the Spaces, before it returns.
-pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
+pub(crate) async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     let runner = server.runner().clone();
     let transport = SilenceCancelled::new(LineTransport::new(
         BufReader::new(tokio::io::stdin()),
@@ -61,8 +61,13 @@ pub async fn serve(server: SpacesServer) -> Result<(), StdioError> {
 /// Newline-delimited JSON-RPC over a reader and a writer.
 pub(crate) struct LineTransport {
     incoming: mpsc::Receiver<ClientJsonRpcMessage>,
-    outgoing: mpsc::Sender<String>,
+    outgoing: mpsc::Sender<Outgoing>,
 }
+
+/// A line for stdout, and who to tell once it is written: a message counts
+/// as sent only when it is on stdout, so a process that exits right after
+/// (stdin closed) has written every answer first.
+type Outgoing = (String, Option<tokio::sync::oneshot::Sender<()>>);
 
 #[derive(Debug, thiserror::Error)]
 #[error("stdout has closed")]
@@ -75,7 +80,7 @@ impl LineTransport {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (to_server, incoming) = mpsc::channel(32);
-        let (outgoing, to_writer) = mpsc::channel::<String>(32);
+        let (outgoing, to_writer) = mpsc::channel::<Outgoing>(32);
         tokio::spawn(write_lines(writer, to_writer));
         tokio::spawn(read_lines(reader, to_server, outgoing.clone()));
         LineTransport { incoming, outgoing }
@@ -95,7 +100,12 @@ impl Transport<RoleServer> for LineTransport {
                 tracing::error!("cannot serialise a message: {e}");
                 OutputClosed
             })?;
-            outgoing.send(line).await.map_err(|_| OutputClosed)
+            let (written, done) = tokio::sync::oneshot::channel();
+            outgoing
+                .send((line, Some(written)))
+                .await
+                .map_err(|_| OutputClosed)?;
+            done.await.map_err(|_| OutputClosed)
         }
     }
 
@@ -109,12 +119,15 @@ impl Transport<RoleServer> for LineTransport {
     }
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut lines: mpsc::Receiver<String>) {
-    while let Some(mut line) = lines.recv().await {
+async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut lines: mpsc::Receiver<Outgoing>) {
+    while let Some((mut line, written)) = lines.recv().await {
         line.push('\n');
         if writer.write_all(line.as_bytes()).await.is_err() || writer.flush().await.is_err() {
             tracing::debug!("stdout closed");
             break;
+        }
+        if let Some(written) = written {
+            let _ = written.send(());
         }
     }
 }
@@ -122,7 +135,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut lines: mpsc::Rece
 async fn read_lines<R: AsyncBufRead + Unpin>(
     mut reader: R,
     messages: mpsc::Sender<ClientJsonRpcMessage>,
-    replies: mpsc::Sender<String>,
+    replies: mpsc::Sender<Outgoing>,
 ) {
     loop {
         let line = match read_line(&mut reader).await {
@@ -133,7 +146,7 @@ async fn read_lines<R: AsyncBufRead + Unpin>(
                     -32600,
                     format!("Invalid Request: a message longer than {MAX_LINE_BYTES} bytes"),
                 );
-                if replies.send(reply).await.is_err() {
+                if replies.send((reply, None)).await.is_err() {
                     return;
                 }
                 continue;
@@ -145,6 +158,8 @@ async fn read_lines<R: AsyncBufRead + Unpin>(
             }
         };
         let text = line.trim_ascii();
+        // Some Windows tools start a stream with a byte-order mark.
+        let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         if text.is_empty() {
             continue;
         }
@@ -156,7 +171,7 @@ async fn read_lines<R: AsyncBufRead + Unpin>(
             }
             Err(error) => {
                 tracing::debug!("a line on stdin is not a message: {error}");
-                if replies.send(refusal(text, &error)).await.is_err() {
+                if replies.send((refusal(text, &error), None)).await.is_err() {
                     return;
                 }
             }

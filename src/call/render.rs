@@ -19,44 +19,44 @@ use crate::gradio::{GradioError, HfToken, ReturnInfo, SpaceClient};
 
 /// What the negotiated MCP protocol version lets us send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Features {
+pub(crate) struct Features {
     /// Audio content blocks: protocol 2025-03-26 and later.
-    pub audio: bool,
+    pub(crate) audio: bool,
     /// `structuredContent` and `resource_link` blocks: 2025-06-18 and later.
-    pub structured: bool,
+    pub(crate) structured: bool,
 }
 
 impl Features {
     /// The features of a protocol version (`YYYY-MM-DD` compares as text).
-    pub fn for_version(version: &str) -> Features {
+    pub(crate) fn for_version(version: &str) -> Features {
         Features {
             audio: version >= "2025-03-26",
             structured: version >= "2025-06-18",
         }
     }
 
-    pub const ALL: Features = Features {
+    pub(crate) const ALL: Features = Features {
         audio: true,
         structured: true,
     };
 }
 
 /// How one call's outputs are turned into content.
-pub struct RenderOptions<'a> {
-    pub features: Features,
+pub(crate) struct RenderOptions<'a> {
+    pub(crate) features: Features,
     /// Save every file (the CLI's `call`), not only those too large to inline.
-    pub save_all: bool,
-    pub output_dir: &'a Path,
+    pub(crate) save_all: bool,
+    pub(crate) output_dir: &'a Path,
     /// Keep `output_dir` private (our default folder): see `dirs::ensure_private_dir`.
-    pub private_output_dir: bool,
-    pub inline_max_bytes: u64,
-    pub download_max_bytes: u64,
-    pub idle: Duration,
-    pub token: Option<&'a HfToken>,
+    pub(crate) private_output_dir: bool,
+    pub(crate) inline_max_bytes: u64,
+    pub(crate) download_max_bytes: u64,
+    pub(crate) idle: Duration,
+    pub(crate) token: Option<&'a HfToken>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     #[error(transparent)]
     Download(#[from] GradioError),
     #[error("the Space named a file output with neither a URL nor a path")]
@@ -70,11 +70,9 @@ pub enum OutputError {
 
 /// A call's result as MCP content and structured data.
 #[derive(Debug, Default)]
-pub struct Rendered {
-    pub content: Vec<ContentBlock>,
-    pub structured: Map<String, Value>,
-    /// Files saved to disk, for the CLI to report.
-    pub saved: Vec<PathBuf>,
+pub(crate) struct Rendered {
+    pub(crate) content: Vec<ContentBlock>,
+    pub(crate) structured: Map<String, Value>,
     /// Bytes downloaded so far: all of a call's files together stay within
     /// `download_max_bytes`, however many a gallery holds.
     downloaded: u64,
@@ -116,7 +114,7 @@ impl FileKind {
 }
 
 /// Converts the outputs of one call.
-pub async fn render(
+pub(crate) async fn render(
     client: &SpaceClient,
     outputs: Vec<Value>,
     returns: &[ReturnInfo],
@@ -323,7 +321,6 @@ async fn render_file(
                 .with_size(size);
             rendered.content.push(ContentBlock::resource_link(resource));
         }
-        rendered.saved.push(path);
     }
     rendered.content.push(ContentBlock::text(line));
     Ok(summary)
@@ -388,7 +385,7 @@ async fn save(
 
 /// The last path component of `name`, in letters, digits, `.`, `-` and `_`,
 /// never starting with a dot; `output.<ext>` when nothing is left.
-pub fn safe_file_name(name: &str, mime: &str) -> String {
+pub(crate) fn safe_file_name(name: &str, mime: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
@@ -418,7 +415,7 @@ pub fn safe_file_name(name: &str, mime: &str) -> String {
 
 /// The type of common media files from their first bytes: Gradio often sends
 /// no type, and a file's name can lie.
-pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| bytes.starts_with(magic);
     let riff = |form: &[u8]| bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == form;
     Some(if starts(b"\x89PNG\r\n\x1a\n") {
@@ -469,7 +466,7 @@ fn mime_from_name(name: &str) -> &'static str {
 }
 
 /// The usual file extension of a media type.
-pub fn extension_for(mime: &str) -> &'static str {
+pub(crate) fn extension_for(mime: &str) -> &'static str {
     match mime {
         "image/png" => "png",
         "image/jpeg" => "jpg",

@@ -7,10 +7,66 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use serde_json::{Value, json};
+
+use super::Failure;
+use crate::config::{InputConfig, ToolConfig, ValueKind};
+use crate::gradio::{HfToken, Observer, SpaceClient};
+use crate::tools::{Arguments, ToolError};
+
+/// Turns what the model gave for each file input into Gradio's FileData:
+/// a URL for the Space to fetch, or a path of ours uploaded first.
+pub(super) async fn send_files(
+    tool: &ToolConfig,
+    arguments: &mut Arguments,
+    input_dirs: &[PathBuf],
+    client: &SpaceClient,
+    token: Option<&HfToken>,
+    observe: Observer<'_>,
+) -> Result<(), Failure> {
+    for (name, input) in &tool.inputs {
+        let InputConfig::Exposed(input) = input else {
+            continue;
+        };
+        if input.kind != ValueKind::File {
+            continue;
+        }
+        let Some(Value::String(given)) = arguments.get(name).cloned() else {
+            continue;
+        };
+        let invalid = |problem: String| {
+            Failure::Arguments(ToolError::InvalidArgument {
+                name: name.clone(),
+                problem,
+            })
+        };
+        let source =
+            resolve(&given, input_dirs, tool.limits.download_max_bytes).map_err(invalid)?;
+        let (path, orig_name) = match source {
+            FileSource::Url(url) => {
+                let orig = url.rsplit('/').next().unwrap_or("file").to_string();
+                (url, orig)
+            }
+            FileSource::Bytes {
+                name: file_name,
+                bytes,
+            } => {
+                let path = client
+                    .upload(&file_name, bytes, token, tool.limits.idle_timeout, observe)
+                    .await?;
+                (path, file_name)
+            }
+        };
+        let file =
+            json!({ "path": path, "orig_name": orig_name, "meta": { "_type": "gradio.FileData" } });
+        arguments.insert(name.clone(), file);
+    }
+    Ok(())
+}
 
 /// Where a file input's bytes come from.
 #[derive(Debug, PartialEq)]
-pub enum FileSource {
+pub(crate) enum FileSource {
     /// The Space fetches it.
     Url(String),
     /// We upload it.
@@ -18,7 +74,7 @@ pub enum FileSource {
 }
 
 /// Reads what a model gave for a file; the error says what it may give.
-pub fn resolve(value: &str, dirs: &[PathBuf], max: u64) -> Result<FileSource, String> {
+pub(crate) fn resolve(value: &str, dirs: &[PathBuf], max: u64) -> Result<FileSource, String> {
     let value = value.trim();
     if value.starts_with("http://") || value.starts_with("https://") {
         let url = url::Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
@@ -55,7 +111,7 @@ fn data_uri(rest: &str, max: u64) -> Result<FileSource, String> {
     if bytes.len() as u64 > max {
         return Err(format!("is larger than the {max}-byte limit"));
     }
-    let name = format!("upload.{}", crate::output::extension_for(mime));
+    let name = format!("upload.{}", super::render::extension_for(mime));
     Ok(FileSource::Bytes { name, bytes })
 }
 

@@ -7,19 +7,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
 use crate::gradio::Stage;
 
 /// Where reports go: progress so far, the total, and a message.
-pub type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
+pub(crate) type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
 
 /// The longest silence between two reports while a call runs.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// The scale of progress values.
 const TOTAL: f64 = 100.0;
 
 /// The reports of one call.
-pub struct Reporter {
+pub(crate) struct Reporter {
     sink: Option<ProgressSink>,
     state: Mutex<State>,
 }
@@ -32,7 +33,7 @@ struct State {
 }
 
 impl Reporter {
-    pub fn new(sink: Option<ProgressSink>) -> Reporter {
+    pub(crate) fn new(sink: Option<ProgressSink>) -> Reporter {
         let now = Instant::now();
         Reporter {
             sink,
@@ -46,14 +47,14 @@ impl Reporter {
     }
 
     /// Reports a stage of the call.
-    pub fn stage(&self, stage: Stage) {
+    pub(crate) fn stage(&self, stage: Stage) {
         let (value, message) = describe(stage);
         self.emit(value, message);
     }
 
     /// Repeats the last report, marked as still running, if nothing was said
     /// for [`KEEP_ALIVE`].
-    pub fn keep_alive(&self) {
+    pub(crate) fn keep_alive(&self) {
         let (value, message) = {
             let state = self.lock();
             if state.sent.elapsed() < KEEP_ALIVE {
@@ -171,62 +172,6 @@ fn about(eta: Option<f64>) -> String {
     }
 }
 
-/// The most of a Space's own words (an error, a log line) passed on.
-pub const SPACE_TEXT_MAX: usize = 2048;
-
-/// Text fit to reach a model or a terminal: no control characters (terminal
-/// escapes included), no bidirectional overrides that reorder what a person
-/// sees, and at most `max` bytes, saying so when cut.
-pub fn clean_text(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max + 16));
-    let mut cut = false;
-    for c in text.chars() {
-        let c = match c {
-            '\t' | '\n' | '\r' => ' ',
-            c if c.is_control() || is_bidi_control(c) => continue,
-            c => c,
-        };
-        if out.len() + c.len_utf8() > max {
-            cut = true;
-            break;
-        }
-        out.push(c);
-    }
-    if cut {
-        out.push_str(" … [cut]");
-    }
-    out
-}
-
-/// The Unicode bidirectional formatting characters (embeddings, overrides,
-/// isolates and marks).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Text without its tags and with the common entities decoded: ZeroGPU and
-/// many apps put HTML (links, emphasis) into messages meant for a browser.
-pub fn strip_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let out = out
-        .replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&");
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,29 +255,5 @@ mod tests {
             seen[1].1
         );
         assert!(seen[1].0 > seen[0].0);
-    }
-
-    #[test]
-    fn a_spaces_words_are_bounded_and_lose_escapes_and_bidi_controls() {
-        let hostile = "ok\u{1b}[31mred\u{7}\u{202E}txt.exe\u{2066}x\nnext";
-        assert_eq!(clean_text(hostile, 100), "ok[31mredtxt.exex next");
-        let long = "é".repeat(5000);
-        let cut = clean_text(&long, SPACE_TEXT_MAX);
-        assert!(
-            cut.len() <= SPACE_TEXT_MAX + 16 && cut.ends_with("[cut]"),
-            "{}",
-            cut.len()
-        );
-        assert_eq!(clean_text("short", 10), "short");
-    }
-
-    #[test]
-    fn html_is_stripped_from_messages() {
-        assert_eq!(
-            strip_html(
-                "You have exceeded your GPU quota (60s requested vs. 56s left). <a href=\"https://hf.co/join\">Create a free account</a> to get more."
-            ),
-            "You have exceeded your GPU quota (60s requested vs. 56s left). Create a free account to get more."
-        );
     }
 }

@@ -1,0 +1,95 @@
+//! A failed call, in one line a person can act on: which tool, which Space
+//! and endpoint, what went wrong, and what to do about it. Whatever part of
+//! it the Space wrote is bounded and cleaned first (see `text`).
+
+use super::Failure;
+use super::render::OutputError;
+use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
+use crate::config::ToolConfig;
+use crate::gradio::GradioError;
+
+/// One line: what failed, where, why, and what to do.
+pub(super) fn explain(tool: &ToolConfig, failure: &Failure) -> String {
+    let where_ = format!(
+        "{} (Space {}, endpoint {})",
+        tool.name, tool.space, tool.api
+    );
+    if let Failure::Arguments(e) = failure {
+        return format!(
+            "{}: invalid arguments: {e}. Fix the arguments and call again.",
+            tool.name
+        );
+    }
+    let hint = hint(tool, failure);
+    let cause = match failure {
+        // Apps (ZeroGPU above all) write HTML for a browser; the model reads text.
+        Failure::Gradio(GradioError::App(message)) => {
+            format!("the Space reported an error: {}", strip_html(message))
+        }
+        other => other.to_string(),
+    };
+    // Whatever a Space wrote reaches the model bounded and without escapes.
+    let cause = clean_text(&cause, SPACE_TEXT_MAX);
+    let mut line = format!("{where_} failed: {cause}");
+    if !hint.is_empty() {
+        line.push_str(". ");
+        line.push_str(&hint);
+    }
+    line
+}
+
+fn hint(tool: &ToolConfig, failure: &Failure) -> String {
+    let page = tool.space.page();
+    match failure {
+        Failure::Arguments(_) => String::new(),
+        Failure::Mapping(_) => "The config does not match the Space's API; see the Space's \"Use via API\" page.".into(),
+        Failure::Timeout(_) => format!(
+            "The Space may be busy, asleep or overloaded: try again, or raise `timeout` for this tool in spaces.toml (now {}s).",
+            tool.limits.timeout.as_secs()
+        ),
+        Failure::Output(OutputError::Save { .. }) => "Set `output_dir` in spaces.toml to a folder this user can write.".into(),
+        Failure::Output(OutputError::NoLocation) => String::new(),
+        Failure::Gradio(e) | Failure::Output(OutputError::Download(e)) => match e {
+            GradioError::Unreachable { .. } if tool.space.is_hub() => format!(
+                "Check that the Space exists and is running at {page}; a sleeping Space takes a minute or two to wake, so try again."
+            ),
+            GradioError::Unreachable { .. } => format!("Check that the Gradio app is running at {page}."),
+            GradioError::Http { status: 401 | 403, .. } => {
+                "The Space may be private or gated: set HF_TOKEN to a Hugging Face token that can access it.".into()
+            }
+            GradioError::Http { status: 404, .. } => {
+                format!("No Gradio app answers there: check `space` in spaces.toml, and that {page} is up.")
+            }
+            GradioError::Http { status: 429, .. } => {
+                "The Space is rate-limiting: wait a little, or set HF_TOKEN so calls count against your own account.".into()
+            }
+            GradioError::Http { status: 500..=599, .. } => format!("The Space failed; it may be restarting: try again later, or check {page}."),
+            GradioError::Http { .. } => String::new(),
+            GradioError::JobRefused { .. } => format!(
+                "The Space did not accept the job even after its API was read again; check `api` in spaces.toml against {page}."
+            ),
+            GradioError::UnknownEndpoint { .. } => {
+                format!("Set `api` in spaces.toml to one of those (the Space's \"Use via API\" page at {page} lists them).")
+            }
+            GradioError::Protocol { .. } => format!("Check that {page} is a Gradio app (version 4.20 or later)."),
+            GradioError::App(message) if message.contains("GPU quota") || message.contains("No GPU") => {
+                "Set HF_TOKEN to use your own ZeroGPU quota, wait for the quota to refill, or duplicate the Space.".into()
+            }
+            GradioError::App(_) => String::new(),
+            GradioError::AppHidden => String::new(),
+            GradioError::Cancelled => "The Space's operator may have stopped it; try again.".into(),
+            GradioError::Idle(_) | GradioError::StreamBroken(_) | GradioError::StreamEnded => {
+                "The connection to the Space was lost; try again (raise `idle_timeout` in spaces.toml if the Space is slow to answer).".into()
+            }
+            GradioError::ForeignFile { .. } => {
+                "The Space names its files on another address (a proxy?): set `space` to the address it serves files from.".into()
+            }
+            GradioError::TooLarge { .. } => "Raise `download_max_bytes` in spaces.toml to accept larger files.".into(),
+            GradioError::Oversize { .. } => "The Space sent far more than a Gradio app does; check that it is the app you meant.".into(),
+            GradioError::ForeignPrefix { .. } => format!(
+                "This Space may be trying to capture your token; if you trust it, set `space` to the address it names. See {page}."
+            ),
+            GradioError::Setup(_) | GradioError::SpaceDown(_) => String::new(),
+        },
+    }
+}

@@ -1,0 +1,294 @@
+//! Running one tool call end to end: check the arguments, send the files,
+//! call the Space, turn its outputs into content, all within the tool's
+//! timeout. The MCP handler and the CLI's `call` both go through here.
+//! Beside it: `files` (file inputs), `render` (outputs to MCP content),
+//! `progress` (stages to progress reports), `explain` (failures to one line
+//! a person can act on) and `text` (a Space's words made safe to pass on).
+//!
+//! A call that fails is still an answer: a result with `isError` and one line
+//! that says which tool, which Space and endpoint, what went wrong and what to
+//! do, so the model (and the person behind it) can act on it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) mod explain;
+pub(crate) mod files;
+pub(crate) mod progress;
+pub(crate) mod render;
+pub(crate) mod text;
+
+use crate::config::{Settings, ToolConfig};
+use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
+use crate::tools::derive::from_endpoint;
+use crate::tools::{
+    InputsState, Registry, ToolError, check_arguments, output_names, positional_data,
+};
+use explain::explain;
+use progress::{KEEP_ALIVE, ProgressSink, Reporter};
+use render::{Features, OutputError, RenderOptions, Rendered, render};
+
+/// The tools, the Space clients and the settings, shared by every call.
+pub(crate) struct Runner {
+    registry: Arc<Registry>,
+    pool: Arc<SpacePool>,
+    settings: Settings,
+    token: Option<HfToken>,
+    in_flight: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// How one call is to be made.
+#[derive(Clone)]
+pub(crate) struct CallOptions {
+    pub(crate) features: Features,
+    pub(crate) save_all: bool,
+    /// Stops the call when it fires (the client cancelled, or went away).
+    pub(crate) cancel: CancellationToken,
+    /// The HF token the MCP client sent with this request, used instead of the
+    /// server's own for this call only (when the config allows it).
+    pub(crate) client_token: Option<HfToken>,
+    /// Where progress reports go, when the client asked for them.
+    pub(crate) progress: Option<ProgressSink>,
+}
+
+/// Why a call produced no result at all.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    #[error("unknown tool {name:?}; this server has {available}")]
+    UnknownTool { name: String, available: String },
+    #[error("the call was cancelled")]
+    Cancelled,
+}
+
+/// Why a call failed, in the order it can happen.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Failure {
+    #[error(transparent)]
+    Arguments(ToolError),
+    #[error(transparent)]
+    Mapping(ToolError),
+    #[error(transparent)]
+    Gradio(#[from] GradioError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("no result within {}s", .0.as_secs())]
+    Timeout(Duration),
+}
+
+/// A finished call: the MCP result.
+pub(crate) struct Outcome {
+    pub(crate) result: CallToolResult,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        registry: Arc<Registry>,
+        pool: Arc<SpacePool>,
+        settings: Settings,
+        token: Option<HfToken>,
+    ) -> Runner {
+        Runner {
+            registry,
+            pool,
+            settings,
+            token,
+            in_flight: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Whether a client's own HF token may replace the server's (`client_hf_token`).
+    pub(crate) fn accepts_client_token(&self) -> bool {
+        self.settings.client_hf_token
+    }
+
+    /// Waits (at most `limit`) for cancels still on their way to Spaces.
+    pub(crate) async fn settle_cancels(&self, limit: Duration) {
+        self.pool.settle_cancels(limit).await;
+    }
+
+    /// Calls running now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call runs, or `limit` passes; says whether it got there.
+    pub(crate) async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.idle.notified();
+            if self.in_flight() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.in_flight() == 0;
+            }
+        }
+    }
+
+    pub(crate) async fn call(
+        self: &Arc<Self>,
+        name: &str,
+        arguments: Option<&JsonObject>,
+        options: CallOptions,
+    ) -> Result<Outcome, RunError> {
+        let tool = self
+            .registry
+            .get(name)
+            .ok_or_else(|| RunError::UnknownTool {
+                name: name.to_string(),
+                available: self
+                    .registry
+                    .snapshot()
+                    .iter()
+                    .map(|t| t.config.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let tool = &tool.config;
+        let _counted = InFlight::enter(self);
+        let started = std::time::Instant::now();
+        let reporter = Reporter::new(options.progress.clone());
+        let work = tokio::time::timeout(
+            tool.limits.timeout,
+            keeping_alive(&reporter, self.run(tool, arguments, &options, &reporter)),
+        );
+        let result = tokio::select! {
+            biased;
+            _ = options.cancel.cancelled() => {
+                tracing::info!(tool = name, "call cancelled by the client");
+                return Err(RunError::Cancelled);
+            }
+            result = work => result.unwrap_or(Err(Failure::Timeout(tool.limits.timeout))),
+        };
+        let elapsed = started.elapsed();
+        Ok(match result {
+            Ok(rendered) => {
+                tracing::info!(
+                    tool = name,
+                    ms = elapsed.as_millis() as u64,
+                    "call succeeded"
+                );
+                let Rendered {
+                    content,
+                    structured,
+                    ..
+                } = rendered;
+                let mut result = CallToolResult::success(content);
+                if options.features.structured {
+                    result.structured_content = Some(Value::Object(structured));
+                }
+                Outcome { result }
+            }
+            Err(failure) => {
+                let message = explain(tool, &failure);
+                tracing::warn!(tool = name, ms = elapsed.as_millis() as u64, "{message}");
+                Outcome {
+                    result: CallToolResult::error(vec![ContentBlock::text(message)]),
+                }
+            }
+        })
+    }
+
+    async fn run(
+        &self,
+        tool: &ToolConfig,
+        arguments: Option<&JsonObject>,
+        options: &CallOptions,
+        reporter: &Reporter,
+    ) -> Result<Rendered, Failure> {
+        let observe = |stage| reporter.stage(stage);
+        let token = if tool.send_hf_token {
+            options.client_token.as_ref().or(self.token.as_ref())
+        } else {
+            None
+        };
+        let client = self.pool.client(&tool.space)?;
+        // A tool that lists its inputs is checked before anything is sent; one
+        // whose inputs come from the Space is checked against them as the
+        // Space describes them now.
+        let derived;
+        let tool = if tool.inputs_from_space {
+            let endpoint = client.endpoint(&tool.api, token, &observe).await?;
+            derived = from_endpoint(tool, &endpoint);
+            // A Space that did not answer at start-up has now: the registry
+            // tells clients of its tool.
+            self.registry.put(derived.clone(), InputsState::Known);
+            &derived
+        } else {
+            tool
+        };
+        let mut arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
+        files::send_files(
+            tool,
+            &mut arguments,
+            &self.settings.input_dirs,
+            &client,
+            token,
+            &observe,
+        )
+        .await?;
+        let endpoint = client.endpoint(&tool.api, token, &observe).await?;
+        let data = positional_data(tool, &arguments, &endpoint).map_err(Failure::Mapping)?;
+        let names = output_names(tool, &endpoint);
+        let idle = tool.limits.idle_timeout;
+        tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
+        let outputs = client.call(&tool.api, data, token, idle, &observe).await?;
+        if outputs.iter().any(Value::is_object) {
+            reporter.stage(Stage::Downloading);
+        }
+        let render_options = RenderOptions {
+            features: options.features,
+            save_all: options.save_all,
+            output_dir: &self.settings.output_dir,
+            private_output_dir: self.settings.private_output_dir,
+            inline_max_bytes: tool.limits.inline_max_bytes,
+            download_max_bytes: tool.limits.download_max_bytes,
+            idle,
+            token,
+        };
+        Ok(render(&client, outputs, &endpoint.returns, &names, &render_options).await?)
+    }
+}
+
+/// Runs `work`, repeating the last progress report through silent stretches.
+async fn keeping_alive<T>(reporter: &Reporter, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    // Checked every second, so no silence lasts much past KEEP_ALIVE.
+    let mut ticks = tokio::time::interval(KEEP_ALIVE / 10);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = ticks.tick() => reporter.keep_alive(),
+        }
+    }
+}
+
+/// Counts a call in flight for as long as it lives.
+struct InFlight<'a>(&'a Runner);
+
+impl<'a> InFlight<'a> {
+    fn enter(runner: &'a Runner) -> InFlight<'a> {
+        runner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(runner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The command line: what each subcommand takes (clap), and one place that
+//! turns a subcommand's failure into a message on stderr and an exit status
+//! (2 for a usage or config problem, 1 for a call or server that failed).
+//! Each subcommand lives in its own file; `main.rs` only hands over the
+//! parsed arguments.
+
+mod call;
+mod client_config;
+mod discover;
+mod serve;
+mod tools;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::call::Runner;
+use crate::config::{Config, ConfigError};
+use crate::discovery::Discovery;
+use crate::gradio::{HfToken, SpacePool};
+use crate::tools::Registry;
+
+/// Gradio apps and Hugging Face Spaces as MCP tools.
+#[derive(Parser)]
+#[command(name = "spaces-mcp", version, about, long_about = None)]
+pub struct Cli {
+    /// The tools' config (spaces.toml); without it, the built-in config is used.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SPACES_MCP_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides it.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP over stdio (the default), or over HTTP with --transport http.
+    Serve(ServeArgs),
+    /// Print the tools with their schemas, as JSON.
+    Tools,
+    /// Run one tool once and print its result; files are saved and their paths printed.
+    Call {
+        /// The tool's name.
+        tool: String,
+        /// Arguments as key=value; values of non-string inputs are read as JSON.
+        #[arg(value_name = "KEY=VALUE")]
+        arguments: Vec<String>,
+        /// Where to save file outputs (default: the config's output_dir).
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+    },
+    /// Print a ready-to-paste spaces.toml section for each endpoint of a Space.
+    Discover {
+        /// A Space id (owner/name) or a Gradio app's URL.
+        space: String,
+    },
+    /// Print a config entry for an MCP client.
+    Config {
+        #[arg(value_enum)]
+        client: ClientKind,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// stdio for a client that spawns the server; http for clients that connect by URL.
+    #[arg(long, value_enum, default_value_t = Transport::Stdio)]
+    transport: Transport,
+    /// The address to listen on (http). Loopback unless you mean otherwise.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// No sessions on /mcp, for deployments behind a load balancer (http).
+    #[arg(long)]
+    stateless: bool,
+    /// A Host name (or name:port) to accept beside localhost; repeat for more (http).
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
+    /// A browser Origin to accept beside loopback ones, e.g. https://app.example.com or http://x.example:*; repeat for more (http).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Require `Authorization: Bearer <token>`, the token read from this environment variable (http).
+    #[arg(long, value_name = "NAME")]
+    auth_token_env: Option<String>,
+    /// Largest request body accepted, in bytes (http; larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
+    max_body_bytes: u64,
+    /// Most sessions open at once, Streamable HTTP and legacy SSE together (http; more: 503).
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_sessions: u64,
+    /// Seconds without a message before a session is dropped; never less than the longest tool timeout (http).
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    session_idle_timeout: u64,
+    /// Seconds calls in flight get to finish after SIGINT/SIGTERM before they are cancelled (http).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    shutdown_grace: u64,
+    /// Seconds a client has to send a request's headers, and each piece of its body; slower connections are closed (http).
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    read_timeout: u64,
+    /// Most connections served at once; more wait to be accepted (http).
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_connections: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Transport {
+    Stdio,
+    Http,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ClientKind {
+    /// Claude Desktop's claude_desktop_config.json (Cursor's mcp.json takes the same entry).
+    Claude,
+}
+
+/// Why a subcommand failed; the one mapping to an exit status.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigError),
+    /// The command line or an argument is wrong: exit 2, as clap does.
+    #[error("{0}")]
+    Usage(String),
+    /// The work itself failed: exit 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Config(_) | CliError::Usage(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    // A server logs each call; the one-shot commands print their own results.
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_logging(cli.verbose, serving);
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("spaces-mcp: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    let config = Config::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    match cli.command {
+        None => runtime.block_on(serve::stdio(config)),
+        Some(Command::Serve(args)) if args.transport == Transport::Http => {
+            let options = serve::http_options(args, &config)?;
+            runtime.block_on(serve::http(config, options))
+        }
+        Some(Command::Serve(_)) => runtime.block_on(serve::stdio(config)),
+        Some(Command::Tools) => runtime.block_on(tools::run(&config)),
+        Some(Command::Call {
+            tool,
+            arguments,
+            output_dir,
+        }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir)),
+        Some(Command::Config {
+            client: ClientKind::Claude,
+        }) => client_config::claude(cli.config.as_deref()),
+        Some(Command::Discover { space }) => runtime.block_on(discover::run(&space)),
+    }
+}
+
+fn init_logging(verbose: u8, serving: bool) {
+    let default = match verbose {
+        0 if serving => "spaces_mcp=info,warn",
+        0 => "error",
+        1 => "spaces_mcp=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Logs go to stderr only: in stdio mode stdout is the protocol.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// What serving and calling need, built once from the config: the registry,
+/// one client per Space, the runner, and discovery over the same two.
+pub(crate) struct Services {
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) discovery: Discovery,
+}
+
+impl Services {
+    pub(crate) fn new(config: &Config) -> Services {
+        let registry = Arc::new(Registry::new(config));
+        let pool = Arc::new(SpacePool::new(config.settings.space_concurrency));
+        let token = HfToken::from_env();
+        let runner = Arc::new(Runner::new(
+            registry.clone(),
+            pool.clone(),
+            config.settings.clone(),
+            token.clone(),
+        ));
+        Services {
+            runner,
+            discovery: Discovery {
+                registry,
+                pool,
+                token,
+            },
+        }
+    }
+}
+
+/// Prints JSON on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) -> Result<ExitCode, CliError> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}

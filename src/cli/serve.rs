@@ -1,0 +1,67 @@
+//! `spaces-mcp serve`: MCP over stdio (the default), or over HTTP.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::{CliError, ServeArgs, Services};
+use crate::config::Config;
+use crate::server::http::{self, HttpOptions};
+use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
+
+/// The MCP handler over fresh services, with the Spaces of tools whose
+/// inputs come from them being read in the background.
+fn serving(config: &Config) -> SpacesServer {
+    let services = Services::new(config);
+    let server = SpacesServer::new(services.runner.clone());
+    services.discovery.start(config);
+    server
+}
+
+pub(super) async fn stdio(config: Config) -> Result<ExitCode, CliError> {
+    tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
+    stdio::serve(serving(&config))
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn http(config: Config, options: HttpOptions) -> Result<ExitCode, CliError> {
+    let server = serving(&config);
+    let runner = server.runner().clone();
+    http::serve(server, runner, options)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn http_options(args: ServeArgs, config: &Config) -> Result<HttpOptions, CliError> {
+    let bearer_token = match &args.auth_token_env {
+        None => None,
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.trim().is_empty() => {
+                Some(BearerToken::new(token.trim().to_string()))
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--auth-token-env {name}: the environment variable {name} is not set or empty; set it to the token clients must send"
+                )));
+            }
+        },
+    };
+    Ok(HttpOptions {
+        listen: args.listen,
+        stateless: args.stateless,
+        access: AccessPolicy {
+            allowed_hosts: args.allowed_hosts,
+            allowed_origins: args.allowed_origins,
+            bearer_token,
+        },
+        max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+        session_idle: Duration::from_secs(args.session_idle_timeout),
+        longest_call: config.longest_timeout(),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        read_timeout: Duration::from_secs(args.read_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    })
+}

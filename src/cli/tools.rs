@@ -1,0 +1,15 @@
+//! `spaces-mcp tools`: every tool with its schemas, as JSON, after reading
+//! the Spaces of tools whose inputs come from them.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{CliError, Services, print_json};
+use crate::config::Config;
+
+pub(super) async fn run(config: &Config) -> Result<ExitCode, CliError> {
+    let services = Services::new(config);
+    services.discovery.read_all(config).await;
+    print_json(&json!({ "tools": services.runner.registry().definitions() }))
+}

@@ -1,0 +1,169 @@
+//! Discovery: reading the Spaces of tools whose inputs come from their Space
+//! (tools that list no inputs, and `[spaces]` tables) and putting the tools
+//! they describe into the registry. What a Space said is cached on disk
+//! (`cache`), so the next start lists the full tools at once, with no
+//! network; every start reads the Spaces again in the background, and the
+//! registry tells clients when a definition changed.
+
+mod cache;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, SpaceConfig, ToolConfig};
+use crate::gradio::{ApiInfo, HfToken, SpacePool, SpaceRef};
+use crate::tools::derive::from_endpoint;
+use crate::tools::{InputsState, Registry};
+
+/// How long a Space may take to describe itself at start-up.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What discovery reads Spaces with and writes tools into.
+#[derive(Clone)]
+pub(crate) struct Discovery {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) pool: Arc<SpacePool>,
+    /// The server's HF token, sent to Spaces whose tools may have it.
+    pub(crate) token: Option<HfToken>,
+}
+
+/// The discoverable tools and aliases of one Space.
+#[derive(Clone)]
+struct Group {
+    space: SpaceRef,
+    tools: Vec<ToolConfig>,
+    aliases: Vec<SpaceConfig>,
+    send_hf_token: bool,
+}
+
+fn groups(config: &Config) -> Vec<Group> {
+    let mut by_space: BTreeMap<String, Group> = BTreeMap::new();
+    let mut group = |space: &SpaceRef, send: bool| {
+        let key = format!("{} {}", space.base(), space.hub_id().unwrap_or(""));
+        by_space
+            .entry(key.clone())
+            .or_insert_with(|| Group {
+                space: space.clone(),
+                tools: Vec::new(),
+                aliases: Vec::new(),
+                send_hf_token: false,
+            })
+            .send_hf_token |= send;
+        key
+    };
+    let mut keys = Vec::new();
+    for tool in config.tools.iter().filter(|t| t.inputs_from_space) {
+        keys.push((
+            group(&tool.space, tool.send_hf_token),
+            Some(tool.clone()),
+            None,
+        ));
+    }
+    for alias in &config.spaces {
+        keys.push((
+            group(&alias.space, alias.send_hf_token),
+            None,
+            Some(alias.clone()),
+        ));
+    }
+    for (key, tool, alias) in keys {
+        if let Some(g) = by_space.get_mut(&key) {
+            g.tools.extend(tool);
+            g.aliases.extend(alias);
+        }
+    }
+    by_space.into_values().collect()
+}
+
+impl Discovery {
+    /// Applies the cache at once, then reads every Space in the background.
+    pub(crate) fn start(&self, config: &Config) {
+        let declared: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
+        for group in groups(config) {
+            if let Some(info) = cache::load(&group.space) {
+                self.apply(&group, &info, &declared);
+            }
+            let discovery = self.clone();
+            let declared = declared.clone();
+            tokio::spawn(async move { discovery.refresh(&group, &declared).await });
+        }
+    }
+
+    /// Reads every Space now, in parallel (for `spaces-mcp tools` and `call`).
+    pub(crate) async fn read_all(&self, config: &Config) {
+        let declared: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
+        let groups = groups(config);
+        let refreshes = groups.iter().map(|group| self.refresh(group, &declared));
+        futures_util::future::join_all(refreshes).await;
+    }
+
+    /// Reads one Space and updates its tools.
+    async fn refresh(&self, group: &Group, declared: &[String]) {
+        let work = async {
+            let client = self.pool.client(&group.space)?;
+            let token = self.token.as_ref().filter(|_| group.send_hf_token);
+            client.api_info(token, &|_| {}).await
+        };
+        match tokio::time::timeout(DISCOVERY_TIMEOUT, work).await {
+            Ok(Ok(info)) => {
+                cache::store(&group.space, &info);
+                tracing::info!(space = %group.space, endpoints = info.named_endpoints.len(), "read the Space's API");
+                self.apply(group, &info, declared);
+            }
+            failure => {
+                let why = match failure {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => format!("no answer within {}s", DISCOVERY_TIMEOUT.as_secs()),
+                };
+                tracing::warn!(space = %group.space, "cannot read the Space's API: {why}");
+                for tool in &group.tools {
+                    // A tool known from the cache keeps its inputs.
+                    let known = self.registry.get(&tool.name).is_some_and(|t| t.known);
+                    if !known {
+                        self.registry.put(tool.clone(), InputsState::Failed(&why));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns a Space's API into its tools.
+    fn apply(&self, group: &Group, info: &ApiInfo, declared: &[String]) {
+        let registry = &self.registry;
+        for tool in &group.tools {
+            match info.named_endpoints.get(&tool.api) {
+                Some(endpoint) => {
+                    registry.put(from_endpoint(tool, endpoint), InputsState::Known);
+                }
+                None => {
+                    let mut names: Vec<&str> =
+                        info.named_endpoints.keys().map(String::as_str).collect();
+                    names.sort_unstable();
+                    let why = format!(
+                        "it has no endpoint {} (it has {})",
+                        tool.api,
+                        names.join(", ")
+                    );
+                    registry.put(tool.clone(), InputsState::Failed(&why));
+                }
+            }
+        }
+        for alias in &group.aliases {
+            let mut endpoints: Vec<_> = info
+                .named_endpoints
+                .iter()
+                .filter(|(_, e)| e.is_public())
+                .collect();
+            endpoints.sort_by(|a, b| a.0.cmp(b.0));
+            for (api, endpoint) in endpoints {
+                let tool = alias.tool(api);
+                // A tool the config declares by name wins over a generated one.
+                if declared.contains(&tool.name) {
+                    continue;
+                }
+                registry.put(from_endpoint(&tool, endpoint), InputsState::Known);
+            }
+        }
+    }
+}

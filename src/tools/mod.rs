@@ -1,0 +1,348 @@
+//! The tools this server serves: the registry (each tool's config and MCP
+//! definition, and a signal when the set changes), with its parts beside it:
+//! `schema` (the MCP definition), `arguments` (checking a call's arguments
+//! and laying them out as Gradio's `data`), and `derive` (inputs and output
+//! schemas read from a Space's API).
+//!
+//! Declared tools are defined from the config alone, at start-up; tools
+//! whose inputs come from their Space change once it has been read.
+
+pub(crate) mod arguments;
+pub(crate) mod derive;
+mod schema;
+
+use std::sync::{Arc, RwLock};
+
+use indexmap::IndexMap;
+use rmcp::model::Tool;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::config::{Config, ToolConfig};
+
+pub(crate) use arguments::{check_arguments, output_names, positional_data};
+
+/// Why a call's arguments, or the config, do not fit the endpoint.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub(crate) enum ToolError {
+    #[error("unknown argument {name:?}; this tool takes {expected}")]
+    UnknownArgument { name: String, expected: String },
+    #[error("missing required argument {name:?}")]
+    MissingArgument { name: String },
+    #[error("argument {name:?} {problem}")]
+    InvalidArgument { name: String, problem: String },
+    #[error(
+        "the config names input {name:?}, but the endpoint has no such parameter (it has {available}); fix the tool's inputs in the config"
+    )]
+    NoSuchParameter { name: String, available: String },
+    #[error(
+        "the endpoint's input {name:?} has no default and the tool gives it no value; add it to the tool's inputs in the config"
+    )]
+    UnfilledParameter { name: String },
+}
+
+/// A tool ready to serve: its config and its MCP definition.
+#[derive(Debug)]
+pub(crate) struct RegisteredTool {
+    pub(crate) config: ToolConfig,
+    pub(crate) definition: Tool,
+    /// Its inputs are known (declared, or read from the Space).
+    pub(crate) known: bool,
+}
+
+/// Every tool, by name. Tools whose inputs come from their Space change once
+/// the Space has been read, so the set sits behind a lock; readers take
+/// cheap snapshots (`Arc`s). Whoever must hear of changes (the MCP server,
+/// to send `tools/list_changed`) watches [`Registry::changes`].
+#[derive(Debug)]
+pub(crate) struct Registry {
+    tools: RwLock<Vec<Arc<RegisteredTool>>>,
+    /// Counts the changes to any definition.
+    version: watch::Sender<u64>,
+}
+
+/// The arguments of one call, checked, with config defaults filled in.
+pub(crate) type Arguments = IndexMap<String, Value>;
+
+/// What is known of the inputs of a tool whose inputs come from its Space.
+pub(crate) enum InputsState<'a> {
+    /// Its inputs are known.
+    Known,
+    /// Not read yet.
+    Pending,
+    /// The Space did not answer; why.
+    Failed(&'a str),
+}
+
+impl Registry {
+    pub(crate) fn new(config: &Config) -> Registry {
+        let registry = Registry {
+            tools: RwLock::default(),
+            version: watch::Sender::new(0),
+        };
+        for tool in &config.tools {
+            let state = if tool.inputs_from_space {
+                InputsState::Pending
+            } else {
+                InputsState::Known
+            };
+            registry.put(tool.clone(), state);
+        }
+        registry.version.send_replace(0);
+        registry
+    }
+
+    /// Ticks whenever a tool's definition changes (0 until the first change).
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// Adds a tool, or replaces the one of the same name; says whether its
+    /// definition changed (clients are then told the list changed).
+    pub(crate) fn put(&self, config: ToolConfig, state: InputsState<'_>) -> bool {
+        let definition = schema::definition(&config, &state);
+        let known = matches!(state, InputsState::Known);
+        let mut tools = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        let entry = Arc::new(RegisteredTool {
+            config,
+            definition,
+            known,
+        });
+        let changed = match tools
+            .iter_mut()
+            .find(|t| t.config.name == entry.config.name)
+        {
+            Some(existing) if existing.definition == entry.definition => {
+                *existing = entry;
+                false
+            }
+            Some(existing) => {
+                *existing = entry;
+                true
+            }
+            None => {
+                tools.push(entry);
+                true
+            }
+        };
+        drop(tools);
+        if changed {
+            self.version.send_modify(|v| *v += 1);
+        }
+        changed
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<RegisteredTool>> {
+        let tools = self.tools.read().unwrap_or_else(|p| p.into_inner());
+        tools.iter().find(|t| t.config.name == name).cloned()
+    }
+
+    /// The tools as they are now.
+    pub(crate) fn snapshot(&self) -> Vec<Arc<RegisteredTool>> {
+        self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn definitions(&self) -> Vec<Tool> {
+        self.snapshot()
+            .iter()
+            .map(|t| t.definition.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradio::{ApiInfo, EndpointInfo};
+    use rmcp::model::JsonObject;
+    use serde_json::json;
+
+    fn builtin() -> Config {
+        Config::load(None).unwrap()
+    }
+
+    fn sana_endpoint() -> EndpointInfo {
+        let info: ApiInfo =
+            serde_json::from_str(crate::fixtures::wire("sanasprint-like.info.json")).unwrap();
+        info.named_endpoints["/infer"].clone()
+    }
+
+    fn args(v: Value) -> JsonObject {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn schemas_show_only_what_the_model_gives() {
+        let registry = Registry::new(&builtin());
+        let image = registry.get("generate_image").unwrap();
+        let tool = &image.definition;
+        let schema = Value::Object((*tool.input_schema).clone());
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["prompt"]));
+        assert_eq!(schema["additionalProperties"], false);
+        let props = schema["properties"].as_object().unwrap();
+        assert_eq!(
+            props.keys().collect::<Vec<_>>(),
+            ["prompt", "width", "height"]
+        );
+        assert_eq!(
+            props["width"],
+            json!({"type": "integer", "description": "Image width in pixels (multiples of 32 work best).", "minimum": 256, "maximum": 2048, "default": 512})
+        );
+        let tts = registry.get("run_dia_tts").unwrap();
+        assert_eq!(
+            tts.definition.input_schema["required"],
+            json!(["text_input"])
+        );
+        assert!(registry.get("nope").is_none());
+    }
+
+    #[test]
+    fn arguments_are_checked_with_their_name() {
+        let config = builtin();
+        let tool = &config.tools[0];
+        let ok =
+            check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
+        assert_eq!(ok["width"], 320);
+        assert_eq!(
+            ok["height"], 512,
+            "the config default fills what the model left out"
+        );
+
+        let e = check_arguments(tool, Some(&args(json!({"width": 320})))).unwrap_err();
+        assert_eq!(
+            e,
+            ToolError::MissingArgument {
+                name: "prompt".into()
+            }
+        );
+        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "seed": 3})))).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown argument \"seed\"")
+                && e.to_string().contains("prompt, width, height"),
+            "{e}"
+        );
+        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "width": "wide"}))))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("\"width\" must be a whole number"),
+            "{e}"
+        );
+        let e = check_arguments(tool, Some(&args(json!({"prompt": "x", "height": 99999}))))
+            .unwrap_err();
+        assert!(e.to_string().contains("above the maximum 2048"), "{e}");
+        let e = check_arguments(tool, Some(&args(json!({"prompt": 5})))).unwrap_err();
+        assert!(e.to_string().contains("must be a string"), "{e}");
+        let e = check_arguments(tool, None).unwrap_err();
+        assert_eq!(
+            e,
+            ToolError::MissingArgument {
+                name: "prompt".into()
+            }
+        );
+    }
+
+    #[test]
+    fn every_input_is_sent_in_the_endpoints_order() {
+        let config = builtin();
+        let tool = &config.tools[0];
+        let checked =
+            check_arguments(tool, Some(&args(json!({"prompt": "a cat", "width": 320})))).unwrap();
+        let data = positional_data(tool, &checked, &sana_endpoint()).unwrap();
+        assert_eq!(
+            data,
+            vec![
+                json!("a cat"),
+                json!("0.6B"),
+                json!(0),
+                json!(true),
+                json!(320),
+                json!(512),
+                json!(4.0),
+                json!(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn space_defaults_fill_unlisted_inputs_and_mismatches_are_named() {
+        let config = Config::parse(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\ninputs.prompt = { type = \"string\" }\n",
+            "t",
+        )
+        .unwrap();
+        let tool = &config.tools[0];
+        let checked = check_arguments(tool, Some(&args(json!({"prompt": "p"})))).unwrap();
+        let data = positional_data(tool, &checked, &sana_endpoint()).unwrap();
+        assert_eq!(
+            data,
+            vec![
+                json!("p"),
+                json!("1.6B"),
+                json!(0),
+                json!(true),
+                json!(1024),
+                json!(1024),
+                json!(4.5),
+                json!(2)
+            ]
+        );
+
+        let config = Config::parse(
+            "[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\ninputs.promt = { type = \"string\" }\n",
+            "t",
+        )
+        .unwrap();
+        let e = positional_data(&config.tools[0], &Arguments::new(), &sana_endpoint()).unwrap_err();
+        assert!(
+            e.to_string().contains("\"promt\"") && e.to_string().contains("prompt, model_size"),
+            "{e}"
+        );
+
+        let config = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\n", "t").unwrap();
+        let e = positional_data(&config.tools[0], &Arguments::new(), &sana_endpoint()).unwrap_err();
+        assert_eq!(
+            e,
+            ToolError::UnfilledParameter {
+                name: "prompt".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_parameter_named_only_by_its_label_is_found_by_the_name_its_schema_shows() {
+        // Gradio gives no parameter_name when the function's parameter has
+        // none it can show; the tool input is the label in snake case.
+        let endpoint: EndpointInfo = serde_json::from_value(json!({
+            "parameters": [
+                {"label": "My Prompt", "parameter_has_default": false, "type": {"type": "string"}},
+                {"label": "Steps", "parameter_has_default": true, "parameter_default": 4, "type": {"type": "number"}}
+            ],
+            "returns": []
+        }))
+        .unwrap();
+        let config = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n", "t").unwrap();
+        let tool = derive::from_endpoint(&config.tools[0], &endpoint);
+        assert_eq!(
+            tool.inputs.keys().collect::<Vec<_>>(),
+            ["my_prompt", "steps"]
+        );
+        let checked = check_arguments(&tool, Some(&args(json!({"my_prompt": "hi"})))).unwrap();
+        let data = positional_data(&tool, &checked, &endpoint).unwrap();
+        assert_eq!(data, [json!("hi"), json!(4)]);
+    }
+
+    #[test]
+    fn outputs_are_named_from_config_then_labels() {
+        let config = builtin();
+        assert_eq!(
+            output_names(&config.tools[0], &sana_endpoint()),
+            ["image", "seed"]
+        );
+        let bare = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/infer\"\n", "t").unwrap();
+        assert_eq!(
+            output_names(&bare.tools[0], &sana_endpoint()),
+            ["result", "seed_used"]
+        );
+    }
+}
