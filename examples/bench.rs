@@ -8,6 +8,9 @@
 //!    read its event stream, download the image), and their ratio.
 //! 4. 64 concurrent `generate_image` calls over Streamable HTTP (one session),
 //!    against the same 64 calls made directly: throughput, p50 and p99.
+//! 5. With `MANY_CONFIG` set (a config of many `[spaces]` tables): the time
+//!    from spawning `spaces-mcp` on an empty cache to a first tools/list that
+//!    holds every tool, and how many tools that is.
 //!
 //! Usage: bench BINARY CONFIG APP_URL [ROUNDS]
 
@@ -118,7 +121,46 @@ async fn main() -> Result<(), BoxError> {
     }
     client.cancel().await?;
 
-    concurrent_over_http(binary, config, app, &http, &request, &data).await
+    concurrent_over_http(binary, config, app, &http, &request, &data).await?;
+    if let Ok(many) = std::env::var("MANY_CONFIG") {
+        first_full_list(binary, &many).await?;
+    }
+    Ok(())
+}
+
+/// Section 5: spawn to a complete first tools/list, every Space uncached.
+async fn first_full_list(binary: &str, config: &str) -> Result<(), BoxError> {
+    let mut times = Vec::new();
+    let mut counts = Vec::new();
+    for round in 0..5 {
+        let cache = std::env::temp_dir().join(format!(
+            "spaces-mcp-bench-cache-{}-{round}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&cache);
+        let started = Instant::now();
+        let mut command = Command::new(binary);
+        command
+            .args(["--config", config, "serve"])
+            .env("RUST_LOG", "off")
+            .env("SPACES_MCP_CACHE_DIR", &cache);
+        let client = ().serve(TokioChildProcess::new(command)?).await?;
+        let tools = client.list_tools(None).await?;
+        times.push(started.elapsed());
+        counts.push(tools.tools.len());
+        client.cancel().await?;
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    times.sort();
+    println!(
+        "first full tools/list, every Space uncached: median {:.0} ms, min {:.0} ms, max {:.0} ms over {} runs; {} tools listed (first run)",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+        times.len(),
+        counts[0]
+    );
+    Ok(())
 }
 
 /// Section 4: 64 calls at once, through `serve --transport http` and direct.

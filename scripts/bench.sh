@@ -21,4 +21,17 @@ for _ in $(seq 240); do
 done
 # The built-in config with its Space pointed at the local app.
 sed "s#space = \"ysharma/SanaSprint\"#space = \"$url\"#" spaces.toml >"$work/spaces.toml"
-./target/release/examples/bench ./target/release/spaces-mcp "$work/spaces.toml" "$url" "${1:-30}"
+# 24 more apps from one process, each at its own URL, for the first-list figure.
+many_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GRADIO_ANALYTICS_ENABLED=False "$venv/bin/python" tests/apps/many.py "$many_port" 24 >"$work/many.log" 2>&1 &
+many=$!
+trap 'kill $app $many 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 240); do
+  "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$many_port/a24/config', timeout=2)" 2>/dev/null && break
+  sleep 0.5
+done
+{
+  printf '[settings]\ndiscovery_wait = 30\n'
+  for n in $(seq 24); do printf '[spaces.a%s]\nspace = "http://127.0.0.1:%s/a%s"\n' "$n" "$many_port" "$n"; done
+} >"$work/many.toml"
+MANY_CONFIG="$work/many.toml" ./target/release/examples/bench ./target/release/spaces-mcp "$work/spaces.toml" "$url" "${1:-30}"

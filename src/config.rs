@@ -13,6 +13,7 @@
 //! person reading it has only the file in front of them.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::gradio::SpaceRef;
 use crate::naming::{describe, is_valid_tool_name, slug};
+use crate::validate::same;
 
 /// The config built into the binary, used when no file is given.
 pub(crate) const DEFAULT_CONFIG: &str = include_str!("../spaces.toml");
@@ -119,6 +121,9 @@ pub(crate) struct Settings {
     pub(crate) space_concurrency: usize,
     /// Folders whose files may be given to file inputs by path; none by default.
     pub(crate) input_dirs: Vec<PathBuf>,
+    /// How long the first `tools/list` may wait, at most, for Spaces not yet
+    /// described in the cache (all read at once, in parallel).
+    pub(crate) discovery_wait: Duration,
 }
 
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
@@ -202,6 +207,20 @@ pub(crate) struct ExposedInput {
     pub(crate) maximum: Option<f64>,
     pub(crate) choices: Option<Vec<Value>>,
     pub(crate) required: bool,
+    /// For a `json` input read from a Space: its JSON Schema (shown to the
+    /// model, and checked), and Gradio's own (where its files go).
+    pub(crate) shape: Option<Arc<InputShape>>,
+}
+
+/// The shape of a structured input, as its Space describes it.
+#[derive(Debug, PartialEq)]
+pub(crate) struct InputShape {
+    /// What the model sees: Gradio's schema with files as strings (a URL,
+    /// a `data:` URI or a local path).
+    pub(crate) schema: Value,
+    /// Gradio's schema, references resolved: where a file sits, what the
+    /// Space wants there is a FileData object.
+    pub(crate) wire: Value,
 }
 
 /// The JSON types an input can take.
@@ -215,6 +234,9 @@ pub(crate) enum ValueKind {
     /// A file, given as an http(s) URL, a `data:` URI or a local path in
     /// `input_dirs`; sent to the Space as Gradio's FileData.
     File,
+    /// Any JSON value (a list, a chat history, a table), checked against its
+    /// shape when the Space gave one.
+    Json,
 }
 
 impl ValueKind {
@@ -225,14 +247,17 @@ impl ValueKind {
             ValueKind::Integer => "integer",
             ValueKind::Boolean => "boolean",
             ValueKind::File => "file",
+            ValueKind::Json => "json",
         }
     }
 
-    /// The JSON-schema type: a file is given as a string.
-    pub(crate) fn json_type(self) -> &'static str {
+    /// The JSON-schema type: a file is given as a string; a JSON value has
+    /// none of its own.
+    pub(crate) fn json_type(self) -> Option<&'static str> {
         match self {
-            ValueKind::File => "string",
-            other => other.as_str(),
+            ValueKind::File => Some("string"),
+            ValueKind::Json => None,
+            other => Some(other.as_str()),
         }
     }
 
@@ -244,6 +269,7 @@ impl ValueKind {
             ValueKind::Number => value.is_number(),
             ValueKind::Integer => value.as_f64().is_some_and(|n| n.fract() == 0.0),
             ValueKind::Boolean => value.is_boolean(),
+            ValueKind::Json => true,
         }
     }
 
@@ -293,6 +319,7 @@ struct RawSettings {
     space_concurrency: Option<usize>,
     #[serde(default)]
     input_dirs: Vec<PathBuf>,
+    discovery_wait: Option<f64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -384,6 +411,11 @@ impl Config {
     }
 }
 
+/// How long the first tools/list waits for uncached Spaces unless the config
+/// says otherwise: long enough for a Space that is up to describe itself,
+/// short enough for a client that times out its first request.
+pub(crate) const DEFAULT_DISCOVERY_WAIT: Duration = Duration::from_secs(10);
+
 /// Calls one Space may have running at once unless the config says otherwise:
 /// enough for a team, few enough not to flood a Space's queue.
 pub(crate) const DEFAULT_SPACE_CONCURRENCY: usize = 4;
@@ -411,6 +443,18 @@ impl Validator<'_> {
                 .unwrap_or_else(crate::dirs::default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
             input_dirs: raw.input_dirs,
+            discovery_wait: match raw.discovery_wait {
+                None => DEFAULT_DISCOVERY_WAIT,
+                Some(s) if s.is_finite() && (0.0..=600.0).contains(&s) => {
+                    Duration::from_secs_f64(s)
+                }
+                Some(s) => {
+                    return Err(self.invalid(
+                        "settings.discovery_wait",
+                        format!("expected 0 to 600 seconds, found {s}"),
+                    ));
+                }
+            },
             space_concurrency: match raw.space_concurrency {
                 None => DEFAULT_SPACE_CONCURRENCY,
                 Some(n @ 1..=1024) => n,
@@ -647,6 +691,7 @@ impl Validator<'_> {
             minimum: raw.minimum,
             maximum: raw.maximum,
             choices,
+            shape: None,
         };
         if let Some(default) = &input.default
             && let Err(problem) = input.check(default)
@@ -678,6 +723,7 @@ impl ExposedInput {
                 ValueKind::String => "a string",
                 ValueKind::Boolean => "true or false",
                 ValueKind::File => "a string (an http(s) URL, a data: URI or a local path)",
+                ValueKind::Json => "JSON",
             };
             return Err(format!("must be {expected}, not {}", describe(value)));
         }
@@ -694,20 +740,15 @@ impl ExposedInput {
             }
         }
         if let Some(choices) = &self.choices
-            && !choices.iter().any(|c| same_value(c, value))
+            && !choices.iter().any(|c| same(c, value))
         {
             let list: Vec<String> = choices.iter().map(Value::to_string).collect();
             return Err(format!("{value} is not one of {}", list.join(", ")));
         }
+        if let Some(shape) = &self.shape {
+            crate::validate::check(&shape.schema, value)?;
+        }
         Ok(())
-    }
-}
-
-/// Equality that treats `1` and `1.0` as the same number.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
     }
 }
 
@@ -901,6 +942,7 @@ mod tests {
             maximum: Some(2048.0),
             choices: None,
             required: false,
+            shape: None,
         };
         assert!(input.check(&Value::from(512)).is_ok());
         assert!(input.check(&serde_json::json!(512.0)).is_ok());

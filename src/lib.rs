@@ -7,7 +7,8 @@
 //! - `call`: one tool call end to end (files, outputs, progress, errors).
 //! - `tools`: the registry, schemas, argument checks and mapping.
 //! - `config`: `spaces.toml`, loaded and validated.
-//! - `naming`, `dirs`: names every layer shares; where files live.
+//! - `naming`, `validate`, `dirs`: names every layer shares; checking values
+//!   against a JSON Schema; where files live.
 //! - `gradio`: the Gradio protocol, one client per Space.
 
 mod call;
@@ -21,3 +22,4 @@ mod gradio;
 mod naming;
 mod server;
 mod tools;
+mod validate;

@@ -81,7 +81,7 @@ class Apps:
     all: list[App] = field(default_factory=list)
 
 
-def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None, port: int | None = None) -> App:
+def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None, port: int | None = None, env: dict[str, str] | None = None) -> App:
     port = port or free_port()
     header_log = tmp / f"{name}.headers.jsonl"
     output = tmp / f"{name}.log"
@@ -94,6 +94,7 @@ def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None,
         HF_HUB_OFFLINE="1",
         NO_PROXY="127.0.0.1,localhost",
         JOBS_LOG=str(jobs_log),
+        **(env or {}),
     )
     process = subprocess.Popen(
         [sys.executable, str(APPS / "serve.py"), module, str(port), "--header-log", str(header_log), *(extra or [])],

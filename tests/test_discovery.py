@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import binary, free_port, local_config, start_app, wait_ready, write_config
-from mcp_helpers import blocks, decoded, mcp_session, texts, wait_for_tool
+from mcp_helpers import blocks, decoded, mcp_session, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +51,10 @@ async def wait_for(predicate, seconds: float = 20) -> None:
 async def test_a_tool_from_space_and_api_alone(apps):
     config = write_config(apps.tmp, local_config(apps, minimal("paint", apps.sana.url, "/infer")))
     async with mcp_session(config, env=fresh_cache()) as session:
-        # (tools/list_changed is tested below, with a Space that comes up late:
-        # here the Space may be read before the client listens for it.)
-        await wait_for_tool(session, "paint")
+        # The first list, on a fresh cache, already has the Space's inputs
+        # (it waits for the Space up to discovery_wait).
         tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert tools["paint"].output_schema, "the first tools/list came before the Space was read"
         schema = tools["paint"].input_schema
         assert schema["required"] == ["prompt"]
         assert schema["additionalProperties"] is False
@@ -144,3 +144,32 @@ async def test_a_space_down_at_start_is_reported_then_works_when_up(apps):
         finally:
             app.process.terminate()
             app.process.wait(timeout=20)
+
+
+async def test_a_space_redeployed_under_the_server_is_read_again(apps):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tool = f'\n[tools.echo]\nspace = "{url}"\napi = "/echo"\ninputs.text = {{ type = "string" }}\n'
+    config = write_config(apps.tmp, local_config(apps, tool))
+    first = start_app("redeploy-1", "redeploy_v1", apps.tmp, port=port)
+    try:
+        wait_ready(first, time.monotonic() + 120)
+        async with mcp_session(config, env=fresh_cache()) as session:
+            before = await session.call_tool("echo", {"text": "a"})
+            assert not before.is_error and "v1 echo: a" in texts(before), texts(before)
+            first.process.terminate()
+            first.process.wait(timeout=20)
+            second = start_app("redeploy-2", "redeploy_v2", apps.tmp, port=port)
+            try:
+                wait_ready(second, time.monotonic() + 120)
+                # The server still holds v1's fn_index for /echo; v2 refuses
+                # it, the server reads the Space again and sends the job once more.
+                after = await session.call_tool("echo", {"text": "b"})
+                assert not after.is_error, texts(after)
+                assert "v2 echo: b" in texts(after)
+            finally:
+                second.process.terminate()
+                second.process.wait(timeout=20)
+    finally:
+        if first.process.poll() is None:
+            first.process.terminate()

@@ -5,9 +5,12 @@ a real Gradio app whose jobs record what happens to them."""
 
 from __future__ import annotations
 
+import tempfile
 import time
+import uuid
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from conftest import local_config, with_settings, write_config
@@ -340,3 +343,20 @@ def test_closing_stdin_cancels_the_job_on_the_space(apps):
     assert 7 not in [r.get("id") for r in replies]
     kinds = [e["event"] for e in events_of(apps.jobs, "pipe-closed")]
     assert "cancelled" in kinds and "end" not in kinds, kinds
+
+
+async def test_calls_start_in_the_order_they_came_while_the_space_is_read(apps):
+    # A tool with no inputs listed, on a fresh cache: the Space's description
+    # is still being read when the three calls arrive together.
+    extra = f'\n[tools.fresh]\nspace = "{apps.jobs.url}"\napi = "/steps"\n'
+    config = write_config(apps.tmp, local_config(apps, extra))
+    env = {"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp(prefix="spaces-mcp-cache-")}
+    jobs = [f"order-{uuid.uuid4().hex[:6]}-{i}" for i in range(3)]
+    async with mcp_session(config, env=env) as session:
+        async with anyio.create_task_group() as group:
+            for job in jobs:
+                # Sent one after the other, answers not awaited: they arrive together, in this order.
+                group.start_soon(lambda job=job: session.call_tool("fresh", {"job": job, "n": 2, "delay": 0.05}))
+                await anyio.lowlevel.checkpoint()
+    starts = [e["job"] for e in apps.jobs.jobs() if e["event"] == "start" and e["job"] in jobs]
+    assert starts == jobs, starts

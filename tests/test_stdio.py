@@ -173,7 +173,7 @@ async def test_bad_arguments_are_refused_before_any_call(apps, arguments, expect
     assert call_posts(apps.sana) == before, "the Space was called despite bad arguments"
 
 
-async def test_download_on_another_host_is_refused(apps):
+async def test_a_file_on_another_host_comes_back_as_its_link_unfetched(apps):
     extra = f"""
 [tools.proxied_image]
 space = "{apps.foreign.url}"
@@ -183,10 +183,15 @@ inputs.prompt = {{ type = "string" }}
     config = write_config(apps.tmp, local_config(apps, extra))
     async with mcp_session(config) as session:
         result = await session.call_tool("proxied_image", {"prompt": "x"})
-    assert result.is_error
+    # The Space names its image on another host (127.0.0.2:9, where nothing
+    # listens): the call succeeds with the link, which was never fetched.
+    assert not result.is_error, texts(result)
     message = texts(result)
-    assert "http://127.0.0.2:9/" in message and "not on the Space's own origin" in message
+    assert "http://127.0.0.2:9/" in message and "not downloaded" in message
     assert not blocks(result, "image")
+    links = blocks(result, "resource_link")
+    assert links and str(links[0].uri).startswith("http://127.0.0.2:9/")
+    assert result.structured_content["result"]["url"].startswith("http://127.0.0.2:9/")
 
 
 async def test_hf_token_goes_everywhere_but_never_out(apps):

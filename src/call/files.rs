@@ -12,10 +12,14 @@ use serde_json::{Value, json};
 use super::Failure;
 use crate::config::{InputConfig, ToolConfig, ValueKind};
 use crate::gradio::{HfToken, Observer, SpaceClient};
+use crate::tools::derive::is_file_node;
 use crate::tools::{Arguments, ToolError};
 
-/// Turns what the model gave for each file input into Gradio's FileData:
-/// a URL for the Space to fetch, or a path of ours uploaded first.
+/// Turns what the model gave for each file into Gradio's FileData: a URL
+/// for the Space to fetch, or a path of ours uploaded first. A file input is
+/// one string; a structured input (a gallery, a message with attachments, an
+/// image editor's layers) may hold files anywhere inside, where Gradio's
+/// schema says a FileData goes.
 pub(super) async fn send_files(
     tool: &ToolConfig,
     arguments: &mut Arguments,
@@ -28,40 +32,118 @@ pub(super) async fn send_files(
         let InputConfig::Exposed(input) = input else {
             continue;
         };
-        if input.kind != ValueKind::File {
+        let Some(value) = arguments.get_mut(name) else {
             continue;
+        };
+        let places = match (&input.kind, &input.shape) {
+            (ValueKind::File, _) if value.is_string() => vec![String::new()],
+            (ValueKind::Json, Some(shape)) => {
+                let mut places = Vec::new();
+                file_places(&shape.wire, value, &mut String::new(), &mut places, 0);
+                places
+            }
+            _ => continue,
+        };
+        for place in places {
+            let Some(slot) = value.pointer_mut(&place) else {
+                continue;
+            };
+            let Some(given) = slot.as_str().map(str::to_string) else {
+                continue;
+            };
+            let invalid = |problem: String| {
+                let at = if place.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (at {place})")
+                };
+                Failure::Arguments(ToolError::InvalidArgument {
+                    name: name.clone(),
+                    problem: format!("{problem}{at}"),
+                })
+            };
+            let source =
+                resolve(&given, input_dirs, tool.limits.download_max_bytes).map_err(invalid)?;
+            let (path, orig_name) = match source {
+                FileSource::Url(url) => {
+                    let orig = url.rsplit('/').next().unwrap_or("file").to_string();
+                    (url, orig)
+                }
+                FileSource::Bytes {
+                    name: file_name,
+                    bytes,
+                } => {
+                    let path = client
+                        .upload(&file_name, bytes, token, tool.limits.idle_timeout, observe)
+                        .await?;
+                    (path, file_name)
+                }
+            };
+            *slot = json!({ "path": path, "orig_name": orig_name, "meta": { "_type": "gradio.FileData" } });
         }
-        let Some(Value::String(given)) = arguments.get(name).cloned() else {
-            continue;
-        };
-        let invalid = |problem: String| {
-            Failure::Arguments(ToolError::InvalidArgument {
-                name: name.clone(),
-                problem,
-            })
-        };
-        let source =
-            resolve(&given, input_dirs, tool.limits.download_max_bytes).map_err(invalid)?;
-        let (path, orig_name) = match source {
-            FileSource::Url(url) => {
-                let orig = url.rsplit('/').next().unwrap_or("file").to_string();
-                (url, orig)
-            }
-            FileSource::Bytes {
-                name: file_name,
-                bytes,
-            } => {
-                let path = client
-                    .upload(&file_name, bytes, token, tool.limits.idle_timeout, observe)
-                    .await?;
-                (path, file_name)
-            }
-        };
-        let file =
-            json!({ "path": path, "orig_name": orig_name, "meta": { "_type": "gradio.FileData" } });
-        arguments.insert(name.clone(), file);
     }
     Ok(())
+}
+
+/// The JSON pointers of the strings in `value` that sit where Gradio's
+/// `schema` wants a file.
+fn file_places(
+    schema: &Value,
+    value: &Value,
+    at: &mut String,
+    places: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    if is_file_node(schema) {
+        if value.is_string() && !places.contains(at) {
+            places.push(at.clone());
+        }
+        return;
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        for branch in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            file_places(branch, value, at, places, depth + 1);
+        }
+    }
+    match value {
+        Value::Array(items) => {
+            let prefix = schema.get("prefixItems").and_then(Value::as_array);
+            for (i, item) in items.iter().enumerate() {
+                let Some(item_schema) = prefix
+                    .and_then(|p| p.get(i))
+                    .or_else(|| schema.get("items"))
+                else {
+                    continue;
+                };
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                file_places(item_schema, item, at, places, depth + 1);
+                at.truncate(len);
+            }
+        }
+        Value::Object(object) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (key, item) in object {
+                let Some(property) = properties.and_then(|p| p.get(key)) else {
+                    continue;
+                };
+                let len = at.len();
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                file_places(property, item, at, places, depth + 1);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Where a file input's bytes come from.
@@ -182,6 +264,21 @@ fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_inside_a_structured_value_are_found_where_gradio_wants_them() {
+        let file =
+            json!({"type": "object", "properties": {"path": {"type": "string"}, "meta": {}}});
+        let schema = json!({"type": "object", "properties": {
+            "text": {"type": "string"},
+            "files": {"type": "array", "items": file},
+            "pair": {"anyOf": [{"type": "array", "prefixItems": [file, {"anyOf": [file, {"type": "null"}]}]}, {"type": "null"}]}
+        }});
+        let value = json!({"text": "https://not-a-file.example/x", "files": ["a.png", "b.png"], "pair": ["c.png", null]});
+        let mut places = Vec::new();
+        file_places(&schema, &value, &mut String::new(), &mut places, 0);
+        assert_eq!(places, ["/files/0", "/files/1", "/pair/0"]);
+    }
 
     #[test]
     fn urls_and_data_uris() {

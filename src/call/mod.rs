@@ -46,6 +46,9 @@ pub(crate) struct Runner {
 /// How one call is to be made.
 #[derive(Clone)]
 pub(crate) struct CallOptions {
+    /// When the request arrived (see `server::Arrival`): calls to a Space
+    /// start in this order.
+    pub(crate) arrival: Option<u64>,
     pub(crate) features: Features,
     pub(crate) save_all: bool,
     /// Stops the call when it fires (the client cancelled, or went away).
@@ -214,6 +217,9 @@ impl Runner {
             None
         };
         let client = self.pool.client(&tool.space)?;
+        // First of all, a place in the Space's line: calls start in the order
+        // they came, even while the Space is still being read.
+        let slot = client.slot(&observe, options.arrival).await;
         // A tool that lists its inputs is checked before anything is sent; one
         // whose inputs come from the Space is checked against them as the
         // Space describes them now.
@@ -243,7 +249,9 @@ impl Runner {
         let names = output_names(tool, &endpoint);
         let idle = tool.limits.idle_timeout;
         tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
-        let outputs = client.call(&tool.api, data, token, idle, &observe).await?;
+        let outputs = client
+            .call(&slot, &tool.api, data, token, idle, &observe)
+            .await?;
         if outputs.iter().any(Value::is_object) {
             reporter.stage(Stage::Downloading);
         }

@@ -15,7 +15,7 @@ use base64::Engine;
 use rmcp::model::{ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
-use crate::gradio::{GradioError, HfToken, ReturnInfo, SpaceClient};
+use crate::gradio::{Downloaded, GradioError, HfToken, ReturnInfo, SpaceClient};
 
 /// What the negotiated MCP protocol version lets us send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +128,7 @@ pub(crate) async fn render(
             .cloned()
             .unwrap_or_else(|| format!("output_{i}"));
         let component = returns.get(i).and_then(|r| r.component.as_deref());
+        let value = resolve_update(value);
         let summary = match classify(&value) {
             Shape::File(file) => {
                 render_file(client, file, component, &name, options, &mut rendered).await?
@@ -154,19 +155,194 @@ pub(crate) async fn render(
                 json!({ "headers": headers, "data": rows })
             }
             Shape::Plain => {
-                let text = match &value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+                let text = readable(component, &value);
                 rendered
                     .content
                     .push(ContentBlock::text(format!("{name}: {text}")));
+                // Files inside a structured value (an image editor's layers,
+                // an annotated image, a message's attachments) are rendered
+                // as files, and stand in the structured result as such.
+                let mut value = value;
+                for place in nested_files(&value) {
+                    let Some(file) = value.pointer(&place).cloned() else {
+                        continue;
+                    };
+                    let label = format!("{name}{place}");
+                    let summary =
+                        render_file(client, &file, None, &label, options, &mut rendered).await?;
+                    if let Some(slot) = value.pointer_mut(&place) {
+                        *slot = summary;
+                    }
+                }
                 value
             }
         };
         rendered.structured.insert(name, summary);
     }
     Ok(rendered)
+}
+
+/// A `gr.update(...)` returned as an output stands for its `value`, or for
+/// nothing when it only changes how the component looks.
+fn resolve_update(value: Value) -> Value {
+    let is_update = value
+        .get("__type__")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "update");
+    if !is_update {
+        return value;
+    }
+    match value {
+        Value::Object(mut object) => object.remove("value").unwrap_or(Value::Null),
+        other => other,
+    }
+}
+
+/// A structured value in words a model reads well; plain values as they are.
+fn readable(component: Option<&str>, value: &Value) -> String {
+    let component = component.unwrap_or("").to_ascii_lowercase();
+    let text = match component.as_str() {
+        "label" => label_text(value),
+        "highlightedtext" => highlighted_text(value),
+        "chatbot" => chat_text(value),
+        "plot" | "lineplot" | "barplot" | "scatterplot" | "nativeplot" => plot_text(value),
+        _ => None,
+    };
+    text.unwrap_or_else(|| match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// `cat (cat 90%, dog 10%)`.
+fn label_text(value: &Value) -> Option<String> {
+    let label = value.get("label").map(|l| match l {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let confidences: Vec<String> = value
+        .get("confidences")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| {
+                    let name = c.get("label")?;
+                    let name = name
+                        .as_str()
+                        .map_or_else(|| name.to_string(), str::to_string);
+                    let p = c.get("confidence")?.as_f64()?;
+                    Some(format!("{name} {:.0}%", p * 100.0))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match (label, confidences.is_empty()) {
+        (Some(label), true) => Some(label),
+        (Some(label), false) => Some(format!("{label} ({})", confidences.join(", "))),
+        (None, false) => Some(confidences.join(", ")),
+        (None, true) => None,
+    }
+}
+
+/// `The quick[adj] fox[noun]`: each token, with its class when it has one.
+fn highlighted_text(value: &Value) -> Option<String> {
+    let tokens = value.as_array()?;
+    let mut out = String::new();
+    for token in tokens {
+        let (text, class) = match token {
+            Value::Object(o) => (o.get("token")?, o.get("class_or_confidence")),
+            Value::Array(pair) => (pair.first()?, pair.get(1)),
+            _ => return None,
+        };
+        out.push_str(text.as_str().unwrap_or_default());
+        match class {
+            Some(Value::Null) | None => {}
+            Some(Value::String(c)) => out.push_str(&format!("[{c}]")),
+            Some(other) => out.push_str(&format!("[{other}]")),
+        }
+        out.push(' ');
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// One line per message: `user: Hello!`; files in a message by their URL.
+fn chat_text(value: &Value) -> Option<String> {
+    let messages = value.as_array()?;
+    let mut lines = Vec::new();
+    for message in messages {
+        let role = message.get("role").and_then(Value::as_str).unwrap_or("?");
+        let content = match message.get("content") {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .map(|part| match part.get("type").and_then(Value::as_str) {
+                    Some("text") => part
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    Some("file") => format!(
+                        "[file {}]",
+                        part.pointer("/file/url")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    ),
+                    _ => part.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        lines.push(format!("{role}: {content}"));
+    }
+    Some(format!("\n{}", lines.join("\n")))
+}
+
+/// A plot's spec is for a browser: say what it is, and leave the spec to
+/// the structured result.
+fn plot_text(value: &Value) -> Option<String> {
+    if value.is_null() {
+        return None;
+    }
+    let kind = value.get("type").and_then(Value::as_str).unwrap_or("a");
+    Some(format!(
+        "a {kind} plot (its full spec is in the structured result)"
+    ))
+}
+
+/// The JSON pointers of the FileData objects inside a value.
+fn nested_files(value: &Value) -> Vec<String> {
+    fn walk(value: &Value, at: &mut String, found: &mut Vec<String>, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        if is_file_data(value) {
+            found.push(at.clone());
+            return;
+        }
+        let children: Box<dyn Iterator<Item = (String, &Value)>> = match value {
+            Value::Array(items) => {
+                Box::new(items.iter().enumerate().map(|(i, v)| (i.to_string(), v)))
+            }
+            Value::Object(object) => Box::new(
+                object
+                    .iter()
+                    .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v)),
+            ),
+            _ => return,
+        };
+        for (key, child) in children {
+            let len = at.len();
+            at.push('/');
+            at.push_str(&key);
+            walk(child, at, found, depth + 1);
+            at.truncate(len);
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, &mut String::new(), &mut found, 0);
+    found
 }
 
 /// What an output value holds.
@@ -273,17 +449,44 @@ async fn render_file(
         (None, Some(path)) => client.file_url(path).ok_or(OutputError::NoLocation)?,
         (None, None) => return Err(OutputError::NoLocation),
     };
-    let file = client
-        .download(
-            &url,
-            options
-                .download_max_bytes
-                .saturating_sub(rendered.downloaded),
-            options.token,
-            options.idle,
-        )
-        .await?;
     let file_name = field("orig_name").or(field("path")).unwrap_or(name);
+    let budget = options
+        .download_max_bytes
+        .saturating_sub(rendered.downloaded);
+    let file = if url.starts_with("data:") {
+        // The file came inside the answer: decode it, within the budget.
+        match super::files::resolve(&url, &[], budget) {
+            Ok(super::files::FileSource::Bytes { bytes, .. }) => Downloaded {
+                bytes,
+                content_type: None,
+            },
+            _ => {
+                return Err(OutputError::Download(GradioError::TooLarge {
+                    url: "a data: URL".into(),
+                    max: options.download_max_bytes,
+                }));
+            }
+        }
+    } else {
+        match client
+            .download(&url, budget, options.token, options.idle)
+            .await
+        {
+            // A file on another host (a gallery of web images): its link, unfetched.
+            Err(GradioError::ForeignFile { .. }) => {
+                return Ok(link_only(
+                    &url,
+                    file_name,
+                    component,
+                    name,
+                    field("mime_type"),
+                    options,
+                    rendered,
+                ));
+            }
+            other => other?,
+        }
+    };
     let mime = sniff_mime(&file.bytes)
         .map(str::to_string)
         .or(file
@@ -324,6 +527,34 @@ async fn render_file(
     }
     rendered.content.push(ContentBlock::text(line));
     Ok(summary)
+}
+
+/// A file the Space names on another host: returned as its link (a text
+/// line and a `resource_link`), never fetched by this server.
+fn link_only(
+    url: &str,
+    file_name: &str,
+    component: Option<&str>,
+    name: &str,
+    mime_type: Option<&str>,
+    options: &RenderOptions<'_>,
+    rendered: &mut Rendered,
+) -> Value {
+    let mime = mime_type
+        .map(str::to_string)
+        .unwrap_or_else(|| mime_from_name(url.split(['?', '#']).next().unwrap_or(url)).to_string());
+    let kind = FileKind::of(component, &mime);
+    if options.features.structured {
+        let name_part = file_name.rsplit('/').next().unwrap_or(file_name);
+        let resource =
+            Resource::new(url.to_string(), name_part.to_string()).with_mime_type(mime.clone());
+        rendered.content.push(ContentBlock::resource_link(resource));
+    }
+    rendered.content.push(ContentBlock::text(format!(
+        "{name}: {} {url} ({mime}; on another host, not downloaded)",
+        kind.name()
+    )));
+    json!({ "kind": kind.name(), "url": url, "mime_type": mime })
 }
 
 fn file_name_of(path: &Path) -> String {

@@ -39,6 +39,7 @@ pub(super) async fn run(
         }
     });
     let options = CallOptions {
+        arrival: None,
         features: Features::ALL,
         save_all: true,
         cancel,

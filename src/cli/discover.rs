@@ -13,7 +13,7 @@ use crate::gradio::{
     ApiInfo, EndpointInfo, GradioError, HfToken, ParameterInfo, SpacePool, SpaceRef, Stage,
 };
 use crate::naming::{is_valid_tool_name, parameter_name, slug};
-use crate::tools::derive::{Derived, derive};
+use crate::tools::derive::derive;
 
 /// How long a Space may take to describe itself (waking it included).
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
@@ -96,24 +96,13 @@ pub(crate) fn section(space: &str, stem: &str, api: &str, endpoint: &EndpointInf
     out
 }
 
-/// The input's line: shown to the model with its schema, or, for file
-/// inputs and unknown types, a comment (the Space's default is then sent).
+/// The input's line, with its type, choices, bounds, default and
+/// description. A structured input (`type = "json"`) takes any JSON here;
+/// left out of the config, it is read from the Space with its full shape.
 fn input_line(parameter: &ParameterInfo) -> String {
     let name = parameter_name(parameter);
     let component = parameter.component.as_deref().unwrap_or("?");
-    let default_note = if parameter.parameter_has_default {
-        "the Space's default is sent"
-    } else {
-        "required by the Space"
-    };
-    let input = match derive(parameter) {
-        Derived::Unknown => {
-            return format!(
-                "# {name}: a {component} input of a type this server cannot describe ({default_note})\n"
-            );
-        }
-        Derived::Input(input) => input,
-    };
+    let input = derive(parameter);
     let mut fields = vec![format!("type = {}", quote(input.kind.as_str()))];
     if let Some(choices) = &input.choices {
         let items: Vec<String> = choices.iter().filter_map(toml_value).collect();

@@ -10,6 +10,7 @@ use crate::config::Config;
 
 pub(super) async fn run(config: &Config) -> Result<ExitCode, CliError> {
     let services = Services::new(config);
-    services.discovery.read_all(config).await;
+    services.discovery.start(config);
+    services.runner.registry().settled().await;
     print_json(&json!({ "tools": services.runner.registry().definitions() }))
 }

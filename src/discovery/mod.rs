@@ -78,15 +78,30 @@ fn groups(config: &Config) -> Vec<Group> {
 
 impl Discovery {
     /// Applies the cache at once, then reads every Space in the background.
+    /// A Space not in the cache is a first read: the registry holds a
+    /// client's first list back for it, up to `discovery_wait`.
     pub(crate) fn start(&self, config: &Config) {
         let declared: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
+        let deadline = tokio::time::Instant::now() + config.settings.discovery_wait;
         for group in groups(config) {
-            if let Some(info) = cache::load(&group.space) {
-                self.apply(&group, &info, &declared);
-            }
+            let first = match cache::load(&group.space) {
+                Some(info) => {
+                    self.apply(&group, &info, &declared);
+                    false
+                }
+                None => {
+                    self.registry.first_read_started(deadline);
+                    true
+                }
+            };
             let discovery = self.clone();
             let declared = declared.clone();
-            tokio::spawn(async move { discovery.refresh(&group, &declared).await });
+            tokio::spawn(async move {
+                discovery.refresh(&group, &declared).await;
+                if first {
+                    discovery.registry.first_read_ended();
+                }
+            });
         }
     }
 

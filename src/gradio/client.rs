@@ -16,8 +16,8 @@ use url::Url;
 use super::body::{MAX_DESCRIPTION_BYTES, check_status, read_json};
 use super::hub;
 use super::pool::CancelsInFlight;
-use super::retry::{backoff, retrying};
-use super::slots::Slots;
+use super::retry::{Request, backoff, retrying};
+use super::slots::{Held, Slots};
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
 };
@@ -68,6 +68,10 @@ impl SpaceMeta {
         })
     }
 }
+
+/// A held call slot of one Space, with its turn to submit; the slot is free
+/// again when it is dropped.
+pub(crate) struct Slot<'a>(pub(super) Held<'a>);
 
 pub(crate) struct SpaceClient {
     space: SpaceRef,
@@ -199,7 +203,7 @@ impl SpaceClient {
     ) -> Result<SpaceMeta, GradioError> {
         let mut waits = 0;
         loop {
-            let error = match retrying(observe, || self.fetch_meta(token)).await {
+            let error = match retrying(observe, Request::Read, || self.fetch_meta(token)).await {
                 Ok(meta) => return Ok(meta),
                 Err(error) => error,
             };
@@ -253,36 +257,46 @@ impl SpaceClient {
         })
     }
 
-    /// Runs `api` with `data` (every input, in order) and returns its outputs.
-    /// Waits for a free slot of this Space first, so one busy Space holds
-    /// only its own calls back. When the Space refuses the job as if its API
-    /// had changed (a redeploy), it is read again and the job sent once more.
+    /// Waits for one of this Space's call slots, in arrival order, so one
+    /// busy Space holds only its own calls back. A call takes its slot
+    /// before anything else (reading the Space, uploading its files), so
+    /// calls start in the order they came.
+    pub(crate) async fn slot(&self, observe: Observer<'_>, arrival: Option<u64>) -> Slot<'_> {
+        Slot(self.slots.acquire(observe, arrival).await)
+    }
+
+    /// Runs `api` with `data` (every input, in order) within `slot` and
+    /// returns its outputs. When the Space refuses the job as if its API had
+    /// changed (a redeploy), it is read again and the job sent once more.
     pub(crate) async fn call(
         &self,
+        slot: &Slot<'_>,
         api: &str,
         data: Vec<Value>,
         token: Option<&HfToken>,
         idle: Duration,
         observe: Observer<'_>,
     ) -> Result<Vec<Value>, GradioError> {
-        let _slot = self.slots.acquire(observe).await;
         let meta = self.meta(token, observe).await?;
         match self
-            .call_with(&meta, api, data.clone(), token, idle, observe)
+            .call_with(slot, &meta, api, data.clone(), token, idle, observe)
             .await
         {
             Err(GradioError::JobRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
                 tracing::info!(space = %self.space, api, "the Space refused the job as if its API changed; reading it again");
                 self.forget(&meta).await;
                 let meta = self.meta(token, observe).await?;
-                self.call_with(&meta, api, data, token, idle, observe).await
+                self.call_with(slot, &meta, api, data, token, idle, observe)
+                    .await
             }
             other => other,
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn call_with(
         &self,
+        slot: &Slot<'_>,
         meta: &SpaceMeta,
         api: &str,
         data: Vec<Value>,
@@ -299,10 +313,10 @@ impl SpaceClient {
                     Some(states) => states.fill_inputs(data),
                     None => data,
                 };
-                self.call_queue(meta, fn_index, data, token, idle, observe)
+                self.call_queue(slot, meta, fn_index, data, token, idle, observe)
                     .await?
             }
-            None => self.call_api(meta, api, data, token, idle).await?,
+            None => self.call_api(slot, meta, api, data, token, idle).await?,
         };
         Ok(match states {
             Some(states) => states.strip_outputs(outputs),

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
-use super::client::{HF_AUTH_HEADER, SpaceMeta};
+use super::client::{HF_AUTH_HEADER, Slot, SpaceMeta};
 use super::pool::CancelsInFlight;
 use super::queue::{self, QueueEvent, QueueFailure};
-use super::retry::retrying;
+use super::retry::{Request, retrying};
 use super::sse::SseReader;
 use super::{GradioError, HfToken, Observer, SpaceClient, Stage, follow};
 
@@ -27,6 +27,7 @@ impl SpaceClient {
     /// The call API: `POST <prefix>/call/<api>`, then its event stream.
     pub(super) async fn call_api(
         &self,
+        slot: &Slot<'_>,
         meta: &SpaceMeta,
         api: &str,
         data: Vec<Value>,
@@ -36,7 +37,8 @@ impl SpaceClient {
         let name = api.trim_start_matches('/');
         let submit_url = self.join(&meta.api_base, &format!("call/{name}"))?;
         let body = json!({ "data": data }).to_string();
-        let event_id = self
+        slot.0.wait_turn().await;
+        let submitted = self
             .submit(
                 &submit_url,
                 &body,
@@ -45,7 +47,9 @@ impl SpaceClient {
                 &format!("the call to {api}"),
                 &|_| {},
             )
-            .await?;
+            .await;
+        slot.0.submitted();
+        let event_id = submitted?;
         tracing::debug!(space = %self.space(), api, event_id, "job submitted (call API)");
         let stream_url = self.join(&meta.api_base, &format!("call/{name}/{event_id}"))?;
         let response = self
@@ -58,8 +62,10 @@ impl SpaceClient {
     /// The queue API: join, follow the session's data stream for our job, and
     /// cancel the job on the Space if this call is dropped before it ends
     /// (the client cancelled, the timeout struck).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn call_queue(
         &self,
+        slot: &Slot<'_>,
         meta: &SpaceMeta,
         fn_index: u64,
         data: Vec<Value>,
@@ -77,9 +83,12 @@ impl SpaceClient {
             "event_data": null,
         })
         .to_string();
-        let event_id = self
+        slot.0.wait_turn().await;
+        let submitted = self
             .submit(&join_url, &body, token, idle, "joining the queue", observe)
-            .await?;
+            .await;
+        slot.0.submitted();
+        let event_id = submitted?;
         tracing::debug!(space = %self.space(), fn_index, event_id, "job submitted (queue API)");
         let mut cancel_on_drop = CancelOnDrop {
             http: self.http.clone(),
@@ -156,7 +165,7 @@ impl SpaceClient {
         what: &str,
         observe: Observer<'_>,
     ) -> Result<String, GradioError> {
-        let submitted = retrying(observe, || async {
+        let submitted = retrying(observe, Request::Job, || async {
             let request = self
                 .http
                 .post(url.clone())

@@ -28,6 +28,7 @@ use std::time::Duration;
 pub(crate) use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
 pub(crate) use client::SpaceClient;
 pub(crate) use events::follow;
+pub(crate) use files::Downloaded;
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
 pub(crate) use space::SpaceRef;

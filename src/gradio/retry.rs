@@ -14,8 +14,20 @@ const CONNECT_RETRIES: u32 = 3;
 /// Runs `attempt` until it succeeds or fails for good, waiting between tries
 /// with exponential backoff and jitter (or the server's Retry-After). Only
 /// failures that may pass are retried; the caller's timeout bounds the whole.
+/// Whether a request may be sent again after a broken connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Request {
+    /// A read (`/config`, `/info`): any broken connection may be tried
+    /// again (a pooled connection to a Space that restarted is reset).
+    Read,
+    /// A job: only when no connection was made at all, since a reset
+    /// connection may have delivered it.
+    Job,
+}
+
 pub(super) async fn retrying<T, F, Fut>(
     observe: Observer<'_>,
+    request: Request,
     mut attempt: F,
 ) -> Result<T, GradioError>
 where
@@ -31,18 +43,20 @@ where
         tries += 1;
         let backoff = backoff(tries);
         let (wait, stage) = match &error {
-            GradioError::Unreachable {
-                reason,
-                kind: Unreachable::Connect,
-                ..
-            } if tries <= CONNECT_RETRIES => (
-                backoff,
-                Stage::Retrying {
-                    reason: reason.clone(),
-                    wait: backoff,
-                    attempt: tries + 1,
-                },
-            ),
+            GradioError::Unreachable { reason, kind, .. }
+                if tries <= CONNECT_RETRIES
+                    && (*kind == Unreachable::Connect
+                        || (*kind == Unreachable::Other && request == Request::Read)) =>
+            {
+                (
+                    backoff,
+                    Stage::Retrying {
+                        reason: reason.clone(),
+                        wait: backoff,
+                        attempt: tries + 1,
+                    },
+                )
+            }
             GradioError::Http {
                 status: 502..=504,
                 retry_after,
@@ -106,7 +120,7 @@ mod tests {
 
     async fn tries_for(error: fn() -> GradioError) -> u32 {
         let tries = AtomicU32::new(0);
-        let _ = retrying(&|_| {}, || async {
+        let _ = retrying(&|_| {}, Request::Job, || async {
             tries.fetch_add(1, Ordering::SeqCst);
             Err::<(), _>(error())
         })
@@ -123,12 +137,21 @@ mod tests {
         // A Space that took the request and never answered may be running it: not sent again.
         assert_eq!(tries_for(|| unreachable(Unreachable::NoAnswer)).await, 1);
         assert_eq!(tries_for(|| GradioError::App("no".into())).await, 1);
+        // A reset connection: a job is not sent again, a read is.
+        assert_eq!(tries_for(|| unreachable(Unreachable::Other)).await, 1);
+        let reads = AtomicU32::new(0);
+        let _ = retrying(&|_| {}, Request::Read, || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(unreachable(Unreachable::Other))
+        })
+        .await;
+        assert_eq!(reads.load(Ordering::SeqCst), CONNECT_RETRIES + 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn waking_spaces_are_waited_for_until_they_answer() {
         let tries = AtomicU32::new(0);
-        let result = retrying(&|_| {}, || async {
+        let result = retrying(&|_| {}, Request::Job, || async {
             match tries.fetch_add(1, Ordering::SeqCst) {
                 0..=4 => Err(GradioError::Http {
                     what: "x".into(),

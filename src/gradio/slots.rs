@@ -1,94 +1,171 @@
 //! Each Space's call slots: at most `space_concurrency` calls run on one
-//! Space at once, the rest wait in arrival order and are told their place in
-//! line as it changes.
+//! Space at once, the rest wait in line and are told their place as it
+//! changes.
 //!
-//! The line is an explicit list of waiting tickets. A waiter that gives up
-//! (its call was cancelled or timed out) leaves the list, so the places
-//! reported to those behind it stay true.
+//! The line is ordered by each call's turn: the moment its request arrived,
+//! stamped by the transport while messages are still read one by one (once
+//! handlers run, tokio may start the last spawned first). A waiter that gives
+//! up (cancelled, timed out) leaves the line, so the places reported to those
+//! behind it stay true.
+//!
+//! Holding a slot is not yet reaching the Space: a call still reads the
+//! Space's description, checks its arguments and uploads its files. So that
+//! the Space sees jobs in the order the calls came, a holder submits its job
+//! only when no holder with an earlier turn is still to submit.
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Semaphore, SemaphorePermit, watch};
+use tokio::sync::watch;
 
 use super::{Observer, Stage};
 
+/// A call's place in the order: its arrival stamp (when it has one), then a
+/// number that makes it unique.
+type Turn = (u64, u64);
+
 pub(crate) struct Slots {
-    semaphore: Semaphore,
-    /// Tickets of the calls waiting, first in line first.
-    line: Mutex<VecDeque<u64>>,
-    next_ticket: AtomicU64,
-    /// Bumped whenever the line changes, so waiters recompute their place.
+    state: Mutex<State>,
+    /// Bumped on every change, so waiters look again.
     changed: watch::Sender<u64>,
+    next: AtomicU64,
+}
+
+struct State {
+    free: usize,
+    waiting: BTreeSet<Turn>,
+    /// Holders that have not submitted their job yet.
+    unsubmitted: BTreeSet<Turn>,
 }
 
 impl Slots {
     pub(crate) fn new(concurrency: usize) -> Slots {
         Slots {
-            semaphore: Semaphore::new(concurrency.max(1)),
-            line: Mutex::default(),
-            next_ticket: AtomicU64::new(0),
+            state: Mutex::new(State {
+                free: concurrency.max(1),
+                waiting: BTreeSet::new(),
+                unsubmitted: BTreeSet::new(),
+            }),
             changed: watch::Sender::new(0),
+            next: AtomicU64::new(0),
         }
     }
 
-    /// Waits for a slot, reporting the place in line (1: next) whenever it
-    /// changes. The semaphore is fair, so slots go in arrival order.
-    pub(crate) async fn acquire(&self, observe: Observer<'_>) -> Option<SemaphorePermit<'_>> {
-        if let Ok(permit) = self.semaphore.try_acquire() {
-            return Some(permit);
-        }
-        let ticket = self.next_ticket.fetch_add(1, Ordering::SeqCst);
+    /// Waits for a slot, in turn (`arrival`, when the request was stamped;
+    /// else now), reporting the place in line (1: next) whenever it changes.
+    pub(crate) async fn acquire(&self, observe: Observer<'_>, arrival: Option<u64>) -> Held<'_> {
+        let unique = self.next.fetch_add(1, Ordering::SeqCst);
+        let turn = (arrival.unwrap_or(u64::MAX), unique);
         let mut changed = self.changed.subscribe();
-        self.lock().push_back(ticket);
-        // Leaves the line however this future ends: served, cancelled, timed out.
-        let _in_line = InLine {
-            slots: self,
-            ticket,
-        };
-        let acquire = self.semaphore.acquire();
-        tokio::pin!(acquire);
+        let mut in_line: Option<InLine<'_>> = None;
         let mut reported = None;
         loop {
             changed.borrow_and_update();
-            let position = self.position(ticket);
-            if reported != Some(position) {
-                observe(Stage::WaitingForSlot { position });
-                reported = Some(position);
+            {
+                let mut state = self.lock();
+                let ahead = state.waiting.range(..turn).count();
+                if state.free > 0 && ahead == 0 {
+                    state.free -= 1;
+                    state.waiting.remove(&turn);
+                    state.unsubmitted.insert(turn);
+                    drop(state);
+                    if let Some(in_line) = in_line.take() {
+                        std::mem::forget(in_line);
+                    }
+                    self.bump();
+                    return Held { slots: self, turn };
+                }
+                if in_line.is_none() {
+                    state.waiting.insert(turn);
+                    in_line = Some(InLine { slots: self, turn });
+                }
+                let position = ahead as u64 + 1;
+                if reported != Some(position) {
+                    drop(state);
+                    observe(Stage::WaitingForSlot { position });
+                    reported = Some(position);
+                }
             }
-            tokio::select! {
-                permit = &mut acquire => return permit.ok(),
-                result = changed.changed() => if result.is_err() { return None },
+            if changed.changed().await.is_err() {
+                // Never: the sender lives as long as `self`.
+                continue;
             }
         }
     }
 
-    fn position(&self, ticket: u64) -> u64 {
-        let line = self.lock();
-        line.iter().position(|&t| t == ticket).unwrap_or(0) as u64 + 1
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Calls waiting now.
     #[cfg(test)]
     fn waiting(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<u64>> {
-        self.line.lock().unwrap_or_else(|p| p.into_inner())
+        self.lock().waiting.len()
     }
 }
 
+/// A place in line; left when the waiter goes away without a slot.
 struct InLine<'a> {
     slots: &'a Slots,
-    ticket: u64,
+    turn: Turn,
 }
 
 impl Drop for InLine<'_> {
     fn drop(&mut self) {
-        self.slots.lock().retain(|&t| t != self.ticket);
-        self.slots.changed.send_modify(|n| *n += 1);
+        self.slots.lock().waiting.remove(&self.turn);
+        self.slots.bump();
+    }
+}
+
+/// A held slot; free again when dropped.
+pub(crate) struct Held<'a> {
+    slots: &'a Slots,
+    turn: Turn,
+}
+
+impl Held<'_> {
+    /// Waits until every holder with an earlier turn has submitted its job.
+    pub(crate) async fn wait_turn(&self) {
+        let mut changed = self.slots.changed.subscribe();
+        loop {
+            changed.borrow_and_update();
+            if self
+                .slots
+                .lock()
+                .unsubmitted
+                .range(..self.turn)
+                .next()
+                .is_none()
+            {
+                return;
+            }
+            if changed.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// This holder's job has reached the Space (or never will): later ones may go.
+    pub(crate) fn submitted(&self) {
+        if self.slots.lock().unsubmitted.remove(&self.turn) {
+            self.slots.bump();
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        {
+            let mut state = self.slots.lock();
+            state.unsubmitted.remove(&self.turn);
+            state.free += 1;
+        }
+        self.slots.bump();
     }
 }
 
@@ -110,60 +187,106 @@ mod tests {
         })
     }
 
+    async fn until(what: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !what() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert!(what(), "never happened");
+    }
+
+    fn waiter(
+        slots: &Arc<Slots>,
+        arrival: u64,
+        observe: Box<dyn Fn(Stage) + Send + Sync>,
+        order: Arc<Mutex<Vec<u64>>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let slots = slots.clone();
+        tokio::spawn(async move {
+            let held = slots.acquire(&*observe, Some(arrival)).await;
+            order.lock().unwrap().push(arrival);
+            held.submitted();
+        })
+    }
+
     #[tokio::test]
     async fn places_stay_true_when_a_waiter_gives_up() {
         let slots = Arc::new(Slots::new(1));
-        let held = slots.semaphore.try_acquire().unwrap();
-        let spawn_waiter = |observe: Box<dyn Fn(Stage) + Send + Sync>| {
-            let slots = slots.clone();
-            tokio::spawn(async move { slots.acquire(&*observe).await.is_some() })
-        };
+        let order: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let held = slots.acquire(&|_| {}, Some(0)).await;
         let (_, a) = positions();
-        let waiter_a = spawn_waiter(Box::new(a));
-        while slots.waiting() < 1 {
-            tokio::task::yield_now().await;
-        }
+        let waiter_a = waiter(&slots, 1, Box::new(a), order.clone());
+        until(|| slots.waiting() == 1).await;
         let (_, b) = positions();
-        let waiter_b = spawn_waiter(Box::new(b));
-        while slots.waiting() < 2 {
-            tokio::task::yield_now().await;
-        }
+        let waiter_b = waiter(&slots, 2, Box::new(b), order.clone());
+        until(|| slots.waiting() == 2).await;
         let (seen_c, c) = positions();
-        let waiter_c = spawn_waiter(Box::new(c));
-        while slots.waiting() < 3 {
-            tokio::task::yield_now().await;
-        }
+        let waiter_c = waiter(&slots, 3, Box::new(c), order.clone());
+        until(|| slots.waiting() == 3).await;
         // B gives up (its call was cancelled): C moves up to second.
         waiter_b.abort();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while seen_c.lock().unwrap().last() != Some(&2) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(|| seen_c.lock().unwrap().last() == Some(&2)).await;
         assert_eq!(*seen_c.lock().unwrap(), [3, 2]);
         drop(held);
-        assert!(waiter_a.await.unwrap());
-        assert!(waiter_c.await.unwrap());
+        waiter_a.await.unwrap();
+        waiter_c.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), [1, 3]);
         assert_eq!(slots.waiting(), 0);
 
         // A later call that must wait is first in line, not behind ghosts.
-        let held = slots.semaphore.try_acquire().unwrap();
+        let held = slots.acquire(&|_| {}, Some(4)).await;
         let (seen_d, d) = positions();
-        let waiter_d = spawn_waiter(Box::new(d));
-        while seen_d.lock().unwrap().is_empty() {
-            tokio::task::yield_now().await;
-        }
+        let waiter_d = waiter(&slots, 5, Box::new(d), order.clone());
+        until(|| !seen_d.lock().unwrap().is_empty()).await;
         assert_eq!(*seen_d.lock().unwrap(), [1]);
         drop(held);
-        assert!(waiter_d.await.unwrap());
+        waiter_d.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_line_goes_by_arrival_not_by_who_asked_first() {
+        let slots = Arc::new(Slots::new(1));
+        let order: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let held = slots.acquire(&|_| {}, Some(0)).await;
+        // Arrival 2 asks first, arrival 1 a moment later (as tokio may run them).
+        let late = waiter(&slots, 2, Box::new(|_| {}), order.clone());
+        until(|| slots.waiting() == 1).await;
+        let early = waiter(&slots, 1, Box::new(|_| {}), order.clone());
+        until(|| slots.waiting() == 2).await;
+        drop(held);
+        late.await.unwrap();
+        early.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn holders_submit_in_turn() {
+        let slots = Arc::new(Slots::new(4));
+        let first = slots.acquire(&|_| {}, Some(1)).await;
+        let second = slots.acquire(&|_| {}, Some(2)).await;
+        let third = slots.clone();
+        let waiting = tokio::spawn(async move {
+            let held = third.acquire(&|_| {}, Some(3)).await;
+            held.wait_turn().await;
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiting.is_finished());
+        first.submitted();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiting.is_finished(), "the second has not submitted yet");
+        drop(second); // gave up before submitting
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]
     async fn a_free_slot_is_taken_at_once() {
         let slots = Slots::new(2);
         let (seen, observe) = positions();
-        let a = slots.acquire(&observe).await;
-        let b = slots.acquire(&observe).await;
-        assert!(a.is_some() && b.is_some());
+        let _a = slots.acquire(&observe, None).await;
+        let _b = slots.acquire(&observe, None).await;
         assert!(seen.lock().unwrap().is_empty());
     }
 }

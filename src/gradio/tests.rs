@@ -169,7 +169,14 @@ async fn a_recorded_job_gives_its_outputs_and_progress() {
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
     let outputs = client
-        .call("/infer", inputs(), None, Duration::from_secs(5), &observe)
+        .call(
+            &client.slot(&|_| {}, None).await,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            &observe,
+        )
         .await
         .unwrap();
     assert!(outputs[0]["url"].as_str().unwrap().ends_with("image.webp"));
@@ -185,7 +192,14 @@ async fn a_recorded_job_gives_its_outputs_and_progress() {
     );
     // The description is read once for both calls that follow.
     client
-        .call("/infer", inputs(), None, Duration::from_secs(5), &observe)
+        .call(
+            &client.slot(&|_| {}, None).await,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            &observe,
+        )
         .await
         .unwrap();
     assert_eq!(stub.seen("GET /config"), 1);
@@ -207,7 +221,14 @@ async fn a_join_refused_with_503_is_retried_until_it_is_accepted() {
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
     let outputs = client
-        .call("/infer", inputs(), None, Duration::from_secs(5), &observe)
+        .call(
+            &client.slot(&|_| {}, None).await,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            &observe,
+        )
         .await
         .unwrap();
     assert_eq!(outputs.len(), 2);
@@ -239,7 +260,14 @@ async fn a_redeployed_space_is_read_again_and_the_job_sent_once_more() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let outputs = client
-        .call("/infer", inputs(), None, Duration::from_secs(5), &|_| {})
+        .call(
+            &client.slot(&|_| {}, None).await,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            &|_| {},
+        )
         .await
         .unwrap();
     assert_eq!(outputs.len(), 2);
@@ -260,7 +288,14 @@ async fn a_job_refused_twice_is_an_error_that_says_so() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let error = client
-        .call("/infer", inputs(), None, Duration::from_secs(5), &|_| {})
+        .call(
+            &client.slot(&|_| {}, None).await,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            &|_| {},
+        )
         .await
         .unwrap_err();
     assert!(
@@ -286,7 +321,15 @@ async fn a_dropped_call_cancels_its_job_on_the_space() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
-    let call = client.call("/infer", inputs(), None, Duration::from_secs(30), &observe);
+    let slot = client.slot(&observe, None).await;
+    let call = client.call(
+        &slot,
+        "/infer",
+        inputs(),
+        None,
+        Duration::from_secs(30),
+        &observe,
+    );
     let _ = tokio::time::timeout(Duration::from_millis(500), call).await;
     assert!(
         stages

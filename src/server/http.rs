@@ -33,9 +33,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use super::SpacesServer;
 use super::access::{AccessPolicy, guard, refuse};
 use super::sse::{self, LegacySessions};
+use super::{Arrivals, SpacesServer};
 use crate::call::Runner;
 
 /// SSE keep-alive comments: often enough for proxies that drop idle streams.
@@ -141,6 +141,17 @@ async fn cap_sessions(
     let response = next.run(request).await;
     drop(reservation);
     response
+}
+
+/// Stamps each request with its arrival, for calls to start in that order
+/// (rmcp hands the request's parts, extensions included, to the handler).
+async fn stamp_arrival(
+    State(arrivals): State<Arrivals>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    request.extensions_mut().insert(arrivals.next());
+    next.run(request).await
 }
 
 /// Answers a POST whose body is not a JSON-RPC message with HTTP 400 and the
@@ -263,6 +274,7 @@ pub(crate) async fn serve(
         (Router::new().route_service("/mcp", service), Some(manager))
     };
 
+    let arrivals = server.arrivals().clone();
     let legacy = Arc::new(LegacySessions::new(
         server,
         SSE_KEEP_ALIVE,
@@ -288,6 +300,7 @@ pub(crate) async fn serve(
         ))
         .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(RequestBodyTimeoutLayer::new(options.read_timeout))
+        .layer(middleware::from_fn_with_state(arrivals, stamp_arrival))
         .layer(middleware::from_fn_with_state(
             Arc::new(options.access.clone()),
             guard,

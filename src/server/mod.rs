@@ -3,9 +3,9 @@
 
 mod access;
 pub(crate) mod http;
-mod silence;
 mod sse;
 pub(crate) mod stdio;
+mod wrap;
 
 pub(crate) use access::{AccessPolicy, BearerToken};
 
@@ -24,11 +24,27 @@ use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::gradio::HfToken;
 
+/// When a request arrived: stamped by the transport while messages still
+/// pass one by one, and used to start calls to a Space in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Arrival(pub(crate) u64);
+
+/// Hands out arrival stamps, one sequence per server.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Arrivals(Arc<std::sync::atomic::AtomicU64>);
+
+impl Arrivals {
+    pub(crate) fn next(&self) -> Arrival {
+        Arrival(self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 /// The MCP handler. Cheap to clone: every transport session shares one
 /// [`Runner`], and so one client per Space.
 #[derive(Clone)]
 pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
+    arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
@@ -39,6 +55,7 @@ impl SpacesServer {
     pub(crate) fn new(runner: Arc<Runner>) -> SpacesServer {
         let server = SpacesServer {
             runner,
+            arrivals: Arrivals::default(),
             peers: Arc::default(),
         };
         let mut changes = server.runner.registry().changes();
@@ -62,6 +79,10 @@ impl SpacesServer {
 
     pub(crate) fn runner(&self) -> &Arc<Runner> {
         &self.runner
+    }
+
+    pub(crate) fn arrivals(&self) -> &Arrivals {
+        &self.arrivals
     }
 }
 
@@ -108,6 +129,8 @@ impl ServerHandler for SpacesServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        // A client that lists once gets every tool whose Space answers in time.
+        self.runner.registry().settled().await;
         Ok(ListToolsResult::with_all_items(
             self.runner.registry().definitions(),
         ))
@@ -164,7 +187,19 @@ impl ServerHandler for SpacesServer {
             client_token = client_token.is_some(),
             "tools/call"
         );
+        // Stamped by our stream transports, or by the HTTP layer on the request.
+        let arrival = context
+            .extensions
+            .get::<Arrival>()
+            .or_else(|| {
+                context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .and_then(|parts| parts.extensions.get::<Arrival>())
+            })
+            .map(|a| a.0);
         let options = CallOptions {
+            arrival,
             features,
             save_all: false,
             cancel: context.ct.clone(),

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SpacesServer;
 use super::access::refuse;
-use super::silence::SilenceCancelled;
+use super::wrap::ServerSide;
 
 /// How many messages may wait in either direction before senders wait.
 const CHANNEL_CAPACITY: usize = 64;
@@ -131,7 +131,8 @@ pub(crate) async fn open(
     let server = sessions.server.clone();
     let session_cancel = cancel.clone();
     tokio::spawn(async move {
-        let transport = SilenceCancelled::new(ChannelTransport { incoming, outgoing });
+        let arrivals = server.arrivals().clone();
+        let transport = ServerSide::new(ChannelTransport { incoming, outgoing }, arrivals);
         match serve_server_with_ct(server, transport, session_cancel).await {
             Ok(running) => {
                 let _ = running.waiting().await;

@@ -18,7 +18,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufRea
 use tokio::sync::mpsc;
 
 use super::SpacesServer;
-use super::silence::SilenceCancelled;
+use super::wrap::ServerSide;
 
 /// The longest line read from stdin; longer ones are refused and skipped.
 const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -35,10 +35,10 @@ pub(crate) enum StdioError {
 /// cancelled, and their jobs cancelled on the Spaces, before it returns.
 pub(crate) async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     let runner = server.runner().clone();
-    let transport = SilenceCancelled::new(LineTransport::new(
-        BufReader::new(tokio::io::stdin()),
-        tokio::io::stdout(),
-    ));
+    let transport = ServerSide::new(
+        LineTransport::new(BufReader::new(tokio::io::stdin()), tokio::io::stdout()),
+        server.arrivals().clone(),
+    );
     let running = match server.serve(transport).await {
         Ok(running) => running,
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {

@@ -6,7 +6,7 @@ use rmcp::model::JsonObject;
 use serde_json::Value;
 
 use super::{Arguments, ToolError};
-use crate::config::{InputConfig, ToolConfig};
+use crate::config::{InputConfig, ToolConfig, ValueKind};
 use crate::gradio::EndpointInfo;
 use crate::naming::{parameter_name, slug};
 
@@ -44,7 +44,13 @@ pub(crate) fn check_arguments(
             continue;
         };
         match arguments.get(name) {
-            // A null stands for "not given", as many clients send it for optional fields.
+            // For a JSON input, null is a value like any other (a plot with
+            // no data, an empty state).
+            Some(Value::Null) if input.kind == ValueKind::Json && input.required => {
+                checked.insert(name.clone(), Value::Null);
+            }
+            // Otherwise a null stands for "not given", as many clients send it
+            // for optional fields.
             Some(Value::Null) | None => {
                 if input.required {
                     return Err(ToolError::MissingArgument { name: name.clone() });

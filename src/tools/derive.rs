@@ -8,17 +8,11 @@ use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 use super::arguments::output_names;
-use crate::config::{ExposedInput, InputConfig, ToolConfig, ValueKind};
+use std::sync::Arc;
+
+use crate::config::{ExposedInput, InputConfig, InputShape, ToolConfig, ValueKind};
 use crate::gradio::{EndpointInfo, ParameterInfo, ReturnInfo};
 use crate::naming::parameter_name;
-
-/// What a parameter becomes.
-pub(crate) enum Derived {
-    /// An input the model may give.
-    Input(ExposedInput),
-    /// A type this server cannot describe: the Space's default is sent.
-    Unknown,
-}
 
 /// What a file input's schema tells the model.
 const FILE_HELP: &str = "a file: an http(s) URL, a data: URI, or the path of a local file in a folder the server allows";
@@ -30,6 +24,8 @@ pub(crate) fn output_schema(
     names: &[String],
     returns: &[ReturnInfo],
 ) -> serde_json::Map<String, Value> {
+    // A file is always its kind and URL; its type and size when it was
+    // fetched, its path when saved, its caption in a gallery.
     let file = json!({
         "type": "object",
         "properties": {
@@ -38,25 +34,28 @@ pub(crate) fn output_schema(
             "mime_type": {"type": "string"},
             "size": {"type": "integer"},
             "path": {"type": "string", "description": "where the file was saved, when it was"},
-            "caption": {"type": "string"}
+            "caption": {"type": ["string", "null"]}
         },
-        "required": ["kind", "url", "mime_type", "size"]
+        "required": ["kind", "url"]
     });
     let files = json!({"type": "array", "items": file});
     let mut properties = serde_json::Map::new();
     for (name, ret) in names.iter().zip(returns) {
         let component = ret.component.as_deref().unwrap_or("").to_ascii_lowercase();
+        // Every output may be null (a `gr.update` that sets no value); a
+        // component whose value can take several shapes gets no type.
         let schema = match component.as_str() {
-            "image" | "audio" | "video" | "model3d" | "imageslider" => {
-                json!({"anyOf": [file, {"type": "null"}]})
+            "image" | "audio" | "video" | "model3d" | "imageslider" | "file" | "uploadbutton"
+            | "downloadbutton" | "simpleimage" => {
+                json!({"anyOf": [file, files, {"type": "null"}]})
             }
-            "file" | "uploadbutton" => json!({"anyOf": [file, files, {"type": "null"}]}),
             "gallery" => json!({"anyOf": [files, {"type": "null"}]}),
             "number" | "slider" => json!({"type": ["number", "null"]}),
             "checkbox" => json!({"type": ["boolean", "null"]}),
-            "textbox" | "markdown" | "html" | "code" | "radio" | "dropdown" => {
+            "textbox" | "markdown" | "html" | "code" | "colorpicker" => {
                 json!({"type": ["string", "null"]})
             }
+            "checkboxgroup" => json!({"type": ["array", "null"]}),
             "dataframe" => json!({
                 "type": ["object", "null"],
                 "properties": {
@@ -91,67 +90,195 @@ pub(crate) fn output_schema(
     schema
 }
 
-/// What a parameter becomes as a tool input.
-pub(crate) fn derive(parameter: &ParameterInfo) -> Derived {
-    let schema = &parameter.schema;
+/// What a parameter becomes as a tool input: a plain value (string, number,
+/// boolean, with choices and bounds), a single file, or, for every other
+/// component (lists, chat histories, tables, several files, images with
+/// layers…), a JSON value in the shape Gradio's own schema gives, files in
+/// it taken as strings.
+pub(crate) fn derive(parameter: &ParameterInfo) -> ExposedInput {
+    let wire = resolve_refs(&parameter.schema);
     let label = parameter
         .label
         .as_deref()
         .map(str::trim)
         .filter(|l| !l.is_empty());
-    if takes_file(schema) {
-        return Derived::Input(ExposedInput {
+    let required = !parameter.parameter_has_default;
+    let default = Some(&parameter.parameter_default)
+        .filter(|d| parameter.parameter_has_default && !d.is_null())
+        .cloned();
+    let plain = ExposedInput {
+        kind: ValueKind::Json,
+        description: label.map(str::to_string),
+        default: None,
+        minimum: None,
+        maximum: None,
+        choices: None,
+        required,
+        shape: None,
+    };
+    if is_file_node(&wire) {
+        return ExposedInput {
             kind: ValueKind::File,
             description: Some(match label {
                 Some(label) => format!("{label}: {FILE_HELP}"),
                 None => FILE_HELP.to_string(),
             }),
-            default: None,
-            minimum: None,
-            maximum: None,
-            choices: None,
-            required: !parameter.parameter_has_default,
-        });
+            ..plain
+        };
     }
-    let choices = schema
+    let choices = wire
         .get("enum")
         .and_then(Value::as_array)
         .filter(|c| !c.is_empty())
         .cloned();
-    let Some(kind) = kind_of(schema, choices.as_deref()) else {
-        return Derived::Unknown;
-    };
-    let (minimum, maximum) = match slider_bounds(schema) {
-        Some((lo, hi)) => (Some(lo), Some(hi)),
-        None => (None, None),
-    };
-    let default = Some(&parameter.parameter_default)
-        .filter(|d| parameter.parameter_has_default && !d.is_null())
-        .cloned();
+    if let Some(kind) = scalar_kind(&wire, choices.as_deref()) {
+        let (minimum, maximum) = match slider_bounds(&wire) {
+            Some((lo, hi)) => (Some(lo), Some(hi)),
+            None => (None, None),
+        };
+        let input = ExposedInput {
+            kind,
+            default,
+            minimum,
+            maximum,
+            choices,
+            ..plain
+        };
+        // A Space whose default falls outside its own bounds or choices: drop
+        // the constraint rather than refuse the default.
+        return match &input.default {
+            Some(default) if input.check(default).is_err() => ExposedInput {
+                minimum: None,
+                maximum: None,
+                choices: None,
+                ..input
+            },
+            _ => input,
+        };
+    }
+    let mut schema = model_schema(&wire, 0);
+    if let (Some(object), Some(label)) = (schema.as_object_mut(), label) {
+        let description = match object.get("description").and_then(Value::as_str) {
+            Some(own) if !own.is_empty() => format!("{label}: {own}"),
+            _ => label.to_string(),
+        };
+        object.insert("description".into(), Value::String(description));
+    }
     let input = ExposedInput {
-        kind,
-        description: parameter
-            .label
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string),
-        required: !parameter.parameter_has_default,
         default,
-        minimum,
-        maximum,
-        choices,
+        shape: Some(Arc::new(InputShape { schema, wire })),
+        ..plain
     };
-    // A Space whose default falls outside its own bounds or choices: drop the
-    // constraint rather than refuse the default.
     match &input.default {
-        Some(default) if input.check(default).is_err() => Derived::Input(ExposedInput {
-            minimum: None,
-            maximum: None,
-            choices: None,
+        // A default that does not fit its own schema is not shown.
+        Some(default) if input.check(default).is_err() => ExposedInput {
+            default: None,
             ..input
-        }),
-        _ => Derived::Input(input),
+        },
+        _ => input,
+    }
+}
+
+/// Deeper than this, a schema is cut off (a `$ref` loop, or a hostile Space).
+const MAX_SCHEMA_DEPTH: usize = 24;
+
+/// Gradio's schema with every `$ref` to its `$defs` written out in place.
+pub(crate) fn resolve_refs(schema: &Value) -> Value {
+    fn walk(node: &Value, defs: Option<&serde_json::Map<String, Value>>, depth: usize) -> Value {
+        if depth > MAX_SCHEMA_DEPTH {
+            return json!({});
+        }
+        match node {
+            Value::Object(object) => {
+                if let Some(target) = object
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/$defs/"))
+                {
+                    return match defs.and_then(|d| d.get(target)) {
+                        Some(def) => walk(def, defs, depth + 1),
+                        None => json!({}),
+                    };
+                }
+                Value::Object(
+                    object
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "$defs")
+                        .map(|(k, v)| (k.clone(), walk(v, defs, depth + 1)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| walk(v, defs, depth + 1)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let defs = schema.get("$defs").and_then(Value::as_object);
+    walk(schema, defs, 0)
+}
+
+/// Gradio's FileData (and ImageData): an object with a `path` and a `meta`,
+/// `url` or `orig_name` beside it.
+pub(crate) fn is_file_node(schema: &Value) -> bool {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return false;
+    };
+    properties.contains_key("path")
+        && ["meta", "url", "orig_name"]
+            .iter()
+            .any(|k| properties.contains_key(*k))
+}
+
+/// The schema the model sees: Gradio's, with each file as a string, without
+/// Pydantic's titles and docs, and `"type": {}` (Gradio's "any JSON") as no type.
+fn model_schema(node: &Value, depth: usize) -> Value {
+    if depth > MAX_SCHEMA_DEPTH {
+        return json!({});
+    }
+    if is_file_node(node) {
+        return json!({"type": "string", "description": FILE_HELP});
+    }
+    match node {
+        Value::Object(object) => {
+            let mut out = serde_json::Map::new();
+            for (key, value) in object {
+                match key.as_str() {
+                    "title" | "additional_description" | "$defs" => {}
+                    "type" if !value.is_string() && !value.is_array() => {}
+                    "properties" => {
+                        let properties = value
+                            .as_object()
+                            .map(|p| {
+                                p.iter()
+                                    .map(|(k, v)| (k.clone(), model_schema(v, depth + 1)))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        out.insert(key.clone(), Value::Object(properties));
+                    }
+                    "items" | "additionalProperties" if value.is_object() => {
+                        out.insert(key.clone(), model_schema(value, depth + 1));
+                    }
+                    "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                        let items = value
+                            .as_array()
+                            .map(|a| a.iter().map(|v| model_schema(v, depth + 1)).collect())
+                            .unwrap_or_default();
+                        out.insert(key.clone(), Value::Array(items));
+                    }
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            if object.get("type").is_some_and(|t| t.is_object()) && !out.contains_key("description")
+            {
+                out.insert("description".into(), "any JSON value".into());
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
     }
 }
 
@@ -161,9 +288,10 @@ pub(crate) fn from_endpoint(template: &ToolConfig, endpoint: &EndpointInfo) -> T
     let mut tool = template.clone();
     let mut inputs = IndexMap::new();
     for parameter in &endpoint.parameters {
-        if let Derived::Input(input) = derive(parameter) {
-            inputs.insert(parameter_name(parameter), InputConfig::Exposed(input));
-        }
+        inputs.insert(
+            parameter_name(parameter),
+            InputConfig::Exposed(derive(parameter)),
+        );
     }
     tool.inputs = inputs;
     tool.output_schema = Some(output_schema(
@@ -185,13 +313,9 @@ pub(crate) fn from_endpoint(template: &ToolConfig, endpoint: &EndpointInfo) -> T
     tool
 }
 
-/// File inputs are objects with a `path` (Gradio's FileData), or lists of them.
-fn takes_file(schema: &Value) -> bool {
-    let is_file = |s: &Value| s.get("properties").and_then(|p| p.get("path")).is_some();
-    is_file(schema) || schema.get("items").is_some_and(is_file)
-}
-
-fn kind_of(schema: &Value, choices: Option<&[Value]>) -> Option<ValueKind> {
+/// The kind of a plain value: a string, number, integer or boolean, with
+/// choices of one type.
+fn scalar_kind(schema: &Value, choices: Option<&[Value]>) -> Option<ValueKind> {
     match schema.get("type").and_then(Value::as_str) {
         Some("string") => Some(ValueKind::String),
         Some("number") => Some(ValueKind::Number),

@@ -59,6 +59,10 @@ pub(crate) struct Registry {
     tools: RwLock<Vec<Arc<RegisteredTool>>>,
     /// Counts the changes to any definition.
     version: watch::Sender<u64>,
+    /// Spaces being read for the first time (not in the cache): a client's
+    /// first list waits for them, within `first_reads_deadline`.
+    first_reads: watch::Sender<usize>,
+    first_reads_deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The arguments of one call, checked, with config defaults filled in.
@@ -79,6 +83,8 @@ impl Registry {
         let registry = Registry {
             tools: RwLock::default(),
             version: watch::Sender::new(0),
+            first_reads: watch::Sender::new(0),
+            first_reads_deadline: std::sync::Mutex::new(None),
         };
         for tool in &config.tools {
             let state = if tool.inputs_from_space {
@@ -90,6 +96,36 @@ impl Registry {
         }
         registry.version.send_replace(0);
         registry
+    }
+
+    /// Marks the start of a first read of a Space: lists wait for it until
+    /// `deadline` (the same for all first reads of a start).
+    pub(crate) fn first_read_started(&self, deadline: tokio::time::Instant) {
+        *self
+            .first_reads_deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        self.first_reads.send_modify(|n| *n += 1);
+    }
+
+    /// Marks the end of a first read, answered or not.
+    pub(crate) fn first_read_ended(&self) {
+        self.first_reads.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    /// Waits until every first read has ended, or their deadline passed:
+    /// the tools a client lists first are then as complete as they can be
+    /// in that time.
+    pub(crate) async fn settled(&self) {
+        let deadline = *self
+            .first_reads_deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let Some(deadline) = deadline else {
+            return;
+        };
+        let mut pending = self.first_reads.subscribe();
+        let _ = tokio::time::timeout_at(deadline, pending.wait_for(|n| *n == 0)).await;
     }
 
     /// Ticks whenever a tool's definition changes (0 until the first change).

@@ -7,7 +7,7 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use super::InputsState;
-use crate::config::{ExposedInput, InputConfig, ToolConfig};
+use crate::config::{ExposedInput, InputConfig, ToolConfig, ValueKind};
 
 /// The MCP definition of a tool.
 pub(super) fn definition(tool: &ToolConfig, state: &InputsState<'_>) -> Tool {
@@ -60,10 +60,23 @@ pub(super) fn definition(tool: &ToolConfig, state: &InputsState<'_>) -> Tool {
 }
 
 fn property_schema(input: &ExposedInput) -> Value {
-    let mut schema = Map::new();
-    schema.insert("type".into(), input.kind.json_type().into());
-    if let Some(description) = &input.description {
+    // A structured input shows its Space's shape (which carries its own
+    // description); a plain one is built from its kind.
+    let mut schema = match &input.shape {
+        Some(shape) => shape.schema.as_object().cloned().unwrap_or_default(),
+        None => Map::new(),
+    };
+    if let Some(json_type) = input.kind.json_type() {
+        schema.insert("type".into(), json_type.into());
+    }
+    if let Some(description) = &input.description
+        && !schema.contains_key("description")
+    {
         schema.insert("description".into(), description.as_str().into());
+    }
+    if input.kind == ValueKind::Json && input.shape.is_none() && !schema.contains_key("description")
+    {
+        schema.insert("description".into(), "any JSON value".into());
     }
     if let Some(choices) = &input.choices {
         schema.insert("enum".into(), Value::Array(choices.clone()));

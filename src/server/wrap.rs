@@ -1,7 +1,11 @@
-//! Keeps answers to cancelled requests off the wire. rmcp answers every
-//! request its handler returns from, but MCP says a request the client
-//! cancelled (`notifications/cancelled`) should get no answer at all; this
-//! transport wrapper drops those answers on the way out.
+//! What our stream transports (stdio, legacy SSE) add around the messages,
+//! in the one place they still pass one by one:
+//! - each request is stamped with its arrival ([`Arrival`]), so that calls to
+//!   a Space start in the order they came, whatever order tokio then runs
+//!   their handlers in;
+//! - answers to cancelled requests are kept off the wire: rmcp answers every
+//!   request its handler returns from, but MCP says a request the client
+//!   cancelled (`notifications/cancelled`) gets no answer at all.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -9,29 +13,34 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::{Either, ready};
 use rmcp::RoleServer;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+    ClientJsonRpcMessage, ClientNotification, GetExtensions, JsonRpcMessage, RequestId,
+    ServerJsonRpcMessage,
 };
 use rmcp::transport::Transport;
+
+use super::Arrivals;
 
 /// Cancelled ids remembered at most; a cancel for a request already answered
 /// would otherwise stay forever.
 const REMEMBERED: usize = 256;
 
-pub(crate) struct SilenceCancelled<T> {
+pub(crate) struct ServerSide<T> {
     inner: T,
     cancelled: Arc<Mutex<VecDeque<RequestId>>>,
+    arrivals: Arrivals,
 }
 
-impl<T> SilenceCancelled<T> {
-    pub(crate) fn new(inner: T) -> SilenceCancelled<T> {
-        SilenceCancelled {
+impl<T> ServerSide<T> {
+    pub(crate) fn new(inner: T, arrivals: Arrivals) -> ServerSide<T> {
+        ServerSide {
             inner,
             cancelled: Arc::default(),
+            arrivals,
         }
     }
 }
 
-impl<T: Transport<RoleServer>> Transport<RoleServer> for SilenceCancelled<T> {
+impl<T: Transport<RoleServer>> Transport<RoleServer> for ServerSide<T> {
     type Error = T::Error;
 
     fn send(
@@ -63,9 +72,13 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for SilenceCancelled<T> {
 
     fn receive(&mut self) -> impl Future<Output = Option<ClientJsonRpcMessage>> + Send {
         let cancelled = self.cancelled.clone();
+        let arrivals = self.arrivals.clone();
         let next = self.inner.receive();
         async move {
-            let message = next.await;
+            let mut message = next.await;
+            if let Some(JsonRpcMessage::Request(request)) = &mut message {
+                request.request.extensions_mut().insert(arrivals.next());
+            }
             if let Some(JsonRpcMessage::Notification(notification)) = &message
                 && let ClientNotification::CancelledNotification(cancel) =
                     &notification.notification
