@@ -124,6 +124,9 @@ pub(crate) struct Settings {
     /// How long the first `tools/list` may wait, at most, for Spaces not yet
     /// described in the cache (all read at once, in parallel).
     pub(crate) discovery_wait: Duration,
+    /// Saved files older than this are removed (at start, then hourly);
+    /// `None` keeps them.
+    pub(crate) output_retention: Option<Duration>,
 }
 
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
@@ -147,6 +150,11 @@ pub(crate) struct CallLimits {
     pub(crate) inline_max_bytes: u64,
     /// The most one call downloads, all its files together; more is refused.
     pub(crate) download_max_bytes: u64,
+    /// The most a whole result may take, serialized as the client gets it:
+    /// media goes inline only while it fits (see `call::budget`).
+    pub(crate) max_result_bytes: u64,
+    /// Images larger than this on their long side go inline as previews.
+    pub(crate) preview_max_side: u32,
 }
 
 impl Default for CallLimits {
@@ -156,6 +164,8 @@ impl Default for CallLimits {
             idle_timeout: Duration::from_secs(45),
             inline_max_bytes: 4 * 1024 * 1024,
             download_max_bytes: 200 * 1024 * 1024,
+            max_result_bytes: 1024 * 1024,
+            preview_max_side: 1568,
         }
     }
 }
@@ -320,6 +330,7 @@ struct RawSettings {
     #[serde(default)]
     input_dirs: Vec<PathBuf>,
     discovery_wait: Option<f64>,
+    output_retention_hours: Option<f64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -329,6 +340,8 @@ struct RawLimits {
     idle_timeout: Option<f64>,
     inline_max_bytes: Option<u64>,
     download_max_bytes: Option<u64>,
+    max_result_bytes: Option<u64>,
+    preview_max_side: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -443,6 +456,19 @@ impl Validator<'_> {
                 .unwrap_or_else(crate::dirs::default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
             input_dirs: raw.input_dirs,
+            output_retention: match raw.output_retention_hours {
+                None => Some(Duration::from_secs(24 * 3600)),
+                Some(0.0) => None,
+                Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 => {
+                    Some(Duration::from_secs_f64(h * 3600.0))
+                }
+                Some(h) => {
+                    return Err(self.invalid(
+                        "settings.output_retention_hours",
+                        format!("expected 0 (keep) to 8760 hours, found {h}"),
+                    ));
+                }
+            },
             discovery_wait: match raw.discovery_wait {
                 None => DEFAULT_DISCOVERY_WAIT,
                 Some(s) if s.is_finite() && (0.0..=600.0).contains(&s) => {
@@ -505,6 +531,26 @@ impl Validator<'_> {
                 base.download_max_bytes,
                 MAX_DOWNLOAD_BYTES,
             )?,
+            max_result_bytes: match raw.max_result_bytes {
+                None => base.max_result_bytes,
+                Some(n @ 4096..=MAX_INLINE_BYTES) => n,
+                Some(n) => {
+                    return Err(self.invalid(
+                        format!("{table}.max_result_bytes"),
+                        format!("expected 4096 to {MAX_INLINE_BYTES} bytes, found {n}"),
+                    ));
+                }
+            },
+            preview_max_side: match raw.preview_max_side {
+                None => base.preview_max_side,
+                Some(n @ 64..=8000) => n as u32,
+                Some(n) => {
+                    return Err(self.invalid(
+                        format!("{table}.preview_max_side"),
+                        format!("expected 64 to 8000 pixels, found {n}"),
+                    ));
+                }
+            },
         })
     }
 

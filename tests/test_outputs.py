@@ -43,9 +43,11 @@ async def test_every_output_kind(apps, tmp_path):
     [audio] = blocks(result, "audio")
     with wave.open(io.BytesIO(decoded(audio))) as wav:
         assert wav.getframerate() == 8000
-    # Video and plain files: saved, linked, with their path.
-    links = {Path(l.uri.removeprefix("file://")).name.split("-", 3)[-1]: l for l in blocks(result, "resource_link")}
-    assert set(links) == {"clip.mp4", "report.txt"}, links
+    # Every file is saved and linked (under its resource URI), with its path;
+    # video and plain files only so.
+    links = {l.uri.removeprefix("spaces-mcp://outputs/").split("-", 3)[-1]: l for l in blocks(result, "resource_link")}
+    assert {"clip.mp4", "report.txt"} <= set(links), links
+    assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
     assert links["clip.mp4"].mime_type == "video/mp4"
     assert s["clip"]["kind"] == "video" and Path(s["clip"]["path"]).parent == out
     assert Path(s["report"]["path"]).read_text() == "report on hello big world\n"
@@ -63,13 +65,17 @@ async def test_every_output_kind(apps, tmp_path):
     assert f"{apps.kitchen.url}/gradio_api/file=" in text
 
 
-async def test_large_files_are_saved_and_linked_not_inlined(apps, tmp_path):
+async def test_files_over_inline_max_bytes_come_as_previews_or_links(apps, tmp_path):
     extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\ninline_max_bytes = 10\n'
     async with await discovered_session(apps, extra, f'output_dir = "{tmp_path}"') as session:
         await wait_for_tool(session, "everything")
         result = await session.call_tool("everything", {"text": "tiny cap"})
     assert not result.is_error, texts(result)
-    assert not blocks(result, "image") and not blocks(result, "audio")
+    # No file goes inline as it is: images as JPEG previews, audio not at all.
+    assert not blocks(result, "audio")
+    images = blocks(result, "image")
+    assert len(images) == 4 and all(i.mime_type == "image/jpeg" for i in images)
+    assert "inline as a preview" in texts(result)
     assert Path(result.structured_content["picture"]["path"]).exists()
     assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
 

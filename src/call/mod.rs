@@ -17,8 +17,10 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod budget;
 pub(crate) mod explain;
 pub(crate) mod files;
+pub(crate) mod outputs;
 pub(crate) mod progress;
 pub(crate) mod render;
 pub(crate) mod text;
@@ -29,6 +31,7 @@ use crate::tools::derive::from_endpoint;
 use crate::tools::{
     InputsState, Registry, ToolError, check_arguments, output_names, positional_data,
 };
+use budget::Budget;
 use explain::explain;
 use progress::{KEEP_ALIVE, ProgressSink, Reporter};
 use render::{Features, OutputError, RenderOptions, Rendered, render};
@@ -41,6 +44,10 @@ pub(crate) struct Runner {
     token: Option<HfToken>,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
+    /// Images decoded for previews at once: each takes tens of MiB.
+    previews: Arc<tokio::sync::Semaphore>,
+    /// Ticks whenever a call saved files (the resource list changed).
+    saved: tokio::sync::watch::Sender<u64>,
 }
 
 /// How one call is to be made.
@@ -103,11 +110,43 @@ impl Runner {
             token,
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
+            previews: Arc::new(tokio::sync::Semaphore::new(2)),
+            saved: tokio::sync::watch::Sender::new(0),
         }
     }
 
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The files calls saved, as resources.
+    pub(crate) fn saved_files(&self) -> Vec<rmcp::model::Resource> {
+        outputs::list(&self.settings.output_dir)
+    }
+
+    /// A saved file's contents, from `output_dir` only.
+    pub(crate) fn read_saved(
+        &self,
+        uri: &str,
+    ) -> Result<rmcp::model::ResourceContents, outputs::ReadError> {
+        outputs::read(&self.settings.output_dir, uri)
+    }
+
+    /// Ticks whenever a call saved files.
+    pub(crate) fn saved_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.saved.subscribe()
+    }
+
+    /// Removes saved files past the retention period (`output_retention_hours`).
+    pub(crate) fn sweep_outputs(&self) {
+        let Some(retention) = self.settings.output_retention else {
+            return;
+        };
+        let removed = outputs::sweep(&self.settings.output_dir, retention);
+        if removed > 0 {
+            tracing::info!(removed, dir = %self.settings.output_dir.display(), "removed saved files past their retention");
+            self.saved.send_modify(|n| *n += 1);
+        }
     }
 
     /// Whether a client's own HF token may replace the server's (`client_hf_token`).
@@ -185,12 +224,23 @@ impl Runner {
                 let Rendered {
                     content,
                     structured,
+                    media,
+                    saved,
                     ..
                 } = rendered;
+                if saved > 0 {
+                    self.saved.send_modify(|n| *n += 1);
+                }
                 let mut result = CallToolResult::success(content);
                 if options.features.structured {
                     result.structured_content = Some(Value::Object(structured));
                 }
+                let limits = Budget {
+                    max_result_bytes: tool.limits.max_result_bytes,
+                    preview_max_side: tool.limits.preview_max_side,
+                    inline_max_bytes: tool.limits.inline_max_bytes,
+                };
+                budget::fit(&mut result, media, limits, &self.previews).await;
                 Outcome { result }
             }
             Err(failure) => {
@@ -260,7 +310,6 @@ impl Runner {
             save_all: options.save_all,
             output_dir: &self.settings.output_dir,
             private_output_dir: self.settings.private_output_dir,
-            inline_max_bytes: tool.limits.inline_max_bytes,
             download_max_bytes: tool.limits.download_max_bytes,
             idle,
             token,

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use rmcp::model::{ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
+use super::budget::{Media, MediaKind};
 use crate::gradio::{Downloaded, GradioError, HfToken, ReturnInfo, SpaceClient};
 
 /// What the negotiated MCP protocol version lets us send.
@@ -44,12 +44,11 @@ impl Features {
 /// How one call's outputs are turned into content.
 pub(crate) struct RenderOptions<'a> {
     pub(crate) features: Features,
-    /// Save every file (the CLI's `call`), not only those too large to inline.
+    /// Never inline media (the CLI's `call`, which prints the saved paths).
     pub(crate) save_all: bool,
     pub(crate) output_dir: &'a Path,
     /// Keep `output_dir` private (our default folder): see `dirs::ensure_private_dir`.
     pub(crate) private_output_dir: bool,
-    pub(crate) inline_max_bytes: u64,
     pub(crate) download_max_bytes: u64,
     pub(crate) idle: Duration,
     pub(crate) token: Option<&'a HfToken>,
@@ -73,6 +72,10 @@ pub(crate) enum OutputError {
 pub(crate) struct Rendered {
     pub(crate) content: Vec<ContentBlock>,
     pub(crate) structured: Map<String, Value>,
+    /// Images and audio that may go inline, for the budget pass.
+    pub(crate) media: Vec<Media>,
+    /// How many files were saved.
+    pub(crate) saved: usize,
     /// Bytes downloaded so far: all of a call's files together stay within
     /// `download_max_bytes`, however many a gallery holds.
     downloaded: u64,
@@ -498,36 +501,50 @@ async fn render_file(
     let size = file.bytes.len() as u64;
     rendered.downloaded += size;
 
-    let inline_ok = match kind {
-        FileKind::Image => true,
-        FileKind::Audio => options.features.audio,
-        FileKind::Video | FileKind::File => false,
-    };
-    let inline = inline_ok && !options.save_all && size <= options.inline_max_bytes;
-    let mut summary = json!({ "kind": kind.name(), "url": url, "mime_type": mime, "size": size });
-    let mut line = format!("{name}: {} {url} ({mime}, {size} bytes)", kind.name());
-    if inline {
-        let data = base64::engine::general_purpose::STANDARD.encode(&file.bytes);
-        rendered.content.push(match kind {
-            FileKind::Audio => ContentBlock::audio(data, &mime),
-            _ => ContentBlock::image(data, &mime),
-        });
-    } else {
-        let path = save(options, file_name, &mime, &file.bytes).await?;
-        line.push_str(&format!(", saved to {}", path.display()));
-        summary["path"] = Value::String(path.display().to_string());
-        if options.features.structured
-            && let Ok(uri) = url::Url::from_file_path(&path)
-        {
-            let resource = Resource::new(uri.to_string(), file_name_of(&path))
-                .with_mime_type(mime.clone())
-                .with_size(size);
-            rendered.content.push(ContentBlock::resource_link(resource));
-        }
+    // Every file is saved, so that the whole of it is never lost, whatever
+    // the client gets inline (see `budget`).
+    let path = save(options, file_name, &mime, &file.bytes).await?;
+    rendered.saved += 1;
+    let uri = saved_uri(&path);
+    let summary = json!({
+        "kind": kind.name(), "url": url, "mime_type": mime, "size": size,
+        "path": path.display().to_string(), "resource": uri,
+    });
+    if options.features.structured {
+        let resource = Resource::new(uri, file_name_of(&path))
+            .with_mime_type(mime.clone())
+            .with_size(size);
+        rendered.content.push(ContentBlock::resource_link(resource));
     }
-    rendered.content.push(ContentBlock::text(line));
+    rendered.content.push(ContentBlock::text(format!(
+        "{name}: {} {url} ({mime}, {}), saved to {}",
+        kind.name(),
+        super::budget::human(size),
+        path.display()
+    )));
+    let media = match kind {
+        FileKind::Image => Some(MediaKind::Image),
+        FileKind::Audio if options.features.audio => Some(MediaKind::Audio),
+        _ => None,
+    };
+    if let Some(kind) = media.filter(|_| !options.save_all) {
+        rendered.media.push(Media {
+            kind,
+            mime,
+            bytes: file.bytes,
+            line: rendered.content.len() - 1,
+        });
+    }
     Ok(summary)
 }
+
+/// The stable URI of a saved file, under which `resources/read` serves it.
+pub(crate) fn saved_uri(path: &Path) -> String {
+    format!("{SAVED_SCHEME}{}", file_name_of(path))
+}
+
+/// The URI prefix of saved files.
+pub(crate) const SAVED_SCHEME: &str = "spaces-mcp://outputs/";
 
 /// A file the Space names on another host: returned as its link (a text
 /// line and a `resource_link`), never fetched by this server.
@@ -674,7 +691,7 @@ pub(crate) fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
     })
 }
 
-fn mime_from_name(name: &str) -> &'static str {
+pub(crate) fn mime_from_name(name: &str) -> &'static str {
     let ext = name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())

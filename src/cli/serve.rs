@@ -14,6 +14,16 @@ fn serving(config: &Config) -> SpacesServer {
     let services = Services::new(config);
     let server = SpacesServer::new(services.runner.clone());
     services.discovery.start(config);
+    // Saved files past their retention go at start, then hourly.
+    let runner = services.runner.clone();
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            let sweeping = runner.clone();
+            let _ = tokio::task::spawn_blocking(move || sweeping.sweep_outputs()).await;
+        }
+    });
     server
 }
 

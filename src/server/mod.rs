@@ -13,12 +13,14 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
     ServerConfig, Tool,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::call::outputs::ReadError;
 use crate::call::progress::ProgressSink;
 use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
@@ -58,16 +60,22 @@ impl SpacesServer {
             arrivals: Arrivals::default(),
             peers: Arc::default(),
         };
+        let mut saved = server.runner.saved_changes();
+        let peers = server.peers.clone();
+        tokio::spawn(async move {
+            while saved.changed().await.is_ok() {
+                for peer in live(&peers) {
+                    if let Err(e) = peer.notify_resource_list_changed().await {
+                        tracing::debug!("resources/list_changed not sent: {e}");
+                    }
+                }
+            }
+        });
         let mut changes = server.runner.registry().changes();
         let peers = server.peers.clone();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
-                let current: Vec<Peer<RoleServer>> = {
-                    let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
-                    peers.retain(|peer| !peer.is_transport_closed());
-                    peers.clone()
-                };
-                for peer in current {
+                for peer in live(&peers) {
                     if let Err(e) = peer.notify_tool_list_changed().await {
                         tracing::debug!("tools/list_changed not sent: {e}");
                     }
@@ -86,6 +94,13 @@ impl SpacesServer {
     }
 }
 
+/// The clients still connected; those gone are forgotten.
+fn live(peers: &Mutex<Vec<Peer<RoleServer>>>) -> Vec<Peer<RoleServer>> {
+    let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
+    peers.retain(|peer| !peer.is_transport_closed());
+    peers.clone()
+}
+
 impl ServerHandler for SpacesServer {
     fn get_info(&self) -> ServerConfig {
         let mut implementation = Implementation::new("spaces-mcp", env!("CARGO_PKG_VERSION"));
@@ -96,6 +111,8 @@ impl ServerHandler for SpacesServer {
             .enable_logging()
             .enable_tools()
             .enable_tool_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(implementation)
@@ -136,6 +153,42 @@ impl ServerHandler for SpacesServer {
         ))
     }
 
+    /// The files calls saved, newest first: what their `resource_link`s name.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let runner = self.runner.clone();
+        let files = tokio::task::spawn_blocking(move || runner.saved_files())
+            .await
+            .unwrap_or_default();
+        Ok(ListResourcesResult::with_all_items(files))
+    }
+
+    /// A saved file, read from the output folder only.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let runner = self.runner.clone();
+        let uri = request.uri.clone();
+        let read = tokio::task::spawn_blocking(move || runner.read_saved(&uri))
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        match read {
+            Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
+            Err(e @ (ReadError::NotFound(_) | ReadError::NotOurs(_))) => {
+                Err(McpError::resource_not_found(
+                    e.to_string(),
+                    Some(serde_json::json!({ "uri": request.uri })),
+                ))
+            }
+            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.runner
             .registry()
@@ -151,7 +204,14 @@ impl ServerHandler for SpacesServer {
         request: CustomRequest,
         _context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, McpError> {
-        const OWN: &[&str] = &["initialize", "ping", "tools/list", "tools/call"];
+        const OWN: &[&str] = &[
+            "initialize",
+            "ping",
+            "tools/list",
+            "tools/call",
+            "resources/list",
+            "resources/read",
+        ];
         if OWN.contains(&request.method.as_str()) {
             return Err(McpError::invalid_params(
                 format!(

@@ -63,3 +63,33 @@ with gr.Blocks() as demo:
     note = gr.Textbox(label="Note", value="none")
     said = gr.Textbox(label="Said")
     gr.Button("Describe").click(describe_file, inputs=[document, note], outputs=[said], api_name="describe_file")
+
+
+# Large outputs, as image and speech Spaces make them (the result-budget tests).
+def big_image(side):
+    """A noisy PNG: noise does not compress, so it stays large (2048 px: 12 MB)."""
+    side = int(side)
+    rng = np.random.default_rng(7)
+    return Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+
+
+def long_audio(seconds):
+    """`seconds` of a 44.1 kHz tone with noise, as a speech Space returns it."""
+    rate = 44100
+    t = np.arange(int(rate * float(seconds))) / rate
+    noise = np.random.default_rng(3).normal(0, 2000, t.shape)
+    return rate, (np.sin(2 * np.pi * 220 * t) * 8000 + noise).astype(np.int16)
+
+
+def six_images(side):
+    side = int(side)
+    rng = np.random.default_rng(11)
+    return [(Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)), f"image {i}") for i in range(6)]
+
+
+with demo:
+    side = gr.Number(label="Side", value=2048)
+    seconds = gr.Number(label="Seconds", value=20)
+    gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
+    gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("Six").click(six_images, inputs=[side], outputs=[gr.Gallery(label="Six", format="png")], api_name="six_images")

@@ -1,0 +1,373 @@
+//! Results that fit the client. Clients cap what a tool may return (Claude
+//! Desktop refuses a result over 1 MiB; Claude reads images best at 1568 px
+//! or less), so after a call's outputs are rendered, media is added inline
+//! only while the whole serialized result stays within `max_result_bytes`:
+//! text and structured content first, then each image or audio in turn.
+//!
+//! An image that does not fit, or is larger than `preview_max_side`, is
+//! inlined as a preview: downscaled and re-encoded as JPEG, the quality (then
+//! the size) lowered until it fits the room left. Audio is inlined only as it
+//! is. Either way the original was saved and linked, and the text says what
+//! the client got.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use base64::Engine;
+use image::ImageReader;
+use image::codecs::jpeg::JpegEncoder;
+use rmcp::model::{CallToolResult, ContentBlock};
+use tokio::sync::Semaphore;
+
+/// A file that could go inline, waiting for the budget pass.
+#[derive(Debug)]
+pub(crate) struct Media {
+    pub(crate) kind: MediaKind,
+    pub(crate) mime: String,
+    pub(crate) bytes: Vec<u8>,
+    /// Where its text line sits in the content; the block goes before it.
+    pub(crate) line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaKind {
+    Image,
+    Audio,
+}
+
+/// The bounds of one result.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) max_result_bytes: u64,
+    pub(crate) preview_max_side: u32,
+    /// Files larger than this are never inlined as they are.
+    pub(crate) inline_max_bytes: u64,
+}
+
+/// Room kept for the JSON-RPC envelope around the result.
+const ENVELOPE: usize = 256;
+
+/// The most pixels a preview decodes; larger images are not previewed.
+const MAX_PIXELS: u64 = 64 * 1024 * 1024;
+
+/// Adds what fits of `media` to `result`, and says on each file's line what
+/// the client got. `previews` bounds how many images are decoded at once.
+pub(crate) async fn fit(
+    result: &mut CallToolResult,
+    media: Vec<Media>,
+    budget: Budget,
+    previews: &Arc<Semaphore>,
+) {
+    if media.is_empty() {
+        return;
+    }
+    let used = serialized_len(result) + ENVELOPE;
+    let mut room = (budget.max_result_bytes as usize).saturating_sub(used);
+    let mut blocks: Vec<(usize, ContentBlock, String)> = Vec::new();
+    let count = media.len();
+    for (i, item) in media.into_iter().enumerate() {
+        // Media share what is left, so one large file does not starve the rest.
+        let share = room / (count - i);
+        let (block, note) = match item.kind {
+            MediaKind::Audio => {
+                let encoded = base64_len(item.bytes.len());
+                if encoded + BLOCK_OVERHEAD <= room
+                    && item.bytes.len() as u64 <= budget.inline_max_bytes
+                {
+                    let data = base64::engine::general_purpose::STANDARD.encode(&item.bytes);
+                    (
+                        Some(ContentBlock::audio(data, &item.mime)),
+                        "inline".to_string(),
+                    )
+                } else {
+                    (None, not_inline(&item))
+                }
+            }
+            MediaKind::Image => image_block(item.bytes, &item.mime, share, budget, previews).await,
+        };
+        if let Some(block) = block {
+            let size = block_len(&block);
+            room = room.saturating_sub(size);
+            blocks.push((item.line, block, note));
+        } else {
+            blocks.push((item.line, ContentBlock::text(String::new()), note));
+        }
+    }
+    // Notes first (lines keep their places), then blocks from the back.
+    for (line, _, note) in &blocks {
+        if let Some(ContentBlock::Text(text)) = result.content.get_mut(*line) {
+            text.text.push_str(&format!("; {note}"));
+        }
+    }
+    for (line, block, _) in blocks.into_iter().rev() {
+        if block.as_text().is_some_and(|t| t.text.is_empty()) {
+            continue;
+        }
+        result.content.insert(line, block);
+    }
+}
+
+/// The JSON around a media block's data: type, mimeType, keys, quotes.
+const BLOCK_OVERHEAD: usize = 96;
+
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+fn serialized_len(result: &CallToolResult) -> usize {
+    serde_json::to_vec(result)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX / 2)
+}
+
+fn block_len(block: &ContentBlock) -> usize {
+    serde_json::to_vec(block).map(|v| v.len() + 1).unwrap_or(0)
+}
+
+fn not_inline(item: &Media) -> String {
+    let mut note = format!(
+        "not inline: {} ({}) is more than this result may hold",
+        human(item.bytes.len() as u64),
+        item.mime
+    );
+    if item.kind == MediaKind::Audio
+        && let Some(seconds) = wav_seconds(&item.bytes)
+    {
+        note = format!("{note}; {seconds:.1} s of audio");
+    }
+    note
+}
+
+/// The block for an image: the original when it fits and is small enough,
+/// else a preview that fits `room`, else none.
+async fn image_block(
+    bytes: Vec<u8>,
+    mime: &str,
+    room: usize,
+    budget: Budget,
+    previews: &Arc<Semaphore>,
+) -> (Option<ContentBlock>, String) {
+    let dimensions = ImageReader::new(Cursor::new(&bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok());
+    let Some((width, height)) = dimensions else {
+        // Not a format we read: only as it is.
+        let fits = base64_len(bytes.len()) + BLOCK_OVERHEAD <= room
+            && bytes.len() as u64 <= budget.inline_max_bytes;
+        return if fits {
+            let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            (Some(ContentBlock::image(data, mime)), "inline".into())
+        } else {
+            (
+                None,
+                format!(
+                    "not inline: {} ({mime}) is more than this result may hold",
+                    human(bytes.len() as u64)
+                ),
+            )
+        };
+    };
+    let small = width.max(height) <= budget.preview_max_side;
+    if small
+        && base64_len(bytes.len()) + BLOCK_OVERHEAD <= room
+        && bytes.len() as u64 <= budget.inline_max_bytes
+    {
+        let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        return (Some(ContentBlock::image(data, mime)), "inline".into());
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return (
+            None,
+            format!("not inline: {width}×{height} is too large to preview"),
+        );
+    }
+    let Ok(_permit) = previews.acquire().await else {
+        return (None, "not inline".into());
+    };
+    let max_side = budget.preview_max_side;
+    let size = bytes.len();
+    let made = tokio::task::spawn_blocking(move || preview(&bytes, max_side, room)).await;
+    match made {
+        Ok(Some(shot)) => {
+            let data = base64::engine::general_purpose::STANDARD.encode(&shot.jpeg);
+            let note = format!(
+                "inline as a preview: {}×{} JPEG, {} (the original is {width}×{height}, {}, saved and linked)",
+                shot.width,
+                shot.height,
+                human(shot.jpeg.len() as u64),
+                human(size as u64)
+            );
+            (Some(ContentBlock::image(data, "image/jpeg")), note)
+        }
+        _ => (
+            None,
+            format!("not inline: no preview of {width}×{height} fits this result"),
+        ),
+    }
+}
+
+/// A JPEG preview.
+pub(crate) struct Preview {
+    pub(crate) jpeg: Vec<u8>,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+/// Downscales to `max_side` and encodes as JPEG, lowering the quality, then
+/// the size, until its base64 fits `room`.
+pub(crate) fn preview(bytes: &[u8], max_side: u32, room: usize) -> Option<Preview> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader.decode().ok()?;
+    let mut side = max_side.max(16);
+    loop {
+        let scaled = if image.width().max(image.height()) > side {
+            image.thumbnail(side, side)
+        } else {
+            image.clone()
+        };
+        let rgb = scaled.to_rgb8();
+        for quality in [85u8, 70, 55, 40] {
+            let mut jpeg = Vec::new();
+            let encoder = JpegEncoder::new_with_quality(&mut jpeg, quality);
+            rgb.write_with_encoder(encoder).ok()?;
+            if base64_len(jpeg.len()) + BLOCK_OVERHEAD <= room {
+                return Some(Preview {
+                    jpeg,
+                    width: rgb.width(),
+                    height: rgb.height(),
+                });
+            }
+        }
+        if side <= 64 {
+            return None;
+        }
+        side = side * 7 / 10;
+    }
+}
+
+/// The length of a WAV file's sound, from its header.
+pub(crate) fn wav_seconds(bytes: &[u8]) -> Option<f64> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12;
+    let mut byte_rate = None;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
+        let body = at + 8;
+        if id == b"fmt " && body + 12 <= bytes.len() {
+            byte_rate = Some(u32::from_le_bytes(
+                bytes[body + 8..body + 12].try_into().ok()?,
+            ));
+        }
+        if id == b"data" {
+            let rate = byte_rate.filter(|r| *r > 0)?;
+            let len = len.min(bytes.len() - body);
+            return Some(len as f64 / f64::from(rate));
+        }
+        at = body + len + (len & 1);
+    }
+    None
+}
+
+/// `12.1 MB`, `840 kB`.
+pub(crate) fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1_000.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Rgb};
+
+    fn noisy_png(side: u32) -> Vec<u8> {
+        let mut seed = 12345u32;
+        let image = ImageBuffer::from_fn(side, side, |_, _| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            Rgb([(seed >> 16) as u8, (seed >> 8) as u8, seed as u8])
+        });
+        let mut png = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    }
+
+    #[test]
+    fn a_preview_fits_its_room_and_its_side() {
+        let png = noisy_png(600);
+        let shot = preview(&png, 256, 40_000).unwrap();
+        assert!(shot.width <= 256 && shot.height <= 256);
+        assert!(base64_len(shot.jpeg.len()) + BLOCK_OVERHEAD <= 40_000);
+        let decoded = image::load_from_memory(&shot.jpeg).unwrap();
+        assert_eq!(decoded.width(), shot.width);
+        // A room too small for any preview gives none.
+        assert!(preview(&png, 256, 50).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_result_holds_what_fits_and_says_what_did_not() {
+        let png = noisy_png(400);
+        let mut wav =
+            b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data"
+                .to_vec();
+        wav.extend_from_slice(&(160_000u32).to_le_bytes());
+        wav.extend(std::iter::repeat_n(0u8, 160_000));
+        assert_eq!(wav_seconds(&wav), Some(10.0));
+        let mut result = CallToolResult::success(vec![
+            ContentBlock::text("picture: image …"),
+            ContentBlock::text("sound: audio …"),
+        ]);
+        let media = vec![
+            Media {
+                kind: MediaKind::Image,
+                mime: "image/png".into(),
+                bytes: png,
+                line: 0,
+            },
+            Media {
+                kind: MediaKind::Audio,
+                mime: "audio/wav".into(),
+                bytes: wav,
+                line: 1,
+            },
+        ];
+        let budget = Budget {
+            max_result_bytes: 100_000,
+            preview_max_side: 1568,
+            inline_max_bytes: 4 << 20,
+        };
+        fit(&mut result, media, budget, &Arc::new(Semaphore::new(1))).await;
+        assert!(
+            serialized_len(&result) + ENVELOPE <= 100_000,
+            "{}",
+            serialized_len(&result)
+        );
+        let texts: Vec<&str> = result
+            .content
+            .iter()
+            .filter_map(|b| b.as_text())
+            .map(|t| t.text.as_str())
+            .collect();
+        assert!(texts[0].contains("inline as a preview"), "{texts:?}");
+        assert!(
+            texts[1].contains("not inline") && texts[1].contains("10.0 s of audio"),
+            "{texts:?}"
+        );
+        assert!(
+            result.content[0].as_image().is_some(),
+            "the preview goes before its line"
+        );
+    }
+}
