@@ -11,6 +11,9 @@
 //! 5. With `MANY_CONFIG` set (a config of many `[spaces]` tables): the time
 //!    from spawning `spaces-mcp` on an empty cache to a first tools/list that
 //!    holds every tool, and how many tools that is.
+//! 6. The time to make the JPEG preview of a noisy 2048 px PNG (one core).
+//! 7. With `BIG_CONFIG` set (a tool `big` returning a 2048 px PNG): the peak
+//!    resident memory of `serve --transport http` over 8 such calls at once.
 //!
 //! Usage: bench BINARY CONFIG APP_URL [ROUNDS]
 
@@ -125,7 +128,112 @@ async fn main() -> Result<(), BoxError> {
     if let Ok(many) = std::env::var("MANY_CONFIG") {
         first_full_list(binary, &many).await?;
     }
+    preview_time();
+    if let Ok(big) = std::env::var("BIG_CONFIG") {
+        big_results_memory(binary, &big, &http).await?;
+    }
     Ok(())
+}
+
+/// Section 6: one preview of a noisy 2048 px PNG, as the budget pass makes it.
+fn preview_time() {
+    let mut seed = 7u32;
+    let noisy = image::ImageBuffer::from_fn(2048, 2048, |_, _| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        image::Rgb([(seed >> 16) as u8, (seed >> 8) as u8, seed as u8])
+    });
+    let mut png = Vec::new();
+    if noisy
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .is_err()
+    {
+        return;
+    }
+    let mut times = Vec::new();
+    let mut len = 0;
+    for _ in 0..7 {
+        let started = Instant::now();
+        len = spaces_mcp::bench_support::preview_len(&png, 1568, 1_000_000).unwrap_or(0);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "preview of a 2048 px noisy PNG ({:.1} MB): median {:.0} ms, min {:.0} ms over {} runs, JPEG {:.0} kB (target <= 150 ms)",
+        png.len() as f64 / 1e6,
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        times.len(),
+        len as f64 / 1e3
+    );
+}
+
+/// Section 7: eight 2048 px PNG results at once, over Streamable HTTP.
+async fn big_results_memory(
+    binary: &str,
+    config: &str,
+    http: &reqwest::Client,
+) -> Result<(), BoxError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let server = Command::new(binary)
+        .args([
+            "--config",
+            config,
+            "serve",
+            "--transport",
+            "http",
+            "--listen",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "off")
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = server.id();
+    for _ in 0..100 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
+    let mut arguments = JsonObject::new();
+    arguments.insert("side".into(), json!(2048));
+    let request = CallToolRequestParams::new("big").with_arguments(arguments);
+    let started = Instant::now();
+    let calls = (0..8).map(|_| client.call_tool(request.clone()));
+    let results = futures_util::future::join_all(calls).await;
+    let elapsed = started.elapsed();
+    let sizes: Vec<usize> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| serde_json::to_vec(r).map(|v| v.len()).unwrap_or(0))
+        .collect();
+    let peak = pid.and_then(peak_kib);
+    println!(
+        "8 concurrent 2048 px PNG results: {} ok in {:.1} s, largest result {:.0} kB, server peak resident {:.1} MiB (target < 80 MiB)",
+        sizes.len(),
+        elapsed.as_secs_f64(),
+        sizes.iter().max().copied().unwrap_or(0) as f64 / 1e3,
+        peak.unwrap_or(0) as f64 / 1024.0
+    );
+    client.cancel().await?;
+    Ok(())
+}
+
+/// The peak resident memory of a process (Linux's VmHWM), in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Section 5: spawn to a complete first tools/list, every Space uncached.

@@ -34,4 +34,6 @@ done
   printf '[settings]\ndiscovery_wait = 30\n'
   for n in $(seq 24); do printf '[spaces.a%s]\nspace = "http://127.0.0.1:%s/a%s"\n' "$n" "$many_port" "$n"; done
 } >"$work/many.toml"
-MANY_CONFIG="$work/many.toml" ./target/release/examples/bench ./target/release/spaces-mcp "$work/spaces.toml" "$url" "${1:-30}"
+# The kitchen app is mounted at /a3: its big_image endpoint for the memory figure.
+printf '[tools.big]\nspace = "http://127.0.0.1:%s/a3"\napi = "/big_image"\n' "$many_port" >"$work/big.toml"
+BIG_CONFIG="$work/big.toml" MANY_CONFIG="$work/many.toml" ./target/release/examples/bench ./target/release/spaces-mcp "$work/spaces.toml" "$url" "${1:-30}"

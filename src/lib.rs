@@ -23,3 +23,12 @@ mod naming;
 mod server;
 mod tools;
 mod validate;
+
+/// For the benchmark (`examples/bench.rs`) only: not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    /// A JPEG preview of `bytes` within `max_side` and `room`: its size in bytes.
+    pub fn preview_len(bytes: &[u8], max_side: u32, room: usize) -> Option<usize> {
+        crate::call::budget::preview(bytes, max_side, room).map(|p| p.jpeg.len())
+    }
+}

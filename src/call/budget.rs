@@ -10,21 +10,27 @@
 //! is. Either way the original was saved and linked, and the text says what
 //! the client got.
 
-use std::io::Cursor;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
+use fast_image_resize::images::Image as Pixels;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::ImageReader;
-use image::codecs::jpeg::JpegEncoder;
 use rmcp::model::{CallToolResult, ContentBlock};
 use tokio::sync::Semaphore;
 
-/// A file that could go inline, waiting for the budget pass.
+/// A saved file that could go inline, waiting for the budget pass. Only its
+/// first bytes are in memory; the rest is read from disk if it goes inline.
 #[derive(Debug)]
 pub(crate) struct Media {
     pub(crate) kind: MediaKind,
     pub(crate) mime: String,
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    /// The file's first bytes (its header).
+    pub(crate) head: Vec<u8>,
     /// Where its text line sits in the content; the block goes before it.
     pub(crate) line: usize,
 }
@@ -69,21 +75,17 @@ pub(crate) async fn fit(
         // Media share what is left, so one large file does not starve the rest.
         let share = room / (count - i);
         let (block, note) = match item.kind {
-            MediaKind::Audio => {
-                let encoded = base64_len(item.bytes.len());
-                if encoded + BLOCK_OVERHEAD <= room
-                    && item.bytes.len() as u64 <= budget.inline_max_bytes
-                {
-                    let data = base64::engine::general_purpose::STANDARD.encode(&item.bytes);
-                    (
+            MediaKind::Audio if fits_as_is(item.size, room, budget) => {
+                match read_base64(&item.path).await {
+                    Some(data) => (
                         Some(ContentBlock::audio(data, &item.mime)),
                         "inline".to_string(),
-                    )
-                } else {
-                    (None, not_inline(&item))
+                    ),
+                    None => (None, not_inline(&item)),
                 }
             }
-            MediaKind::Image => image_block(item.bytes, &item.mime, share, budget, previews).await,
+            MediaKind::Audio => (None, not_inline(&item)),
+            MediaKind::Image => image_block(&item, share, budget, previews).await,
         };
         if let Some(block) = block {
             let size = block_len(&block);
@@ -124,14 +126,25 @@ fn block_len(block: &ContentBlock) -> usize {
     serde_json::to_vec(block).map(|v| v.len() + 1).unwrap_or(0)
 }
 
+/// Whether a file may go inline as it is.
+fn fits_as_is(size: u64, room: usize, budget: Budget) -> bool {
+    base64_len(size as usize) + BLOCK_OVERHEAD <= room && size <= budget.inline_max_bytes
+}
+
+/// A saved file, base64-encoded once.
+async fn read_base64(path: &Path) -> Option<String> {
+    let bytes = tokio::fs::read(path).await.ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 fn not_inline(item: &Media) -> String {
     let mut note = format!(
         "not inline: {} ({}) is more than this result may hold",
-        human(item.bytes.len() as u64),
+        human(item.size),
         item.mime
     );
     if item.kind == MediaKind::Audio
-        && let Some(seconds) = wav_seconds(&item.bytes)
+        && let Some(seconds) = wav_seconds(&item.head, item.size)
     {
         note = format!("{note}; {seconds:.1} s of audio");
     }
@@ -141,40 +154,42 @@ fn not_inline(item: &Media) -> String {
 /// The block for an image: the original when it fits and is small enough,
 /// else a preview that fits `room`, else none.
 async fn image_block(
-    bytes: Vec<u8>,
-    mime: &str,
+    item: &Media,
     room: usize,
     budget: Budget,
     previews: &Arc<Semaphore>,
 ) -> (Option<ContentBlock>, String) {
-    let dimensions = ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|r| r.into_dimensions().ok());
+    let path = item.path.clone();
+    let dimensions = tokio::task::spawn_blocking(move || {
+        ImageReader::open(&path)
+            .ok()?
+            .with_guessed_format()
+            .ok()?
+            .into_dimensions()
+            .ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let as_is = || async {
+        match read_base64(&item.path).await {
+            Some(data) => (
+                Some(ContentBlock::image(data, &item.mime)),
+                "inline".to_string(),
+            ),
+            None => (None, not_inline(item)),
+        }
+    };
     let Some((width, height)) = dimensions else {
         // Not a format we read: only as it is.
-        let fits = base64_len(bytes.len()) + BLOCK_OVERHEAD <= room
-            && bytes.len() as u64 <= budget.inline_max_bytes;
-        return if fits {
-            let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-            (Some(ContentBlock::image(data, mime)), "inline".into())
+        return if fits_as_is(item.size, room, budget) {
+            as_is().await
         } else {
-            (
-                None,
-                format!(
-                    "not inline: {} ({mime}) is more than this result may hold",
-                    human(bytes.len() as u64)
-                ),
-            )
+            (None, not_inline(item))
         };
     };
-    let small = width.max(height) <= budget.preview_max_side;
-    if small
-        && base64_len(bytes.len()) + BLOCK_OVERHEAD <= room
-        && bytes.len() as u64 <= budget.inline_max_bytes
-    {
-        let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        return (Some(ContentBlock::image(data, mime)), "inline".into());
+    if width.max(height) <= budget.preview_max_side && fits_as_is(item.size, room, budget) {
+        return as_is().await;
     }
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return (
@@ -186,8 +201,8 @@ async fn image_block(
         return (None, "not inline".into());
     };
     let max_side = budget.preview_max_side;
-    let size = bytes.len();
-    let made = tokio::task::spawn_blocking(move || preview(&bytes, max_side, room)).await;
+    let path = item.path.clone();
+    let made = tokio::task::spawn_blocking(move || preview_file(&path, max_side, room)).await;
     match made {
         Ok(Some(shot)) => {
             let data = base64::engine::general_purpose::STANDARD.encode(&shot.jpeg);
@@ -196,7 +211,7 @@ async fn image_block(
                 shot.width,
                 shot.height,
                 human(shot.jpeg.len() as u64),
-                human(size as u64)
+                human(item.size)
             );
             (Some(ContentBlock::image(data, "image/jpeg")), note)
         }
@@ -214,33 +229,65 @@ pub(crate) struct Preview {
     pub(crate) height: u32,
 }
 
+/// A preview of the image saved at `path`, decoded from the file itself.
+fn preview_file(path: &Path, max_side: u32, room: usize) -> Option<Preview> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader = ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
+    preview_from(reader, max_side, room)
+}
+
 /// Downscales to `max_side` and encodes as JPEG, lowering the quality, then
 /// the size, until its base64 fits `room`.
 pub(crate) fn preview(bytes: &[u8], max_side: u32, room: usize) -> Option<Preview> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .ok()?;
+    preview_from(reader, max_side, room)
+}
+
+fn preview_from<R: std::io::BufRead + std::io::Seek>(
+    mut reader: ImageReader<R>,
+    max_side: u32,
+    room: usize,
+) -> Option<Preview> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let image = reader.decode().ok()?;
+    let rgb = reader.decode().ok()?.into_rgb8();
+    let (width, height) = rgb.dimensions();
+    let source = Pixels::from_vec_u8(width, height, rgb.into_raw(), PixelType::U8x3).ok()?;
+    let mut resizer = Resizer::new();
     let mut side = max_side.max(16);
     loop {
-        let scaled = if image.width().max(image.height()) > side {
-            image.thumbnail(side, side)
+        let scale = f64::from(side) / f64::from(width.max(height));
+        let (w, h) = if scale < 1.0 {
+            (
+                ((f64::from(width) * scale).round() as u32).max(1),
+                ((f64::from(height) * scale).round() as u32).max(1),
+            )
         } else {
-            image.clone()
+            (width, height)
         };
-        let rgb = scaled.to_rgb8();
-        for quality in [85u8, 70, 55, 40] {
+        let mut scaled = Pixels::new(w, h, PixelType::U8x3);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        resizer.resize(&source, &mut scaled, &options).ok()?;
+        for quality in [80u8, 60, 45] {
             let mut jpeg = Vec::new();
-            let encoder = JpegEncoder::new_with_quality(&mut jpeg, quality);
-            rgb.write_with_encoder(encoder).ok()?;
+            jpeg_encoder::Encoder::new(&mut jpeg, quality)
+                .encode(
+                    scaled.buffer(),
+                    w as u16,
+                    h as u16,
+                    jpeg_encoder::ColorType::Rgb,
+                )
+                .ok()?;
             if base64_len(jpeg.len()) + BLOCK_OVERHEAD <= room {
                 return Some(Preview {
                     jpeg,
-                    width: rgb.width(),
-                    height: rgb.height(),
+                    width: w,
+                    height: h,
                 });
             }
         }
@@ -251,8 +298,9 @@ pub(crate) fn preview(bytes: &[u8], max_side: u32, room: usize) -> Option<Previe
     }
 }
 
-/// The length of a WAV file's sound, from its header.
-pub(crate) fn wav_seconds(bytes: &[u8]) -> Option<f64> {
+/// The length of a WAV file's sound, from its header (`head`, the file's
+/// first bytes) and its whole `size`.
+pub(crate) fn wav_seconds(bytes: &[u8], size: u64) -> Option<f64> {
     if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return None;
     }
@@ -269,7 +317,7 @@ pub(crate) fn wav_seconds(bytes: &[u8]) -> Option<f64> {
         }
         if id == b"data" {
             let rate = byte_rate.filter(|r| *r > 0)?;
-            let len = len.min(bytes.len() - body);
+            let len = (len as u64).min(size.saturating_sub(body as u64));
             return Some(len as f64 / f64::from(rate));
         }
         at = body + len + (len & 1);
@@ -290,6 +338,7 @@ pub(crate) fn human(bytes: u64) -> String {
 mod tests {
     use super::*;
     use image::{ImageBuffer, Rgb};
+    use std::io::Cursor;
 
     fn noisy_png(side: u32) -> Vec<u8> {
         let mut seed = 12345u32;
@@ -316,15 +365,23 @@ mod tests {
         assert!(preview(&png, 256, 50).is_none());
     }
 
+    fn saved(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
     #[tokio::test]
     async fn a_result_holds_what_fits_and_says_what_did_not() {
+        let dir = std::env::temp_dir().join(format!("spaces-mcp-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         let png = noisy_png(400);
         let mut wav =
             b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data"
                 .to_vec();
         wav.extend_from_slice(&(160_000u32).to_le_bytes());
         wav.extend(std::iter::repeat_n(0u8, 160_000));
-        assert_eq!(wav_seconds(&wav), Some(10.0));
+        assert_eq!(wav_seconds(&wav[..64], wav.len() as u64), Some(10.0));
         let mut result = CallToolResult::success(vec![
             ContentBlock::text("picture: image …"),
             ContentBlock::text("sound: audio …"),
@@ -333,13 +390,17 @@ mod tests {
             Media {
                 kind: MediaKind::Image,
                 mime: "image/png".into(),
-                bytes: png,
+                size: png.len() as u64,
+                path: saved(&dir, "p.png", &png),
+                head: png[..64].to_vec(),
                 line: 0,
             },
             Media {
                 kind: MediaKind::Audio,
                 mime: "audio/wav".into(),
-                bytes: wav,
+                size: wav.len() as u64,
+                path: saved(&dir, "s.wav", &wav),
+                head: wav[..64].to_vec(),
                 line: 1,
             },
         ];
@@ -369,5 +430,6 @@ mod tests {
             result.content[0].as_image().is_some(),
             "the preview goes before its line"
         );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

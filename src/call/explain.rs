@@ -89,6 +89,7 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
             GradioError::ForeignPrefix { .. } => format!(
                 "This Space may be trying to capture your token; if you trust it, set `space` to the address it names. See {page}."
             ),
+            GradioError::Write(_) => "Check that `output_dir` in spaces.toml is a folder this user can write, on a disk with room.".into(),
             GradioError::Setup(_) | GradioError::SpaceDown(_) => String::new(),
         },
     }

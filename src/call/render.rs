@@ -15,7 +15,7 @@ use rmcp::model::{ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
 use super::budget::{Media, MediaKind};
-use crate::gradio::{Downloaded, GradioError, HfToken, ReturnInfo, SpaceClient};
+use crate::gradio::{Fetched, GradioError, HfToken, ReturnInfo, SpaceClient};
 
 /// What the negotiated MCP protocol version lets us send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -456,27 +456,43 @@ async fn render_file(
     let budget = options
         .download_max_bytes
         .saturating_sub(rendered.downloaded);
-    let file = if url.starts_with("data:") {
+    // The file is streamed straight into its saved copy: never held whole.
+    let named_type = field("mime_type")
+        .map(str::to_string)
+        .unwrap_or_else(|| mime_from_name(file_name).to_string());
+    let (path, mut sink) = create_saved(options, file_name, &named_type).await?;
+    let fetched = if url.starts_with("data:") {
         // The file came inside the answer: decode it, within the budget.
         match super::files::resolve(&url, &[], budget) {
-            Ok(super::files::FileSource::Bytes { bytes, .. }) => Downloaded {
-                bytes,
-                content_type: None,
-            },
-            _ => {
-                return Err(OutputError::Download(GradioError::TooLarge {
-                    url: "a data: URL".into(),
-                    max: options.download_max_bytes,
-                }));
+            Ok(super::files::FileSource::Bytes { bytes, .. }) => {
+                let written = tokio::io::AsyncWriteExt::write_all(&mut sink, &bytes).await;
+                let flushed = tokio::io::AsyncWriteExt::flush(&mut sink).await;
+                written
+                    .and(flushed)
+                    .map(|()| Fetched {
+                        size: bytes.len() as u64,
+                        content_type: None,
+                        head: bytes[..bytes.len().min(4096)].to_vec(),
+                    })
+                    .map_err(GradioError::Write)
             }
+            _ => Err(GradioError::TooLarge {
+                url: "a data: URL".into(),
+                max: options.download_max_bytes,
+            }),
         }
     } else {
-        match client
-            .download(&url, budget, options.token, options.idle)
+        client
+            .download_into(&url, budget, options.token, options.idle, &mut sink)
             .await
-        {
+    };
+    drop(sink);
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&path).await;
             // A file on another host (a gallery of web images): its link, unfetched.
-            Err(GradioError::ForeignFile { .. }) => {
+            if matches!(error, GradioError::ForeignFile { .. }) {
                 return Ok(link_only(
                     &url,
                     file_name,
@@ -487,23 +503,19 @@ async fn render_file(
                     rendered,
                 ));
             }
-            other => other?,
+            return Err(error.into());
         }
     };
-    let mime = sniff_mime(&file.bytes)
+    let mime = sniff_mime(&fetched.head)
         .map(str::to_string)
-        .or(file
+        .or(fetched
             .content_type
             .filter(|t| t != "application/octet-stream"))
         .or(field("mime_type").map(str::to_string))
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
     let kind = FileKind::of(component, &mime);
-    let size = file.bytes.len() as u64;
+    let size = fetched.size;
     rendered.downloaded += size;
-
-    // Every file is saved, so that the whole of it is never lost, whatever
-    // the client gets inline (see `budget`).
-    let path = save(options, file_name, &mime, &file.bytes).await?;
     rendered.saved += 1;
     let uri = saved_uri(&path);
     let summary = json!({
@@ -531,7 +543,9 @@ async fn render_file(
         rendered.media.push(Media {
             kind,
             mime,
-            bytes: file.bytes,
+            path,
+            size,
+            head: fetched.head,
             line: rendered.content.len() - 1,
         });
     }
@@ -583,12 +597,11 @@ fn file_name_of(path: &Path) -> String {
 /// Saves bytes under a fresh, safe name in `dir`: the Space's file name is
 /// reduced to its last component and plain characters, so no name it sends
 /// can climb out of the folder or overwrite another output.
-async fn save(
+async fn create_saved(
     options: &RenderOptions<'_>,
     suggested: &str,
     mime: &str,
-    bytes: &[u8],
-) -> Result<PathBuf, OutputError> {
+) -> Result<(PathBuf, tokio::io::BufWriter<tokio::fs::File>), OutputError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = options.output_dir;
     let io = |path: &Path, source| OutputError::Save {
@@ -621,14 +634,8 @@ async fn save(
     open.write(true).create_new(true);
     #[cfg(unix)]
     open.mode(0o600);
-    let mut file = open.open(&path).await.map_err(|e| io(&path, e))?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, bytes)
-        .await
-        .map_err(|e| io(&path, e))?;
-    tokio::io::AsyncWriteExt::flush(&mut file)
-        .await
-        .map_err(|e| io(&path, e))?;
-    Ok(path)
+    let file = open.open(&path).await.map_err(|e| io(&path, e))?;
+    Ok((path, tokio::io::BufWriter::with_capacity(256 * 1024, file)))
 }
 
 /// The last path component of `name`, in letters, digits, `.`, `-` and `_`,

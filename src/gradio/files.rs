@@ -6,29 +6,53 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::CONTENT_TYPE;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use url::Url;
 
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
 use super::{GradioError, HfToken, Observer, SpaceClient};
 
-/// A file fetched from a Space.
+/// What a streamed download was.
 #[derive(Debug)]
-pub(crate) struct Downloaded {
-    pub(crate) bytes: Vec<u8>,
+pub(crate) struct Fetched {
+    pub(crate) size: u64,
+    /// The `Content-Type` the Space sent, without parameters.
     pub(crate) content_type: Option<String>,
+    /// The first bytes, to tell the type from (a file's name can lie).
+    pub(crate) head: Vec<u8>,
 }
 
+/// How much of a download's start is kept to tell its type and read its header.
+pub(crate) const HEAD_BYTES: usize = 4096;
+
 impl SpaceClient {
-    /// Fetches a file the Space made. Only URLs on the Space's own origin are
-    /// fetched (a Space behind a proxy may name another host, and a hostile one
-    /// any host), and never more than `max` bytes.
+    /// Fetches a file the Space made into memory (see [`Self::download_into`]).
+    #[cfg(test)]
     pub(crate) async fn download(
         &self,
         url: &str,
         max: u64,
         token: Option<&HfToken>,
         idle: Duration,
-    ) -> Result<Downloaded, GradioError> {
+    ) -> Result<Vec<u8>, GradioError> {
+        let mut bytes = Vec::new();
+        self.download_into(url, max, token, idle, &mut bytes)
+            .await?;
+        Ok(bytes)
+    }
+
+    /// Streams a file the Space made into `sink` (a saved file), so that no
+    /// download is ever held whole in memory. Only URLs on the Space's own
+    /// origin are fetched (a Space behind a proxy may name another host, and
+    /// a hostile one any host), and never more than `max` bytes.
+    pub(crate) async fn download_into<W: AsyncWrite + Unpin>(
+        &self,
+        url: &str,
+        max: u64,
+        token: Option<&HfToken>,
+        idle: Duration,
+        sink: &mut W,
+    ) -> Result<Fetched, GradioError> {
         let origin = self.space().base().origin();
         let parsed = Url::parse(url).ok().filter(|u| u.origin() == origin);
         let Some(parsed) = parsed else {
@@ -54,7 +78,11 @@ impl SpaceClient {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
         // Never sized from Content-Length: the Space says what it likes there.
-        let mut bytes = Vec::new();
+        let mut fetched = Fetched {
+            size: 0,
+            content_type,
+            head: Vec::new(),
+        };
         let mut body = response.bytes_stream();
         loop {
             let chunk = tokio::time::timeout(idle, body.next())
@@ -63,18 +91,21 @@ impl SpaceClient {
             match chunk {
                 None => break,
                 Some(Ok(chunk)) => {
-                    if bytes.len() as u64 + chunk.len() as u64 > max {
+                    if fetched.size + chunk.len() as u64 > max {
                         return Err(too_large());
                     }
-                    bytes.extend_from_slice(&chunk);
+                    fetched.size += chunk.len() as u64;
+                    let room = HEAD_BYTES.saturating_sub(fetched.head.len());
+                    fetched
+                        .head
+                        .extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    sink.write_all(&chunk).await.map_err(GradioError::Write)?;
                 }
                 Some(Err(e)) => return Err(GradioError::transport(url, &e)),
             }
         }
-        Ok(Downloaded {
-            bytes,
-            content_type,
-        })
+        sink.flush().await.map_err(GradioError::Write)?;
+        Ok(fetched)
     }
 
     /// Uploads a file for a file input (`POST <prefix>/upload`, field

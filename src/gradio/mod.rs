@@ -28,7 +28,7 @@ use std::time::Duration;
 pub(crate) use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
 pub(crate) use client::SpaceClient;
 pub(crate) use events::follow;
-pub(crate) use files::Downloaded;
+pub(crate) use files::Fetched;
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
 pub(crate) use space::SpaceRef;
@@ -157,6 +157,8 @@ pub(crate) enum GradioError {
         "the app's /config puts its API on another address ({prefix}); refused, since requests and the HF token go only to {origin}"
     )]
     ForeignPrefix { prefix: String, origin: String },
+    #[error("could not write the download: {0}")]
+    Write(std::io::Error),
     #[error("the HTTP client could not be set up: {0}")]
     Setup(String),
     /// The Hub says the Space cannot answer (paused, broken, missing).

@@ -154,6 +154,24 @@ fn inputs() -> Vec<Value> {
     serde_json::from_str(r#"["a dog","0.6B",0,true,256,256,4.0,5]"#).unwrap()
 }
 
+/// One call of the recorded `/infer`, as the runner makes it: a slot first.
+async fn infer(
+    client: &super::SpaceClient,
+    observe: super::Observer<'_>,
+) -> Result<Vec<Value>, GradioError> {
+    let slot = client.slot(&|_| {}, None).await;
+    client
+        .call(
+            &slot,
+            "/infer",
+            inputs(),
+            None,
+            Duration::from_secs(5),
+            observe,
+        )
+        .await
+}
+
 type Stages = Arc<Mutex<Vec<Stage>>>;
 
 fn recorder() -> (Stages, impl Fn(Stage) + Send + Sync) {
@@ -168,17 +186,7 @@ async fn a_recorded_job_gives_its_outputs_and_progress() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
-    let outputs = client
-        .call(
-            &client.slot(&|_| {}, None).await,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            &observe,
-        )
-        .await
-        .unwrap();
+    let outputs = infer(&client, &observe).await.unwrap();
     assert!(outputs[0]["url"].as_str().unwrap().ends_with("image.webp"));
     assert_eq!(outputs[1], Value::from(1616603823u64));
     let seen = stages.lock().unwrap().clone();
@@ -191,17 +199,7 @@ async fn a_recorded_job_gives_its_outputs_and_progress() {
             .any(|s| matches!(s, Stage::Step(u) if u.describe() == "denoising: step 5 of 5"))
     );
     // The description is read once for both calls that follow.
-    client
-        .call(
-            &client.slot(&|_| {}, None).await,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            &observe,
-        )
-        .await
-        .unwrap();
+    infer(&client, &observe).await.unwrap();
     assert_eq!(stub.seen("GET /config"), 1);
 }
 
@@ -220,17 +218,7 @@ async fn a_join_refused_with_503_is_retried_until_it_is_accepted() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
-    let outputs = client
-        .call(
-            &client.slot(&|_| {}, None).await,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            &observe,
-        )
-        .await
-        .unwrap();
+    let outputs = infer(&client, &observe).await.unwrap();
     assert_eq!(outputs.len(), 2);
     assert_eq!(stub.seen("POST /gradio_api/queue/join"), 3);
     assert_eq!(
@@ -259,17 +247,7 @@ async fn a_redeployed_space_is_read_again_and_the_job_sent_once_more() {
     .await;
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
-    let outputs = client
-        .call(
-            &client.slot(&|_| {}, None).await,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            &|_| {},
-        )
-        .await
-        .unwrap();
+    let outputs = infer(&client, &|_| {}).await.unwrap();
     assert_eq!(outputs.len(), 2);
     assert_eq!(
         stub.seen("GET /config"),
@@ -287,17 +265,7 @@ async fn a_job_refused_twice_is_an_error_that_says_so() {
     .await;
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
-    let error = client
-        .call(
-            &client.slot(&|_| {}, None).await,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            &|_| {},
-        )
-        .await
-        .unwrap_err();
+    let error = infer(&client, &|_| {}).await.unwrap_err();
     assert!(
         matches!(error, GradioError::JobRefused { status: 500, .. }),
         "{error:?}"
@@ -360,7 +328,7 @@ async fn downloads_stay_under_their_cap_and_a_cut_one_fails() {
     let idle = Duration::from_secs(5);
     let small = format!("{}/gradio_api/file=small.bin", stub.url);
     let file = client.download(&small, 1000, None, idle).await.unwrap();
-    assert_eq!(file.bytes.len(), 1000);
+    assert_eq!(file.len(), 1000);
     let error = client.download(&small, 999, None, idle).await.unwrap_err();
     assert!(matches!(error, GradioError::TooLarge { .. }), "{error:?}");
     let cut = format!("{}/gradio_api/file=cut.bin", stub.url);
