@@ -173,35 +173,8 @@ async fn big_results_memory(
     config: &str,
     http: &reqwest::Client,
 ) -> Result<(), BoxError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let server = Command::new(binary)
-        .args([
-            "--config",
-            config,
-            "serve",
-            "--transport",
-            "http",
-            "--listen",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "off")
-        .kill_on_drop(true)
-        .spawn()?;
+    let (server, url) = http_server(binary, config, http).await?;
     let pid = server.id();
-    for _ in 0..100 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let url = format!("http://127.0.0.1:{port}/mcp");
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
     let mut arguments = JsonObject::new();
     arguments.insert("side".into(), json!(2048));
@@ -225,6 +198,43 @@ async fn big_results_memory(
     );
     client.cancel().await?;
     Ok(())
+}
+
+/// `serve --transport http` on a free loopback port, once it answers: the
+/// process (killed when dropped) and its `/mcp` URL.
+async fn http_server(
+    binary: &str,
+    config: &str,
+    http: &reqwest::Client,
+) -> Result<(tokio::process::Child, String), BoxError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let server = Command::new(binary)
+        .args([
+            "--config",
+            config,
+            "serve",
+            "--transport",
+            "http",
+            "--listen",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "off")
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((server, format!("http://127.0.0.1:{port}/mcp")))
 }
 
 /// The peak resident memory of a process (Linux's VmHWM), in KiB.
@@ -281,34 +291,7 @@ async fn concurrent_over_http(
     data: &Value,
 ) -> Result<(), BoxError> {
     const CALLS: usize = 64;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = Command::new(binary)
-        .args([
-            "--config",
-            config,
-            "serve",
-            "--transport",
-            "http",
-            "--listen",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "off")
-        .kill_on_drop(true)
-        .spawn()?;
-    for _ in 0..100 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let url = format!("http://127.0.0.1:{port}/mcp");
+    let (mut server, url) = http_server(binary, config, http).await?;
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
     client.call_tool(request.clone()).await?;
 
