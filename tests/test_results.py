@@ -73,20 +73,23 @@ async def test_a_2048_px_png_comes_as_a_preview_and_its_original_is_a_resource(a
         assert big["resource"] in listed
 
 
-async def test_long_audio_is_saved_and_linked_with_its_length(apps, tmp_path):
+async def test_long_audio_comes_as_mp3_and_its_original_is_a_resource(apps, tmp_path):
     async with await session_for(apps, tmp_path) as session:
         result = await session.call_tool("long_audio", {"seconds": 20})
         assert not result.is_error, texts(result)
         size = result_size(result)
         print(f"20 s WAV: result {size} bytes")
         assert size <= MIB
-        assert not blocks(result, "audio")
-        assert "20.0 s of audio" in texts(result) and "not inline" in texts(result)
+        # 20 s of 44.1 kHz WAV is 1.8 MB: too large as it is, inline as MP3.
+        [audio] = blocks(result, "audio")
+        assert audio.mime_type == "audio/mpeg" and len(decoded(audio)) < 400_000
+        assert "inline as MP3" in texts(result) and "20.0 s" in texts(result)
         speech = result.structured_content["speech"]
         assert await read_original(session, speech["resource"]) == space_file(speech["url"])
-        # Short audio still comes inline.
+        # Short audio comes inline as it is.
         short = await session.call_tool("long_audio", {"seconds": 1})
-        assert len(blocks(short, "audio")) == 1
+        [audio] = blocks(short, "audio")
+        assert audio.mime_type == "audio/wav"
 
 
 async def test_a_gallery_shares_the_budget(apps, tmp_path):

@@ -7,8 +7,8 @@
 //! An image that does not fit, or is larger than `preview_max_side`, is
 //! inlined as a preview: downscaled and re-encoded as JPEG, the quality (then
 //! the size) lowered until it fits the room left. Audio is inlined only as it
-//! is. Either way the original was saved and linked, and the text says what
-//! the client got.
+//! is, or, for a WAV that does not fit, as MP3 when that fits. Either way the
+//! original was saved and linked, and the text says what the client got.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -84,7 +84,7 @@ pub(crate) async fn fit(
                     None => (None, not_inline(&item)),
                 }
             }
-            MediaKind::Audio => (None, not_inline(&item)),
+            MediaKind::Audio => compressed_audio(&item, room).await,
             MediaKind::Image => image_block(&item, share, budget, previews).await,
         };
         if let Some(block) = block {
@@ -149,6 +149,124 @@ fn not_inline(item: &Media) -> String {
         note = format!("{note}; {seconds:.1} s of audio");
     }
     note
+}
+
+/// A WAV too large to go inline, as MP3 when that fits `room` (the
+/// original stays saved and linked); else a note saying why not.
+async fn compressed_audio(item: &Media, room: usize) -> (Option<ContentBlock>, String) {
+    let is_wav =
+        item.head.len() >= 12 && &item.head[..4] == b"RIFF" && &item.head[8..12] == b"WAVE";
+    if !is_wav {
+        return (None, not_inline(item));
+    }
+    let path = item.path.clone();
+    let made = tokio::task::spawn_blocking(move || mp3_that_fits(&path, room)).await;
+    match made {
+        Ok(Some((mp3, kbps))) => {
+            let note = format!(
+                "inline as MP3 ({kbps} kbps, {}); the original WAV ({}{}) is saved and linked",
+                human(mp3.len() as u64),
+                human(item.size),
+                wav_seconds(&item.head, item.size)
+                    .map(|s| format!(", {s:.1} s"))
+                    .unwrap_or_default()
+            );
+            let data = base64::engine::general_purpose::STANDARD.encode(&mp3);
+            (Some(ContentBlock::audio(data, "audio/mpeg")), note)
+        }
+        _ => (None, not_inline(item)),
+    }
+}
+
+/// The longest WAV re-encoded for a result: longer sound is only linked.
+const MAX_MP3_SECONDS: u64 = 15 * 60;
+
+/// The WAV at `path` as MP3, at the highest of a few bitrates whose base64
+/// fits `room`.
+fn mp3_that_fits(path: &Path, room: usize) -> Option<(Vec<u8>, u32)> {
+    let reader = hound::WavReader::open(path).ok()?;
+    let spec = reader.spec();
+    let channels = spec.channels;
+    if !(1..=2).contains(&channels)
+        || u64::from(reader.duration()) > MAX_MP3_SECONDS * u64::from(spec.sample_rate)
+    {
+        return None;
+    }
+    let samples = pcm16(reader)?;
+    let bitrates: &[(mp3lame_encoder::Bitrate, u32)] = if channels == 2 {
+        &[
+            (mp3lame_encoder::Bitrate::Kbps96, 96),
+            (mp3lame_encoder::Bitrate::Kbps48, 48),
+        ]
+    } else {
+        &[
+            (mp3lame_encoder::Bitrate::Kbps64, 64),
+            (mp3lame_encoder::Bitrate::Kbps32, 32),
+        ]
+    };
+    for &(bitrate, kbps) in bitrates {
+        let mp3 = encode_mp3(&samples, channels, spec.sample_rate, bitrate)?;
+        if base64_len(mp3.len()) + BLOCK_OVERHEAD <= room {
+            return Some((mp3, kbps));
+        }
+    }
+    None
+}
+
+/// Every sample as 16-bit PCM, channels interleaved.
+fn pcm16<R: std::io::Read>(reader: hound::WavReader<R>) -> Option<Vec<i16>> {
+    let spec = reader.spec();
+    match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => {
+            reader.into_samples::<i16>().collect::<Result<_, _>>().ok()
+        }
+        (hound::SampleFormat::Int, bits @ 1..=32) => {
+            let shift = i32::from(bits) - 16;
+            reader
+                .into_samples::<i32>()
+                .map(|s| {
+                    s.map(|v| {
+                        let v = if shift > 0 { v >> shift } else { v << -shift };
+                        v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+                    })
+                })
+                .collect::<Result<_, _>>()
+                .ok()
+        }
+        (hound::SampleFormat::Float, 32) => reader
+            .into_samples::<f32>()
+            .map(|s| s.map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16))
+            .collect::<Result<_, _>>()
+            .ok(),
+        _ => None,
+    }
+}
+
+fn encode_mp3(
+    samples: &[i16],
+    channels: u16,
+    sample_rate: u32,
+    bitrate: mp3lame_encoder::Bitrate,
+) -> Option<Vec<u8>> {
+    use mp3lame_encoder::{Builder, FlushNoGap, InterleavedPcm, MonoPcm, Quality};
+    let mut builder = Builder::new()?;
+    builder.set_num_channels(channels as u8).ok()?;
+    builder.set_sample_rate(sample_rate).ok()?;
+    builder.set_brate(bitrate).ok()?;
+    builder.set_quality(Quality::Good).ok()?;
+    let mut encoder = builder.build().ok()?;
+    let frames = samples.len() / usize::from(channels);
+    let mut mp3 = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(frames));
+    if channels == 2 {
+        encoder
+            .encode_to_vec(InterleavedPcm(samples), &mut mp3)
+            .ok()?;
+    } else {
+        encoder.encode_to_vec(MonoPcm(samples), &mut mp3).ok()?;
+    }
+    mp3.reserve(7200);
+    encoder.flush_to_vec::<FlushNoGap>(&mut mp3).ok()?;
+    Some(mp3)
 }
 
 /// The block for an image: the original when it fits and is small enough,
@@ -429,6 +547,63 @@ mod tests {
         assert!(
             result.content[0].as_image().is_some(),
             "the preview goes before its line"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_wav_that_does_not_fit_goes_inline_as_mp3() {
+        let dir = std::env::temp_dir().join(format!("spaces-mcp-mp3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tone.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..16_000 * 10 {
+            let t = f64::from(i) / 16_000.0;
+            writer
+                .write_sample(((t * 440.0 * std::f64::consts::TAU).sin() * 9000.0) as i16)
+                .unwrap();
+        }
+        writer.finalize().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut result = CallToolResult::success(vec![ContentBlock::text("speech: audio …")]);
+        let media = vec![Media {
+            kind: MediaKind::Audio,
+            mime: "audio/wav".into(),
+            size: bytes.len() as u64,
+            path: path.clone(),
+            head: bytes[..64].to_vec(),
+            line: 0,
+        }];
+        let budget = Budget {
+            max_result_bytes: 200_000,
+            preview_max_side: 1568,
+            inline_max_bytes: 4 << 20,
+        };
+        fit(&mut result, media, budget, &Arc::new(Semaphore::new(1))).await;
+        assert!(serialized_len(&result) + ENVELOPE <= 200_000);
+        let ContentBlock::Audio(audio) = &result.content[0] else {
+            panic!("{:?}", result.content)
+        };
+        assert_eq!(audio.mime_type, "audio/mpeg");
+        let mp3 = base64::engine::general_purpose::STANDARD
+            .decode(&audio.data)
+            .unwrap();
+        assert!(
+            mp3.len() < bytes.len() / 3,
+            "{} of {}",
+            mp3.len(),
+            bytes.len()
+        );
+        let text = result.content[1].as_text().unwrap().text.clone();
+        assert!(
+            text.contains("inline as MP3") && text.contains("10.0 s"),
+            "{text}"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
