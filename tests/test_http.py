@@ -292,6 +292,14 @@ async def test_disconnect_cancels_the_call(serve, apps):
     assert "call cancelled by the client" in server.logs()
 
 
+async def call_in_flight(server) -> None:
+    """Waits until the server reports a call running (its own /health)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        with anyio.fail_after(20):
+            while (await client.get(server.url + "/health")).json()["calls_in_flight"] < 1:
+                await anyio.sleep(0.05)
+
+
 async def test_sigterm_lets_calls_finish_then_exits_0(serve, apps):
     extra = slow_tool(apps)
     server = serve(extra, args=["--shutdown-grace", "20"])
@@ -310,7 +318,7 @@ async def test_sigterm_lets_calls_finish_then_exits_0(serve, apps):
                     outcome["result"] = await session.call_tool("slow", {"seconds": 2})
 
                 group.start_soon(call)
-                await anyio.sleep(0.7)
+                await call_in_flight(server)
                 server.process.send_signal(signal.SIGTERM)
     assert "result" in outcome, server.logs()
     assert not outcome["result"].is_error, texts(outcome["result"])
@@ -330,7 +338,7 @@ async def test_sigterm_cancels_calls_past_the_grace_period(serve, apps):
             async with streamable(server.url) as session:
                 async with anyio.create_task_group() as group:
                     group.start_soon(session.call_tool, "slow", {"seconds": 30})
-                    await anyio.sleep(0.7)
+                    await call_in_flight(server)
                     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=20) == 0
     assert time.monotonic() - started < 15

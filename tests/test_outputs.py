@@ -51,6 +51,8 @@ async def test_every_output_kind(apps, tmp_path):
     assert links["clip.mp4"].mime_type == "video/mp4"
     assert s["clip"]["kind"] == "video" and Path(s["clip"]["path"]).parent == out
     assert Path(s["report"]["path"]).read_text() == "report on hello big world\n"
+    # Saved files are this user's alone.
+    assert Path(s["report"]["path"]).stat().st_mode & 0o777 == 0o600
     assert s["report"]["kind"] == "file" and s["report"]["mime_type"].startswith("text/plain")
     # Gallery: each file with its caption.
     assert [f["caption"] for f in s["frames"]] == ["frame 0", "frame 1", "frame 2"]
@@ -71,8 +73,8 @@ async def test_files_over_inline_max_bytes_come_as_previews_or_links(apps, tmp_p
         await wait_for_tool(session, "everything")
         result = await session.call_tool("everything", {"text": "tiny cap"})
     assert not result.is_error, texts(result)
-    # No file goes inline as it is: images as JPEG previews, audio not at all.
-    assert not blocks(result, "audio")
+    # No file goes inline as it is: images as JPEG previews, audio as MP3.
+    assert all(a.mime_type == "audio/mpeg" for a in blocks(result, "audio"))
     images = blocks(result, "image")
     assert len(images) == 4 and all(i.mime_type == "image/jpeg" for i in images)
     assert "inline as a preview" in texts(result)

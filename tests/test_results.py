@@ -13,6 +13,7 @@ import json
 import tempfile
 import urllib.request
 
+import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 from PIL import Image
@@ -127,3 +128,26 @@ async def test_reading_outside_the_output_folder_is_refused(apps, tmp_path):
             with pytest.raises(MCPError) as refused:
                 await session.read_resource(uri)
             assert refused.value.error.code == -32002, (uri, refused.value.error)
+
+
+async def test_clients_hear_when_saved_files_are_added(apps, tmp_path):
+    heard = []
+
+    async def handler(message) -> None:
+        method = getattr(message, "method", None) or getattr(getattr(message, "root", None), "method", None)
+        if method == "notifications/resources/list_changed":
+            heard.append(method)
+
+    text = with_settings(local_config(apps, tools(apps)), f'output_dir = "{tmp_path}"')
+    config = write_config(apps.tmp, text)
+    async with mcp_session(config, env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()}, message_handler=handler) as session:
+        assert session.server_capabilities.resources.list_changed is True
+        before = {r.uri for r in (await session.list_resources()).resources}
+        result = await session.call_tool("six_images", {"side": 64})
+        assert not result.is_error, texts(result)
+        with anyio.fail_after(10):
+            while not heard:
+                await anyio.sleep(0.05)
+        after = {r.uri for r in (await session.list_resources()).resources}
+    assert len(heard) == 1, "one notice for the six files"
+    assert len(after - before) == 6

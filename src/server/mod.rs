@@ -64,6 +64,10 @@ impl SpacesServer {
         let peers = server.peers.clone();
         tokio::spawn(async move {
             while saved.changed().await.is_ok() {
+                // Files come in bursts (a gallery, a busy minute): one notice
+                // a second at most, sent once the burst has settled.
+                tokio::time::sleep(RESOURCE_NOTICE_DELAY).await;
+                saved.borrow_and_update();
                 for peer in live(&peers) {
                     if let Err(e) = peer.notify_resource_list_changed().await {
                         tracing::debug!("resources/list_changed not sent: {e}");
@@ -93,6 +97,9 @@ impl SpacesServer {
         &self.arrivals
     }
 }
+
+/// How long after files were saved clients hear `resources/list_changed`.
+const RESOURCE_NOTICE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The clients still connected; those gone are forgotten.
 fn live(peers: &Mutex<Vec<Peer<RoleServer>>>) -> Vec<Peer<RoleServer>> {
