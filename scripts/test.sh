@@ -16,5 +16,8 @@ echo "== unit tests (cargo test)"
 cargo test --locked --quiet
 echo "== MCP conformance suite (Streamable HTTP)"
 SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" ./scripts/conformance.sh
-echo "== integration tests (pytest)"
-SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" "$venv/bin/python" -m pytest "$@"
+echo "== integration tests (pytest, ${SPACES_MCP_TEST_WORKERS:-2} workers)"
+# Two workers, each with its own set of apps: the tests mostly wait on apps
+# and timeouts. A file's tests stay on one worker (they share fixtures).
+SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" "$venv/bin/python" -m pytest \
+  -n "${SPACES_MCP_TEST_WORKERS:-2}" --dist loadfile "$@"
