@@ -67,15 +67,16 @@ pub(crate) async fn fit(
     if media.is_empty() {
         return;
     }
-    let used = serialized_len(result) + ENVELOPE;
+    // The notes added to each file's line count too: room is kept for them.
+    let used = serialized_len(result) + ENVELOPE + NOTE_ROOM * media.len();
     let mut room = (budget.max_result_bytes as usize).saturating_sub(used);
-    let mut blocks: Vec<(usize, ContentBlock, String)> = Vec::new();
+    let mut decided: Vec<(usize, Option<ContentBlock>, String)> = Vec::new();
     let count = media.len();
     for (i, item) in media.into_iter().enumerate() {
         // Media share what is left, so one large file does not starve the rest.
         let share = room / (count - i);
         let (block, note) = match item.kind {
-            MediaKind::Audio if fits_as_is(item.size, room, budget) => {
+            MediaKind::Audio if fits_as_is(item.size, share, budget) => {
                 match read_base64(&item.path).await {
                     Some(data) => (
                         Some(ContentBlock::audio(data, &item.mime)),
@@ -84,30 +85,34 @@ pub(crate) async fn fit(
                     None => (None, not_inline(&item)),
                 }
             }
-            MediaKind::Audio => compressed_audio(&item, room).await,
+            MediaKind::Audio => compressed_audio(&item, share).await,
             MediaKind::Image => image_block(&item, share, budget, previews).await,
         };
-        if let Some(block) = block {
-            let size = block_len(&block);
-            room = room.saturating_sub(size);
-            blocks.push((item.line, block, note));
-        } else {
-            blocks.push((item.line, ContentBlock::text(String::new()), note));
+        room = room.saturating_sub(block.as_ref().map_or(0, block_len));
+        let mut note = format!("; {note}");
+        let mut end = note.len().min(NOTE_ROOM);
+        while !note.is_char_boundary(end) {
+            end -= 1;
         }
+        note.truncate(end);
+        decided.push((item.line, block, note));
     }
     // Notes first (lines keep their places), then blocks from the back.
-    for (line, _, note) in &blocks {
+    for (line, _, note) in &decided {
         if let Some(ContentBlock::Text(text)) = result.content.get_mut(*line) {
-            text.text.push_str(&format!("; {note}"));
+            text.text.push_str(note);
         }
     }
-    for (line, block, _) in blocks.into_iter().rev() {
-        if block.as_text().is_some_and(|t| t.text.is_empty()) {
-            continue;
+    for (line, block, _) in decided.into_iter().rev() {
+        if let Some(block) = block {
+            result.content.insert(line, block);
         }
-        result.content.insert(line, block);
     }
 }
+
+/// Room kept for the note on each file's line, in bytes; notes are cut to it
+/// (they hold no character JSON escapes).
+const NOTE_ROOM: usize = 256;
 
 /// The JSON around a media block's data: type, mimeType, keys, quotes.
 const BLOCK_OVERHEAD: usize = 96;

@@ -456,12 +456,25 @@ async fn render_file(
     let budget = options
         .download_max_bytes
         .saturating_sub(rendered.downloaded);
+    let inline_data = url.starts_with("data:");
+    // A file on another host (a gallery of web images): its link, unfetched.
+    if !inline_data && !client.owns(&url) {
+        return Ok(link_only(
+            &url,
+            file_name,
+            component,
+            name,
+            field("mime_type"),
+            options,
+            rendered,
+        ));
+    }
     // The file is streamed straight into its saved copy: never held whole.
     let named_type = field("mime_type")
         .map(str::to_string)
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
     let (path, mut sink) = create_saved(options, file_name, &named_type).await?;
-    let fetched = if url.starts_with("data:") {
+    let fetched = if inline_data {
         // The file came inside the answer: decode it, within the budget.
         match super::files::resolve(&url, &[], budget) {
             Ok(super::files::FileSource::Bytes { bytes, .. }) => {
@@ -491,18 +504,6 @@ async fn render_file(
         Ok(fetched) => fetched,
         Err(error) => {
             let _ = tokio::fs::remove_file(&path).await;
-            // A file on another host (a gallery of web images): its link, unfetched.
-            if matches!(error, GradioError::ForeignFile { .. }) {
-                return Ok(link_only(
-                    &url,
-                    file_name,
-                    component,
-                    name,
-                    field("mime_type"),
-                    options,
-                    rendered,
-                ));
-            }
             return Err(error.into());
         }
     };

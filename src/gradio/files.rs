@@ -41,6 +41,12 @@ impl SpaceClient {
         Ok(bytes)
     }
 
+    /// Whether `url` is on the Space's own origin (the only place files are
+    /// fetched from).
+    pub(crate) fn owns(&self, url: &str) -> bool {
+        Url::parse(url).is_ok_and(|u| u.origin() == self.space().base().origin())
+    }
+
     /// Streams a file the Space made into `sink` (a saved file), so that no
     /// download is ever held whole in memory. Only URLs on the Space's own
     /// origin are fetched (a Space behind a proxy may name another host, and
