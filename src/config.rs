@@ -127,11 +127,15 @@ pub(crate) struct Settings {
     /// Saved files older than this are removed (at start, then hourly);
     /// `None` keeps them.
     pub(crate) output_retention: Option<Duration>,
+    pub(crate) jobs: JobSettings,
 }
 
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
 /// base64 makes it a third larger, and clients refuse far smaller ones.
 pub(crate) const MAX_INLINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most `job_store_max_bytes` may be.
+const MAX_JOB_STORE_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 
 /// The most `download_max_bytes` may be: a call's files are held in memory.
 pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -155,6 +159,52 @@ pub(crate) struct CallLimits {
     pub(crate) max_result_bytes: u64,
     /// Images larger than this on their long side go inline as previews.
     pub(crate) preview_max_side: u32,
+    /// A call from a client without MCP tasks that still runs after this long
+    /// answers with a job handle and goes on in the background (`None`: never).
+    pub(crate) detach_after: Option<Duration>,
+    /// Whether a call may become an MCP task, for clients that declare the
+    /// tasks extension.
+    pub(crate) task_support: TaskSupport,
+}
+
+/// A tool's `task_support`: may a call to it become an MCP task?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TaskSupport {
+    /// Always answered in the request (quick tools).
+    Forbidden,
+    /// A task when the call is still running after a short grace.
+    #[default]
+    Optional,
+    /// Only for clients with tasks: others get the missing-capability error.
+    Required,
+}
+
+/// The built-in tools' names, which no configured tool may take.
+pub(crate) const RESERVED_TOOL_NAMES: &[&str] = &["await_job", "cancel_job"];
+
+/// How long a job runs before a client without tasks gets a job handle.
+pub(crate) const DEFAULT_DETACH_AFTER: Duration = Duration::from_secs(50);
+
+/// How the job store keeps finished jobs (tasks and detached calls).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct JobSettings {
+    /// A finished job is kept this long, then dropped.
+    pub(crate) ttl: Duration,
+    /// The most finished jobs kept; past it, the oldest go first.
+    pub(crate) max_results: usize,
+    /// The most bytes of results kept; past it, the oldest go first.
+    pub(crate) max_bytes: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            ttl: Duration::from_secs(3600),
+            max_results: 1000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for CallLimits {
@@ -166,6 +216,8 @@ impl Default for CallLimits {
             download_max_bytes: 200 * 1024 * 1024,
             max_result_bytes: 1024 * 1024,
             preview_max_side: 1568,
+            detach_after: Some(DEFAULT_DETACH_AFTER),
+            task_support: TaskSupport::Optional,
         }
     }
 }
@@ -331,6 +383,9 @@ struct RawSettings {
     input_dirs: Vec<PathBuf>,
     discovery_wait: Option<f64>,
     output_retention_hours: Option<f64>,
+    job_ttl: Option<f64>,
+    job_store_max_results: Option<usize>,
+    job_store_max_bytes: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -342,6 +397,8 @@ struct RawLimits {
     download_max_bytes: Option<u64>,
     max_result_bytes: Option<u64>,
     preview_max_side: Option<u64>,
+    detach_after: Option<f64>,
+    task_support: Option<TaskSupport>,
 }
 
 #[derive(Deserialize)]
@@ -448,7 +505,9 @@ impl Validator<'_> {
 
     fn settings(&self, raw: RawSettings) -> Result<Settings, ConfigError> {
         let limits = self.limits("settings", &raw.limits, &CallLimits::default())?;
+        let jobs = self.jobs(&raw)?;
         Ok(Settings {
+            jobs,
             limits,
             private_output_dir: raw.output_dir.is_none(),
             output_dir: raw
@@ -488,6 +547,44 @@ impl Validator<'_> {
                     return Err(self.invalid(
                         "settings.space_concurrency",
                         format!("expected 1 to 1024 calls per Space, found {n}"),
+                    ));
+                }
+            },
+        })
+    }
+
+    fn jobs(&self, raw: &RawSettings) -> Result<JobSettings, ConfigError> {
+        let base = JobSettings::default();
+        Ok(JobSettings {
+            ttl: match raw.job_ttl {
+                None => base.ttl,
+                Some(s) if s.is_finite() && (1.0..=7.0 * 86_400.0).contains(&s) => {
+                    Duration::from_secs_f64(s)
+                }
+                Some(s) => {
+                    return Err(self.invalid(
+                        "settings.job_ttl",
+                        format!("expected 1 to 604800 seconds (a week), found {s}"),
+                    ));
+                }
+            },
+            max_results: match raw.job_store_max_results {
+                None => base.max_results,
+                Some(n @ 1..=1_000_000) => n,
+                Some(n) => {
+                    return Err(self.invalid(
+                        "settings.job_store_max_results",
+                        format!("expected 1 to 1000000 jobs, found {n}"),
+                    ));
+                }
+            },
+            max_bytes: match raw.job_store_max_bytes {
+                None => base.max_bytes,
+                Some(n @ 65_536..=MAX_JOB_STORE_BYTES) => n,
+                Some(n) => {
+                    return Err(self.invalid(
+                        "settings.job_store_max_bytes",
+                        format!("expected 65536 to {MAX_JOB_STORE_BYTES} bytes, found {n}"),
                     ));
                 }
             },
@@ -551,6 +648,20 @@ impl Validator<'_> {
                     ));
                 }
             },
+            detach_after: match raw.detach_after {
+                None => base.detach_after,
+                Some(0.0) => None,
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
+                    Some(Duration::from_secs_f64(s))
+                }
+                Some(s) => {
+                    return Err(self.invalid(
+                        format!("{table}.detach_after"),
+                        format!("expected 0 (never) or seconds up to 86400, found {s}"),
+                    ));
+                }
+            },
+            task_support: raw.task_support.unwrap_or(base.task_support),
         })
     }
 
@@ -565,6 +676,12 @@ impl Validator<'_> {
             return Err(self.invalid(
                 &table,
                 "a tool name is 1 to 64 letters, digits, '_' or '-' (MCP clients refuse others)",
+            ));
+        }
+        if RESERVED_TOOL_NAMES.contains(&name.as_str()) {
+            return Err(self.invalid(
+                &table,
+                format!("{name} is the name of a built-in tool (for jobs that outlive their call); choose another"),
             ));
         }
         let space = self.space(&table, &raw.space, raw.hub_id.as_deref())?;
@@ -881,6 +998,40 @@ mod tests {
         let limits = &config.tools[0].limits;
         assert_eq!(limits.timeout, Duration::from_secs(5));
         assert_eq!(limits.inline_max_bytes, 10);
+    }
+
+    #[test]
+    fn jobs_settings_default_override_and_refuse_bad_values() {
+        let tool = "[tools.a]\nspace = \"a/b\"\napi = \"/x\"\n";
+        let config = Config::parse(tool, "t").unwrap();
+        let limits = &config.tools[0].limits;
+        assert_eq!(limits.detach_after, Some(DEFAULT_DETACH_AFTER));
+        assert_eq!(limits.task_support, TaskSupport::Optional);
+        assert_eq!(config.settings.jobs, JobSettings::default());
+        assert_eq!(config.settings.jobs.ttl, Duration::from_secs(3600));
+
+        let config = Config::parse(
+            "[settings]\ndetach_after = 0\njob_ttl = 60\njob_store_max_results = 5\n\
+             [tools.a]\nspace = \"a/b\"\napi = \"/x\"\ntask_support = \"required\"\n\
+             [tools.b]\nspace = \"a/b\"\napi = \"/y\"\ndetach_after = 3\ntask_support = \"forbidden\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(config.tools[0].limits.detach_after, None);
+        assert_eq!(config.tools[0].limits.task_support, TaskSupport::Required);
+        assert_eq!(config.tools[1].limits.detach_after, Some(Duration::from_secs(3)));
+        assert_eq!(config.tools[1].limits.task_support, TaskSupport::Forbidden);
+        assert_eq!(config.settings.jobs.ttl, Duration::from_secs(60));
+        assert_eq!(config.settings.jobs.max_results, 5);
+
+        let e = invalid(&format!("{tool}task_support = \"sometimes\"\n"));
+        assert!(e.contains("task_support") || e.contains("sometimes"), "{e}");
+        let e = invalid(&format!("{tool}detach_after = -1\n"));
+        assert!(e.contains("tools.a.detach_after"), "{e}");
+        let e = invalid(&format!("[settings]\njob_ttl = 0\n{tool}"));
+        assert!(e.contains("settings.job_ttl"), "{e}");
+        let e = invalid("[tools.await_job]\nspace = \"a/b\"\napi = \"/x\"\n");
+        assert!(e.contains("built-in tool"), "{e}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod discovery;
 #[cfg(test)]
 mod fixtures;
 mod gradio;
+mod jobs;
 mod naming;
 mod server;
 mod tools;

@@ -17,6 +17,7 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod background;
 pub(crate) mod budget;
 pub(crate) mod explain;
 pub(crate) mod files;
@@ -187,16 +188,7 @@ impl Runner {
         let tool = self
             .registry
             .get(name)
-            .ok_or_else(|| RunError::UnknownTool {
-                name: name.to_string(),
-                available: self
-                    .registry
-                    .snapshot()
-                    .iter()
-                    .map(|t| t.config.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+            .ok_or_else(|| self.unknown_tool(name))?;
         let tool = &tool.config;
         let _counted = InFlight::enter(self);
         let started = std::time::Instant::now();
@@ -251,6 +243,20 @@ impl Runner {
                 }
             }
         })
+    }
+
+    /// The error for a tool this server does not have, naming those it has.
+    pub(crate) fn unknown_tool(&self, name: &str) -> RunError {
+        RunError::UnknownTool {
+            name: name.to_string(),
+            available: self
+                .registry
+                .snapshot()
+                .iter()
+                .map(|t| t.config.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 
     async fn run(

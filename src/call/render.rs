@@ -125,6 +125,9 @@ pub(crate) async fn render(
     options: &RenderOptions<'_>,
 ) -> Result<Rendered, OutputError> {
     let mut rendered = Rendered::default();
+    // A lone value is the answer itself, as Gradio's own MCP server gives it;
+    // several are each named.
+    let single = outputs.len() == 1;
     for (i, value) in outputs.into_iter().enumerate() {
         let name = names
             .get(i)
@@ -159,9 +162,11 @@ pub(crate) async fn render(
             }
             Shape::Plain => {
                 let text = readable(component, &value);
-                rendered
-                    .content
-                    .push(ContentBlock::text(format!("{name}: {text}")));
+                rendered.content.push(ContentBlock::text(if single {
+                    text
+                } else {
+                    format!("{name}: {text}")
+                }));
                 // Files inside a structured value (an image editor's layers,
                 // an annotated image, a message's attachments) are rendered
                 // as files, and stand in the structured result as such.

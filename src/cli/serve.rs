@@ -1,10 +1,13 @@
 //! `spaces-mcp serve`: MCP over stdio (the default), or over HTTP.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CliError, ServeArgs, Services};
+use crate::call::background::Background;
 use crate::config::Config;
+use crate::jobs::memory::{MemoryStore, StoreLimits};
 use crate::server::http::{self, HttpOptions};
 use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 
@@ -12,7 +15,13 @@ use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 /// inputs come from them being read in the background.
 fn serving(config: &Config) -> SpacesServer {
     let services = Services::new(config);
-    let server = SpacesServer::new(services.runner.clone());
+    let jobs = config.settings.jobs;
+    let store = Arc::new(MemoryStore::new(StoreLimits {
+        max_results: jobs.max_results,
+        max_bytes: usize::try_from(jobs.max_bytes).unwrap_or(usize::MAX),
+    }));
+    let background = Background::new(services.runner.clone(), store, jobs.ttl);
+    let server = SpacesServer::new(background);
     services.discovery.start(config);
     // Saved files past their retention go at start, then hourly.
     let runner = services.runner.clone();

@@ -3,6 +3,7 @@
 
 mod access;
 pub(crate) mod http;
+mod jobs;
 mod sse;
 pub(crate) mod stdio;
 mod wrap;
@@ -15,7 +16,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
-    ServerConfig, Tool,
+    ServerConfig, Tool, GetTaskParams, GetTaskResult, UpdateTaskParams, CancelTaskParams,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -23,8 +24,10 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use crate::call::outputs::ReadError;
 use crate::call::progress::ProgressSink;
 use crate::call::render::Features;
+use crate::call::background::Background;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::gradio::HfToken;
+use crate::jobs::{Job, JobId, Owner};
 
 /// When a request arrived: stamped by the transport while messages still
 /// pass one by one, and used to start calls to a Space in that order.
@@ -46,6 +49,8 @@ impl Arrivals {
 #[derive(Clone)]
 pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
+    /// Calls that go on after their request: tasks and detached calls.
+    background: Arc<Background>,
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
@@ -54,9 +59,10 @@ pub(crate) struct SpacesServer {
 impl SpacesServer {
     /// The handler, and a task that tells every connected client
     /// (`notifications/tools/list_changed`) whenever the registry changes.
-    pub(crate) fn new(runner: Arc<Runner>) -> SpacesServer {
+    pub(crate) fn new(background: Arc<Background>) -> SpacesServer {
         let server = SpacesServer {
-            runner,
+            runner: background.runner().clone(),
+            background,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
         };
@@ -96,6 +102,49 @@ impl SpacesServer {
     pub(crate) fn arrivals(&self) -> &Arrivals {
         &self.arrivals
     }
+
+    /// While some tool may hand out job handles, how long `await_job` waits
+    /// (the longest `detach_after`); `None` when none may.
+    fn detach_wait(&self) -> Option<std::time::Duration> {
+        self.runner
+            .registry()
+            .snapshot()
+            .iter()
+            .filter_map(|t| t.config.limits.detach_after)
+            .max()
+    }
+
+    /// A tool's timeout, or the default for one no longer listed.
+    fn timeout_of(&self, tool: &str) -> std::time::Duration {
+        self.runner
+            .registry()
+            .get(tool)
+            .map_or(crate::config::CallLimits::default().timeout, |t| {
+                t.config.limits.timeout
+            })
+    }
+
+    /// The caller's job behind a task id, or the spec's -32602.
+    async fn task_job(&self, id: &str, owner: &Owner) -> Result<Job, McpError> {
+        let id = task_id(id)?;
+        self.background
+            .get(&id, owner)
+            .await
+            .map_err(jobs::job_error)
+    }
+}
+
+/// A task id as the client sent it; one that cannot be ours is not found.
+fn task_id(text: &str) -> Result<JobId, McpError> {
+    JobId::parse(text).ok_or_else(|| {
+        McpError::invalid_params(
+            format!(
+                "Failed to retrieve task: no task {:?} (task ids are the ones this server handed out)",
+                crate::call::text::clean_text(text, 80)
+            ),
+            None,
+        )
+    })
 }
 
 /// How long after files were saved clients hear `resources/list_changed`.
@@ -120,6 +169,7 @@ impl ServerHandler for SpacesServer {
             .enable_tool_list_changed()
             .enable_resources()
             .enable_resources_list_changed()
+            .enable_tasks()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(implementation)
@@ -155,9 +205,11 @@ impl ServerHandler for SpacesServer {
     ) -> Result<ListToolsResult, McpError> {
         // A client that lists once gets every tool whose Space answers in time.
         self.runner.registry().settled().await;
-        Ok(ListToolsResult::with_all_items(
-            self.runner.registry().definitions(),
-        ))
+        let mut tools = self.runner.registry().definitions();
+        if let Some(wait) = self.detach_wait() {
+            tools.extend(jobs::builtin_tools(wait));
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     /// The files calls saved, newest first: what their `resource_link`s name.
@@ -197,10 +249,53 @@ impl ServerHandler for SpacesServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.runner
-            .registry()
-            .get(name)
-            .map(|t| t.definition.clone())
+        if let Some(tool) = self.runner.registry().get(name) {
+            return Some(tool.definition.clone());
+        }
+        let wait = self.detach_wait()?;
+        jobs::builtin_tools(wait)
+            .into_iter()
+            .find(|t| t.name == name)
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let owner = jobs::owner_of(&context);
+        let job = self.task_job(&request.task_id, &owner).await?;
+        let timeout = self.timeout_of(&job.tool);
+        Ok(GetTaskResult::new(jobs::detailed(
+            &job,
+            self.background.ttl(),
+            timeout,
+        )))
+    }
+
+    /// No task of ours asks the client for input: responses are ignored, as
+    /// the spec says for keys not outstanding.
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let owner = jobs::owner_of(&context);
+        self.task_job(&request.task_id, &owner).await.map(|_| ())
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let owner = jobs::owner_of(&context);
+        let id = task_id(&request.task_id)?;
+        self.background
+            .cancel(&id, &owner)
+            .await
+            .map(|_| ())
+            .map_err(jobs::job_error)
     }
 
     /// rmcp hands over a request whose params it could not read as a custom
@@ -265,14 +360,50 @@ impl ServerHandler for SpacesServer {
                     .and_then(|parts| parts.extensions.get::<Arrival>())
             })
             .map(|a| a.0);
+        let progress = progress_sink(&context);
         let options = CallOptions {
             arrival,
             features,
             save_all: false,
             cancel: context.ct.clone(),
             client_token,
-            progress: progress_sink(&context),
+            progress: progress.clone(),
         };
+        let owner = jobs::owner_of(&context);
+        if let Some(wait) = self.detach_wait()
+            && (request.name == jobs::AWAIT_JOB || request.name == jobs::CANCEL_JOB)
+        {
+            let _ = wait;
+            return jobs::call_builtin(
+                &self.background,
+                &request.name,
+                request.arguments.as_ref(),
+                &owner,
+                progress,
+                features.structured,
+            )
+            .await
+            .map(Into::into);
+        }
+        let tasks_client = context
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks());
+        if let Some(tool) = self.runner.registry().get(&request.name) {
+            let tool = tool.config.clone();
+            let mode = jobs::Mode::of(&tool, tasks_client)?;
+            if mode != jobs::Mode::Inline {
+                return jobs::call_in_background(
+                    &self.background,
+                    &tool,
+                    request.arguments,
+                    options,
+                    owner,
+                    mode,
+                    progress,
+                )
+                .await;
+            }
+        }
         match self
             .runner
             .call(&request.name, request.arguments.as_ref(), options)

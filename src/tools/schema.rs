@@ -44,9 +44,23 @@ pub(super) fn definition(tool: &ToolConfig, state: &InputsState<'_>) -> Tool {
     };
 
     let title = tool.title.clone().unwrap_or_else(|| tool.name.clone());
+    // A call that may answer with a job handle says so, and its result's
+    // schema admits the handle.
+    let description = match tool.limits.detach_after {
+        Some(after) => format!(
+            "{description} (If it still runs after {}s, it answers with a job_id instead: call \
+             await_job with it to get the result.)",
+            after.as_secs()
+        ),
+        None => description,
+    };
     let mut definition = Tool::new(tool.name.clone(), description, Arc::new(schema));
     if let Some(output) = &tool.output_schema {
-        definition = definition.with_raw_output_schema(Arc::new(output.clone()));
+        let output = match tool.limits.detach_after {
+            Some(_) => admitting_job_handle(output),
+            None => output.clone(),
+        };
+        definition = definition.with_raw_output_schema(Arc::new(output));
     }
     let mut definition = definition.with_title(title.clone()).with_annotations(
         ToolAnnotations::with_title(title)
@@ -100,4 +114,27 @@ fn json_number(n: f64) -> Value {
     } else {
         json!(n)
     }
+}
+
+/// A result schema that also admits the answer of a call still running:
+/// either every output, or a `job_id` (with its status and progress).
+fn admitting_job_handle(schema: &Map<String, Value>) -> Map<String, Value> {
+    let mut schema = schema.clone();
+    let outputs = schema.remove("required").unwrap_or_else(|| json!([]));
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (name, property) in [
+            ("job_id", json!({"type": "string", "description": "set while the call still runs: pass it to await_job"})),
+            ("status", json!({"type": "string", "enum": ["working"]})),
+            ("tool", json!({"type": "string"})),
+            ("elapsed_seconds", json!({"type": "integer"})),
+            ("progress", json!({"type": "string"})),
+        ] {
+            properties.entry(name).or_insert(property);
+        }
+    }
+    schema.insert(
+        "anyOf".into(),
+        json!([{ "required": outputs }, { "required": ["job_id", "status"] }]),
+    );
+    schema
 }

@@ -1,0 +1,295 @@
+//! Calls that run on after their request has been answered: MCP tasks, and
+//! detached calls that clients without tasks pick up with `await_job`.
+//!
+//! A background call is an ordinary call (the same [`Runner::call`]) whose
+//! cancel token and progress belong to the job, not to the request that
+//! started it: its progress goes to the job store (what `tasks/get` and
+//! `await_job` show) and to whichever request is waiting on it at the time;
+//! it stops only when its job is cancelled (`tasks/cancel`, `cancel_job`, a
+//! cancel of the request before it was answered) or its tool's timeout
+//! passes. Its end, a result or an error, is kept in the store as JSON for
+//! its TTL.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use rmcp::model::{CallToolResult, JsonObject};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+use super::progress::ProgressSink;
+use super::{CallOptions, RunError, Runner};
+use crate::jobs::{Job, JobId, JobState, JobStore, Owner, StoreError};
+
+/// Starts, watches and stops background calls.
+pub(crate) struct Background {
+    runner: Arc<Runner>,
+    store: Arc<dyn JobStore>,
+    running: Arc<Mutex<HashMap<JobId, Running>>>,
+    ttl: Duration,
+}
+
+/// A job that runs in this process.
+struct Running {
+    cancel: CancellationToken,
+    /// The request waiting on the job now, told of its progress.
+    listener: Arc<Mutex<Option<ProgressSink>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JobError {
+    #[error(transparent)]
+    UnknownTool(RunError),
+    /// No such job for this caller: never made, another caller's, or dropped
+    /// after its TTL.
+    #[error("no job {0} for this caller")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The error a call that stopped unexpectedly ends with (a JSON-RPC error).
+const INTERNAL_ERROR: i32 = -32603;
+
+impl Background {
+    /// The background runner; it listens for cancel requests at once.
+    pub(crate) fn new(runner: Arc<Runner>, store: Arc<dyn JobStore>, ttl: Duration) -> Arc<Background> {
+        let background = Arc::new(Background {
+            runner,
+            store,
+            running: Arc::default(),
+            ttl,
+        });
+        let mut cancels = background.store.cancels();
+        let running = Arc::downgrade(&background.running);
+        tokio::spawn(async move {
+            loop {
+                let id = match cancels.recv().await {
+                    Ok(id) => id,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "cancel requests came faster than they were read");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                let Some(running) = Weak::upgrade(&running) else {
+                    return;
+                };
+                if let Some(job) = lock(&running).get(&id) {
+                    job.cancel.cancel();
+                }
+            }
+        });
+        background
+    }
+
+    pub(crate) fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
+    /// How long finished jobs are kept.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Starts a call as a job of `owner`. Once this returns, the store has
+    /// the job. `options.cancel` and `options.progress` are replaced by the
+    /// job's own.
+    pub(crate) async fn start(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        mut options: CallOptions,
+        owner: Owner,
+    ) -> Result<JobId, JobError> {
+        if self.runner.registry().get(name).is_none() {
+            return Err(JobError::UnknownTool(self.runner.unknown_tool(name)));
+        }
+        let job = Job::new(owner, name, self.ttl);
+        let id = job.id.clone();
+        self.store.create(job).await?;
+
+        let cancel = CancellationToken::new();
+        let listener: Arc<Mutex<Option<ProgressSink>>> = Arc::default();
+        let (messages, mut latest) = tokio::sync::watch::channel(String::new());
+        let sink: ProgressSink = {
+            let listener = listener.clone();
+            Arc::new(move |value, total, message: String| {
+                if let Some(sink) = lock(&listener).clone() {
+                    sink(value, total, message.clone());
+                }
+                messages.send_replace(message);
+            })
+        };
+        options.cancel = cancel.clone();
+        options.progress = Some(sink);
+        lock(&self.running).insert(id.clone(), Running { cancel, listener });
+
+        // The latest message goes to the store; a burst is one write.
+        let store = self.store.clone();
+        let flushed = id.clone();
+        tokio::spawn(async move {
+            while latest.changed().await.is_ok() {
+                let message = latest.borrow_and_update().clone();
+                if let Err(e) = store.progress(&flushed, message).await {
+                    tracing::warn!(job = %flushed, "progress not stored: {e}");
+                }
+            }
+        });
+
+        let runner = self.runner.clone();
+        let store = self.store.clone();
+        let running = self.running.clone();
+        let name = name.to_string();
+        let job = id.clone();
+        tokio::spawn(async move {
+            let call = runner.call(&name, arguments.as_ref(), options);
+            let (state, message) = match AssertUnwindSafe(call).catch_unwind().await {
+                Ok(Ok(outcome)) => {
+                    let message = if outcome.result.is_error == Some(true) {
+                        "the call ended with an error"
+                    } else {
+                        "the call succeeded"
+                    };
+                    (to_json(&outcome.result), message.to_string())
+                }
+                Ok(Err(RunError::Cancelled)) => {
+                    (JobState::Cancelled, "cancelled; the Space's job was stopped".to_string())
+                }
+                Ok(Err(e @ RunError::UnknownTool { .. })) => (
+                    JobState::Failed(json!({ "code": -32602, "message": e.to_string() })),
+                    e.to_string(),
+                ),
+                Err(_) => {
+                    tracing::error!(job = %job, tool = name, "a background call panicked");
+                    let message = format!(
+                        "internal error: the call to {name} stopped unexpectedly; call the tool again"
+                    );
+                    (
+                        JobState::Failed(json!({ "code": INTERNAL_ERROR, "message": message })),
+                        message,
+                    )
+                }
+            };
+            if let Err(e) = store.finish(&job, state, Some(message)).await {
+                tracing::warn!(job = %job, "the end of a job was not stored: {e}");
+            }
+            lock(&running).remove(&job);
+        });
+        Ok(id)
+    }
+
+    /// The job as it is now.
+    pub(crate) async fn get(&self, id: &JobId, owner: &Owner) -> Result<Job, JobError> {
+        self.store
+            .get(id, owner)
+            .await?
+            .ok_or_else(|| JobError::NotFound(id.to_string()))
+    }
+
+    /// Waits up to `limit` for the job to end, telling `progress` (the
+    /// waiting request's) of its progress meanwhile; the job as it then is.
+    pub(crate) async fn wait(
+        &self,
+        id: &JobId,
+        owner: &Owner,
+        limit: Duration,
+        progress: Option<ProgressSink>,
+    ) -> Result<Job, JobError> {
+        // Listening before looking, so no change falls in between.
+        let mut changes = self.store.changes();
+        let _listening = progress.map(|sink| self.listen(id, sink));
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let job = self.get(id, owner).await?;
+            if job.state.is_finished() {
+                return Ok(job);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, changes.recv()).await {
+                    Err(_) => return self.get(id, owner).await,
+                    Ok(Ok(changed)) if changed == *id => break,
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(RecvError::Lagged(_))) => break,
+                    Ok(Err(RecvError::Closed)) => return self.get(id, owner).await,
+                }
+            }
+        }
+    }
+
+    /// Asks the job to stop. A finished job stays as it ended.
+    pub(crate) async fn cancel(&self, id: &JobId, owner: &Owner) -> Result<Job, JobError> {
+        let job = self.get(id, owner).await?;
+        if !job.state.is_finished() {
+            tracing::info!(job = %id, tool = job.tool, "cancelling a job");
+            self.store.request_cancel(id).await?;
+        }
+        Ok(job)
+    }
+
+    /// Stops a job of this process at once (its request was cancelled
+    /// before it was answered).
+    pub(crate) fn cancel_here(&self, id: &JobId) {
+        if let Some(job) = lock(&self.running).get(id) {
+            job.cancel.cancel();
+        }
+    }
+
+    /// Drops a finished job whose result went straight to its caller.
+    pub(crate) async fn forget(&self, id: &JobId) {
+        if let Err(e) = self.store.remove(id).await {
+            tracing::debug!(job = %id, "job not removed: {e}");
+        }
+    }
+
+    /// Sends the job's progress to `sink` until the guard is dropped.
+    fn listen(&self, id: &JobId, sink: ProgressSink) -> Listening {
+        let slot = lock(&self.running).get(id).map(|r| r.listener.clone());
+        if let Some(slot) = &slot {
+            *lock(slot) = Some(sink.clone());
+        }
+        Listening { slot, sink }
+    }
+}
+
+/// While it lives, a waiting request hears its job's progress.
+struct Listening {
+    slot: Option<Arc<Mutex<Option<ProgressSink>>>>,
+    sink: ProgressSink,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.slot {
+            let mut current = lock(slot);
+            // Another request may have started listening since.
+            if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.sink)) {
+                *current = None;
+            }
+        }
+    }
+}
+
+/// A finished call's result, as the job keeps it.
+fn to_json(result: &CallToolResult) -> JobState {
+    match serde_json::to_value(result) {
+        Ok(value) => JobState::Completed(value),
+        Err(e) => JobState::Failed(json!({
+            "code": INTERNAL_ERROR,
+            "message": format!("the result could not be kept: {e}"),
+        })),
+    }
+}
+
+/// A kept result, as the call returned it.
+pub(crate) fn result_of(value: &Value) -> Option<CallToolResult> {
+    serde_json::from_value(value.clone()).ok()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

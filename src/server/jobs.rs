@@ -1,0 +1,407 @@
+//! Answers to calls that may outlive their request.
+//!
+//! A client that declares the tasks extension (`io.modelcontextprotocol/tasks`)
+//! gets an MCP task for a call still running after [`TASK_GRACE`], and polls
+//! it with `tasks/get`. Any other client gets, for a call still running after
+//! the tool's `detach_after`, a job handle: an answer that is not an error,
+//! with the progress so far and a `job_id`, which the built-in tools
+//! `await_job` and `cancel_job` take. Either way the Space's job goes on.
+//!
+//! Jobs belong to the caller that started them ([`owner_of`]): another
+//! caller's job is, to everyone else, no job at all.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult,
+    DetailedTask, ErrorCode, JsonObject, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::RoleServer;
+use serde_json::{Value, json};
+
+use crate::call::background::{Background, JobError, result_of};
+use crate::call::progress::ProgressSink;
+use crate::call::{CallOptions, RunError};
+use crate::config::{TaskSupport, ToolConfig};
+use crate::jobs::{Job, JobId, JobState, Owner, iso8601};
+
+/// A call to a task-capable tool that ends within this is answered in the
+/// request: quick calls stay quick.
+pub(super) const TASK_GRACE: Duration = Duration::from_millis(500);
+
+/// How often task clients are asked to poll.
+const POLL_INTERVAL_MS: u64 = 1000;
+
+pub(super) const AWAIT_JOB: &str = "await_job";
+pub(super) const CANCEL_JOB: &str = "cancel_job";
+
+/// How one call is to be answered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Mode {
+    /// In the request, however long it takes.
+    Inline,
+    /// As a task, if it is still running after [`TASK_GRACE`].
+    Task,
+    /// With a job handle, if it is still running after this long.
+    Detach(Duration),
+}
+
+impl Mode {
+    /// The mode for a call to `tool` from a client that does (or does not)
+    /// declare the tasks extension on this request.
+    pub(super) fn of(tool: &ToolConfig, tasks_client: bool) -> Result<Mode, McpError> {
+        match (tool.limits.task_support, tasks_client) {
+            (TaskSupport::Required, false) => Err(McpError::missing_required_client_capability(
+                ClientCapabilities::builder().enable_tasks().build(),
+            )),
+            (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Mode::Task),
+            (TaskSupport::Forbidden, true) => Ok(Mode::Inline),
+            (_, false) => Ok(tool
+                .limits
+                .detach_after
+                .map_or(Mode::Inline, Mode::Detach)),
+        }
+    }
+}
+
+/// Who is calling, as far as jobs are concerned: over HTTP, the credentials
+/// the request carries (bearer token, HF token); over stdio, the one client.
+pub(super) fn owner_of(context: &RequestContext<RoleServer>) -> Owner {
+    let Some(parts) = context.extensions.get::<axum::http::request::Parts>() else {
+        return Owner::local();
+    };
+    let header = |name: &'static str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (name, v))
+    };
+    Owner::of_credentials(
+        [header("authorization"), header("x-hf-authorization")]
+            .into_iter()
+            .flatten(),
+    )
+}
+
+/// Runs a call as a job and answers once it ends or `mode`'s wait is over.
+pub(super) async fn call_in_background(
+    background: &Background,
+    tool: &ToolConfig,
+    arguments: Option<JsonObject>,
+    options: CallOptions,
+    owner: Owner,
+    mode: Mode,
+    progress: Option<ProgressSink>,
+) -> Result<CallToolResponse, McpError> {
+    // An inline call is answered in the request whatever it takes.
+    let wait = match mode {
+        Mode::Task => TASK_GRACE,
+        Mode::Detach(after) => after,
+        Mode::Inline => tool.limits.timeout + Duration::from_secs(5),
+    };
+    let request_cancelled = options.cancel.clone();
+    let features = options.features;
+    let id = background
+        .start(&tool.name, arguments, options, owner.clone())
+        .await
+        .map_err(job_error)?;
+    let job = tokio::select! {
+        job = background.wait(&id, &owner, wait, progress) => job.map_err(job_error)?,
+        // Cancelled before it was answered: the job goes too.
+        _ = request_cancelled.cancelled() => {
+            background.cancel_here(&id);
+            return Err(McpError::internal_error(RunError::Cancelled.to_string(), None));
+        }
+    };
+    if job.state.is_finished() {
+        background.forget(&id).await;
+        return finished(&job).map(CallToolResponse::Complete);
+    }
+    match mode {
+        Mode::Task => {
+            tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");
+            Ok(CallToolResponse::Task(CreateTaskResult::new(task(
+                &job,
+                background.ttl(),
+                tool.limits.timeout,
+            ))))
+        }
+        Mode::Detach(_) | Mode::Inline => {
+            tracing::info!(job = %id, tool = tool.name, "the call goes on in the background; answered with a job handle");
+            Ok(still_running(&job, tool, wait, features.structured).into())
+        }
+    }
+}
+
+/// A finished job's end, as the call would have answered it.
+pub(super) fn finished(job: &Job) -> Result<CallToolResult, McpError> {
+    match &job.state {
+        JobState::Completed(value) => result_of(value).ok_or_else(|| {
+            McpError::internal_error(format!("the kept result of job {} is unreadable", job.id), None)
+        }),
+        JobState::Failed(error) => Err(protocol_error(error)),
+        JobState::Cancelled => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+            "job {} ({}) was cancelled, and its job on the Space stopped; call {} again to start over",
+            job.id, job.tool, job.tool
+        ))])),
+        JobState::Working => Err(McpError::internal_error("the job is still running", None)),
+    }
+}
+
+/// A kept JSON-RPC error, as an error again.
+fn protocol_error(error: &Value) -> McpError {
+    let code = error
+        .get("code")
+        .and_then(Value::as_i64)
+        .and_then(|c| i32::try_from(c).ok())
+        .unwrap_or(-32603);
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("the call failed")
+        .to_string();
+    McpError::new(ErrorCode(code), message, error.get("data").cloned())
+}
+
+/// The job as an MCP task: its id, status, times and how long it is kept.
+pub(super) fn task(job: &Job, ttl: Duration, timeout: Duration) -> Task {
+    let status = match job.state {
+        JobState::Working => TaskStatus::Working,
+        JobState::Completed(_) => TaskStatus::Completed,
+        JobState::Failed(_) => TaskStatus::Failed,
+        JobState::Cancelled => TaskStatus::Cancelled,
+    };
+    // From creation: until its end (at most the tool's timeout), plus the
+    // time it is kept after.
+    let lived = match job.state {
+        JobState::Working => timeout,
+        _ => job.updated.duration_since(job.created).unwrap_or_default(),
+    };
+    let mut task = Task::new(
+        job.id.to_string(),
+        status,
+        iso8601(job.created),
+        iso8601(job.updated),
+    )
+    .with_ttl_ms(u64::try_from((lived + ttl).as_millis()).unwrap_or(u64::MAX))
+    .with_poll_interval_ms(POLL_INTERVAL_MS);
+    if let Some(message) = &job.message {
+        task = task.with_status_message(message.clone());
+    }
+    task
+}
+
+/// The job as `tasks/get` returns it: the task, and its result or error.
+pub(super) fn detailed(job: &Job, ttl: Duration, timeout: Duration) -> DetailedTask {
+    let object = |value: &Value| match value {
+        Value::Object(map) => map.clone(),
+        other => {
+            let mut map = JsonObject::new();
+            map.insert("value".into(), other.clone());
+            map
+        }
+    };
+    let payload = match &job.state {
+        JobState::Working => TaskPayload::Working,
+        JobState::Completed(result) => TaskPayload::Completed {
+            result: object(result),
+        },
+        JobState::Failed(error) => TaskPayload::Failed {
+            error: object(error),
+        },
+        JobState::Cancelled => TaskPayload::Cancelled,
+    };
+    DetailedTask::new(task(job, ttl, timeout), payload)
+}
+
+/// The answer for a job still running: not an error, but what it is doing,
+/// its `job_id`, and what to call next.
+fn still_running(job: &Job, tool: &ToolConfig, wait: Duration, structured: bool) -> CallToolResult {
+    let elapsed = SystemTime::now()
+        .duration_since(job.created)
+        .unwrap_or_default()
+        .as_secs();
+    let progress = job
+        .message
+        .clone()
+        .unwrap_or_else(|| "waiting for the Space".to_string());
+    let text = format!(
+        "{name} is still running on the Space {space} (endpoint {api}) after {elapsed}s: {progress}. \
+         It goes on in the background. To get its result, call {AWAIT_JOB} with job_id \"{id}\" \
+         (it waits up to {wait}s; call it again while the job runs). To stop it, call {CANCEL_JOB} \
+         with the same job_id.",
+        name = tool.name,
+        space = tool.space,
+        api = tool.api,
+        id = job.id,
+        wait = wait.as_secs(),
+    );
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    if structured {
+        result.structured_content = Some(json!({
+            "job_id": job.id.as_str(),
+            "status": "working",
+            "tool": tool.name,
+            "elapsed_seconds": elapsed,
+            "progress": progress,
+        }));
+    }
+    result
+}
+
+/// The built-in tools, listed while some tool may hand out job handles.
+pub(super) fn builtin_tools(wait: Duration) -> Vec<Tool> {
+    let schema = |description: &str| {
+        let value = json!({
+            "type": "object",
+            "properties": {
+                "job_id": {"type": "string", "description": description}
+            },
+            "required": ["job_id"],
+            "additionalProperties": false
+        });
+        match value {
+            Value::Object(map) => Arc::new(map),
+            _ => Arc::new(JsonObject::new()),
+        }
+    };
+    let await_job = Tool::new(
+        AWAIT_JOB,
+        format!(
+            "Waits for a job that a tool handed back (its answer said the Space was still working \
+             and gave a job_id), for up to {}s, then returns the job's result exactly as the tool \
+             would have. If the job is still running by then, the answer says so again, with its \
+             progress: call await_job again.",
+            wait.as_secs()
+        ),
+        schema("the job_id from the tool's answer"),
+    )
+    .with_title("Wait for a job")
+    .with_annotations(
+        ToolAnnotations::with_title("Wait for a job")
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(false),
+    );
+    let cancel_job = Tool::new(
+        CANCEL_JOB,
+        "Stops a job that a tool handed back (by its job_id), on the Space too. A job that \
+         already ended is left as it is.",
+        schema("the job_id from the tool's answer"),
+    )
+    .with_title("Cancel a job")
+    .with_annotations(
+        ToolAnnotations::with_title("Cancel a job")
+            .read_only(false)
+            .destructive(true)
+            .idempotent(true)
+            .open_world(true),
+    );
+    vec![await_job, cancel_job]
+}
+
+/// `await_job` and `cancel_job`.
+pub(super) async fn call_builtin(
+    background: &Background,
+    name: &str,
+    arguments: Option<&JsonObject>,
+    owner: &Owner,
+    progress: Option<ProgressSink>,
+    structured: bool,
+) -> Result<CallToolResult, McpError> {
+    let given = arguments.and_then(|a| a.get("job_id"));
+    let Some(id) = given.and_then(Value::as_str).and_then(JobId::parse) else {
+        let found = match given {
+            None => "no job_id".to_string(),
+            Some(v) => format!("job_id {}", crate::call::text::clean_text(&v.to_string(), 80)),
+        };
+        return Ok(tool_error(format!(
+            "{name} needs job_id: the id a tool's answer gave (a string such as \
+             \"0d5c4a1e-…\"); it got {found}"
+        )));
+    };
+    let tool = |job: &Job| {
+        background
+            .runner()
+            .registry()
+            .get(&job.tool)
+            .map(|t| t.config.clone())
+    };
+    let outcome = if name == CANCEL_JOB {
+        match background.cancel(&id, owner).await {
+            Ok(job) if job.state.is_finished() => Ok(Some(job)),
+            // The job's end comes once the Space has stopped it.
+            Ok(_) => background
+                .wait(&id, owner, Duration::from_secs(5), None)
+                .await
+                .map(Some),
+            Err(e) => Err(e),
+        }
+    } else {
+        let Some(found) = background.get(&id, owner).await.ok() else {
+            return Ok(not_found(&id, background.ttl()));
+        };
+        let wait = tool(&found)
+            .and_then(|t| t.limits.detach_after)
+            .unwrap_or(crate::config::DEFAULT_DETACH_AFTER);
+        background.wait(&id, owner, wait, progress).await.map(Some)
+    };
+    let job = match outcome {
+        Ok(Some(job)) => job,
+        Ok(None) | Err(JobError::NotFound(_)) => return Ok(not_found(&id, background.ttl())),
+        Err(e) => return Err(job_error(e)),
+    };
+    match (&job.state, name) {
+        (JobState::Working, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(
+            format!("job {id} ({}) was asked to stop; the Space has not confirmed yet", job.tool),
+        )])),
+        (JobState::Working, _) => match tool(&job) {
+            Some(config) => Ok(still_running(
+                &job,
+                &config,
+                config.limits.detach_after.unwrap_or_default(),
+                structured,
+            )),
+            None => Ok(tool_error(format!("job {id} runs a tool this server no longer has"))),
+        },
+        (JobState::Cancelled, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(
+            format!("job {id} ({}) is cancelled; its job on the Space was stopped", job.tool),
+        )])),
+        (_, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+            "job {id} ({}) had already ended; nothing was stopped",
+            job.tool
+        ))])),
+        _ => finished(&job),
+    }
+}
+
+fn not_found(id: &JobId, ttl: Duration) -> CallToolResult {
+    tool_error(format!(
+        "there is no job {id} for you: a job is kept {} minutes after it ends, and only its \
+         caller sees it. Call the tool again to start a new job.",
+        ttl.as_secs() / 60
+    ))
+}
+
+fn tool_error(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+/// A job error as the JSON-RPC error the spec gives it.
+pub(super) fn job_error(e: JobError) -> McpError {
+    match e {
+        JobError::UnknownTool(e) => McpError::invalid_params(e.to_string(), None),
+        JobError::NotFound(id) => McpError::invalid_params(
+            format!("Failed to retrieve task: no task {id} (it never existed, belongs to another caller, or expired)"),
+            None,
+        ),
+        JobError::Store(e) => McpError::internal_error(e.to_string(), None),
+    }
+}
