@@ -1019,7 +1019,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.tools[0].limits.detach_after, None);
         assert_eq!(config.tools[0].limits.task_support, TaskSupport::Required);
-        assert_eq!(config.tools[1].limits.detach_after, Some(Duration::from_secs(3)));
+        assert_eq!(
+            config.tools[1].limits.detach_after,
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(config.tools[1].limits.task_support, TaskSupport::Forbidden);
         assert_eq!(config.settings.jobs.ttl, Duration::from_secs(60));
         assert_eq!(config.settings.jobs.max_results, 5);

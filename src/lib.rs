@@ -10,6 +10,8 @@
 //! - `naming`, `validate`, `dirs`: names every layer shares; checking values
 //!   against a JSON Schema; where files live.
 //! - `gradio`: the Gradio protocol, one client per Space.
+//! - `jobs`: the job store behind tasks and detached calls (beside `gradio`
+//!   at the bottom: it knows nothing above it).
 
 mod call;
 pub mod cli;

@@ -77,6 +77,7 @@ class Apps:
     flaky: App
     kitchen: App
     stateful: App
+    tasks: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -135,6 +136,7 @@ def apps() -> Apps:
         start_app("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
         start_app("kitchen", "kitchen", tmp),
         start_app("stateful", "stateful", tmp),
+        start_app("tasks", "tasks", tmp),
     ]
     try:
         deadline = time.monotonic() + 180
@@ -158,6 +160,13 @@ def local_config(apps: Apps, extra: str = "", hf_token: bool = False) -> str:
     if hf_token:
         text = re.sub(r'^(space = .*)$', r'\1\nhf_token = true', text, flags=re.M)
     return text + "\n" + extra
+
+
+def tasks_tools(apps: Apps, extra: str = "") -> str:
+    """The conformance suite's tools (tests/conformance/tasks.toml) over the
+    local tasks app, with `extra` lines in [settings]."""
+    text = (ROOT / "tests" / "conformance" / "tasks.toml").read_text().replace("APP_URL", apps.tasks.url)
+    return with_settings(text, extra)
 
 
 def slow_tool(apps: Apps, timeout: int | None = None) -> str:

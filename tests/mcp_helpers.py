@@ -5,15 +5,21 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import signal
+import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import anyio
 
 from mcp import ClientSession, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import binary
+from conftest import binary, free_port
 
 
 @contextlib.asynccontextmanager
@@ -50,3 +56,50 @@ async def wait_for_tool(session, name: str, seconds: float = 20):
             return tools[name]
         await anyio.sleep(0.2)
     raise AssertionError(f"{name} was never discovered")
+
+
+class HttpServer:
+    def __init__(self, config: Path, tmp: Path, args: list[str] = (), env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"http-{self.port}.log"
+        self.process = subprocess.Popen(
+            [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{self.port}", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+            env=dict(os.environ, RUST_LOG="spaces_mcp=debug", **(env or {})),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(self.url + "/health", timeout=1):
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def logs(self) -> str:
+        return self.log.read_text()
+
+
+@contextlib.asynccontextmanager
+async def streamable(url: str, headers: dict[str, str] | None = None):
+    async with create_mcp_http_client(headers=headers) as client:
+        async with streamable_http_client(url + "/mcp", http_client=client) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                yield session
+
+
+@contextlib.asynccontextmanager
+async def legacy(url: str, headers: dict[str, str] | None = None):
+    async with sse_client(url + "/sse", headers=headers) as streams:
+        async with ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            yield session

@@ -103,7 +103,7 @@ def test_malformed_messages_do_not_crash_the_server():
     replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     by_id = {r.get("id"): r for r in replies}
     assert 3 in by_id, done.stdout + done.stderr
-    assert {t["name"] for t in by_id[3]["result"]["tools"]} == {"generate_image", "run_dia_tts"}
+    assert {t["name"] for t in by_id[3]["result"]["tools"]} == {"generate_image", "run_dia_tts", "await_job", "cancel_job"}
     # A malformed tools/call gets "invalid params", not silence and not a crash.
     assert by_id[2]["error"]["code"] == -32602, by_id[2]
     assert "malformed" in by_id[2]["error"]["message"]

@@ -25,7 +25,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from PIL import Image
 
 from conftest import binary, free_port, local_config, slow_tool, with_settings, write_config
-from mcp_helpers import blocks, decoded, texts
+from mcp_helpers import HttpServer, blocks, decoded, legacy, streamable, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -36,36 +36,6 @@ INIT = {
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
 }
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-class HttpServer:
-    def __init__(self, config: Path, tmp: Path, args: list[str] = (), env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / f"http-{self.port}.log"
-        self.process = subprocess.Popen(
-            [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.open("w"),
-            env=dict(os.environ, RUST_LOG="spaces_mcp=debug", **(env or {})),
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(self.url + "/health", timeout=1):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-    def logs(self) -> str:
-        return self.log.read_text()
 
 
 @pytest.fixture
@@ -81,23 +51,6 @@ def serve(apps):
     yield start
     for server in servers:
         server.stop()
-
-
-@contextlib.asynccontextmanager
-async def streamable(url: str, headers: dict[str, str] | None = None):
-    async with create_mcp_http_client(headers=headers) as client:
-        async with streamable_http_client(url + "/mcp", http_client=client) as streams:
-            async with ClientSession(streams[0], streams[1]) as session:
-                await session.initialize()
-                yield session
-
-
-@contextlib.asynccontextmanager
-async def legacy(url: str, headers: dict[str, str] | None = None):
-    async with sse_client(url + "/sse", headers=headers) as streams:
-        async with ClientSession(streams[0], streams[1]) as session:
-            await session.initialize()
-            yield session
 
 
 TRANSPORTS = {"streamable": streamable, "legacy_sse": legacy}
@@ -170,9 +123,9 @@ async def test_bearer_token_is_required(serve):
     assert httpx.get(server.url + "/health", timeout=5).status_code == 200
     good = {"Authorization": "Bearer team-secret-42"}
     async with streamable(server.url, good) as session:
-        assert len((await session.list_tools()).tools) == 2
+        assert len((await session.list_tools()).tools) == 4
     async with legacy(server.url, good) as session:
-        assert len((await session.list_tools()).tools) == 2
+        assert len((await session.list_tools()).tools) == 4
     assert "team-secret-42" not in server.logs()
 
 
@@ -225,7 +178,7 @@ async def test_session_cap(serve):
         assert reply.status_code == 503 and "too many open sessions" in reply.json()["error"]
         assert httpx.get(server.url + "/sse", timeout=5).status_code == 503
         # Requests within open sessions still pass.
-        assert len((await first.list_tools()).tools) == 2
+        assert len((await first.list_tools()).tools) == 4
 
 
 async def test_32_concurrent_calls_lose_nothing(serve):

@@ -32,7 +32,10 @@ async def test_built_in_config_answers_without_network():
         tools = await session.list_tools()
     assert time.monotonic() - started < 10
     by_name = {t.name: t for t in tools.tools}
-    assert set(by_name) == {"generate_image", "run_dia_tts"}
+    # The two tools, and the two for jobs that outlive their call (detach_after
+    # is on by default).
+    assert set(by_name) == {"generate_image", "run_dia_tts", "await_job", "cancel_job"}
+    assert by_name["await_job"].input_schema["required"] == ["job_id"]
 
     image = by_name["generate_image"].input_schema
     assert image["required"] == ["prompt"]

@@ -57,7 +57,11 @@ const INTERNAL_ERROR: i32 = -32603;
 
 impl Background {
     /// The background runner; it listens for cancel requests at once.
-    pub(crate) fn new(runner: Arc<Runner>, store: Arc<dyn JobStore>, ttl: Duration) -> Arc<Background> {
+    pub(crate) fn new(
+        runner: Arc<Runner>,
+        store: Arc<dyn JobStore>,
+        ttl: Duration,
+    ) -> Arc<Background> {
         let background = Arc::new(Background {
             runner,
             store,
@@ -157,9 +161,10 @@ impl Background {
                     };
                     (to_json(&outcome.result), message.to_string())
                 }
-                Ok(Err(RunError::Cancelled)) => {
-                    (JobState::Cancelled, "cancelled; the Space's job was stopped".to_string())
-                }
+                Ok(Err(RunError::Cancelled)) => (
+                    JobState::Cancelled,
+                    "cancelled; the Space's job was stopped".to_string(),
+                ),
                 Ok(Err(e @ RunError::UnknownTool { .. })) => (
                     JobState::Failed(json!({ "code": -32602, "message": e.to_string() })),
                     e.to_string(),

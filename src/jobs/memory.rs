@@ -290,13 +290,12 @@ mod tests {
         for n in 0..5 {
             ids.push(finished(&store, &owner, ttl, &format!("result {n}")).await);
         }
-        let kept: Vec<bool> = futures_util::future::join_all(
-            ids.iter().map(|id| store.get(id, &owner)),
-        )
-        .await
-        .into_iter()
-        .map(|j| j.unwrap().is_some())
-        .collect();
+        let kept: Vec<bool> =
+            futures_util::future::join_all(ids.iter().map(|id| store.get(id, &owner)))
+                .await
+                .into_iter()
+                .map(|j| j.unwrap().is_some())
+                .collect();
         assert_eq!(kept, [false, false, true, true, true]);
         assert!(store.get(&working_id, &owner).await.unwrap().is_some());
 

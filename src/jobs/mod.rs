@@ -263,7 +263,12 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(JobId::parse(a.as_str()), Some(a.clone()));
         assert_eq!(JobId::parse(&a.as_str().to_uppercase()), Some(a));
-        for bad in ["", "1", "../etc/passwd", "00000000-0000-0000-0000-000000000000"] {
+        for bad in [
+            "",
+            "1",
+            "../etc/passwd",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
             assert_eq!(JobId::parse(bad), None, "{bad}");
         }
     }

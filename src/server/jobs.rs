@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rmcp::ErrorData as McpError;
+use rmcp::RoleServer;
 use rmcp::model::{
     CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult,
     DetailedTask, ErrorCode, JsonObject, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
-use rmcp::RoleServer;
 use serde_json::{Value, json};
 
 use crate::call::background::{Background, JobError, result_of};
@@ -59,10 +59,7 @@ impl Mode {
             )),
             (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Mode::Task),
             (TaskSupport::Forbidden, true) => Ok(Mode::Inline),
-            (_, false) => Ok(tool
-                .limits
-                .detach_after
-                .map_or(Mode::Inline, Mode::Detach)),
+            (_, false) => Ok(tool.limits.detach_after.map_or(Mode::Inline, Mode::Detach)),
         }
     }
 }
@@ -143,7 +140,10 @@ pub(super) async fn call_in_background(
 pub(super) fn finished(job: &Job) -> Result<CallToolResult, McpError> {
     match &job.state {
         JobState::Completed(value) => result_of(value).ok_or_else(|| {
-            McpError::internal_error(format!("the kept result of job {} is unreadable", job.id), None)
+            McpError::internal_error(
+                format!("the kept result of job {} is unreadable", job.id),
+                None,
+            )
         }),
         JobState::Failed(error) => Err(protocol_error(error)),
         JobState::Cancelled => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -320,7 +320,10 @@ pub(super) async fn call_builtin(
     let Some(id) = given.and_then(Value::as_str).and_then(JobId::parse) else {
         let found = match given {
             None => "no job_id".to_string(),
-            Some(v) => format!("job_id {}", crate::call::text::clean_text(&v.to_string(), 80)),
+            Some(v) => format!(
+                "job_id {}",
+                crate::call::text::clean_text(&v.to_string(), 80)
+            ),
         };
         return Ok(tool_error(format!(
             "{name} needs job_id: the id a tool's answer gave (a string such as \
@@ -359,9 +362,12 @@ pub(super) async fn call_builtin(
         Err(e) => return Err(job_error(e)),
     };
     match (&job.state, name) {
-        (JobState::Working, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(
-            format!("job {id} ({}) was asked to stop; the Space has not confirmed yet", job.tool),
-        )])),
+        (JobState::Working, CANCEL_JOB) => {
+            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "job {id} ({}) was asked to stop; the Space has not confirmed yet",
+                job.tool
+            ))]))
+        }
         (JobState::Working, _) => match tool(&job) {
             Some(config) => Ok(still_running(
                 &job,
@@ -369,11 +375,16 @@ pub(super) async fn call_builtin(
                 config.limits.detach_after.unwrap_or_default(),
                 structured,
             )),
-            None => Ok(tool_error(format!("job {id} runs a tool this server no longer has"))),
+            None => Ok(tool_error(format!(
+                "job {id} runs a tool this server no longer has"
+            ))),
         },
-        (JobState::Cancelled, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(
-            format!("job {id} ({}) is cancelled; its job on the Space was stopped", job.tool),
-        )])),
+        (JobState::Cancelled, CANCEL_JOB) => {
+            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "job {id} ({}) is cancelled; its job on the Space was stopped",
+                job.tool
+            ))]))
+        }
         (_, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(format!(
             "job {id} ({}) had already ended; nothing was stopped",
             job.tool
@@ -399,9 +410,86 @@ pub(super) fn job_error(e: JobError) -> McpError {
     match e {
         JobError::UnknownTool(e) => McpError::invalid_params(e.to_string(), None),
         JobError::NotFound(id) => McpError::invalid_params(
-            format!("Failed to retrieve task: no task {id} (it never existed, belongs to another caller, or expired)"),
+            format!(
+                "Failed to retrieve task: no task {id} (it never existed, belongs to another caller, or expired)"
+            ),
             None,
         ),
         JobError::Store(e) => McpError::internal_error(e.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn tool(extra: &str) -> ToolConfig {
+        let text = format!("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n{extra}");
+        Config::parse(&text, "t").unwrap().tools.remove(0)
+    }
+
+    #[test]
+    fn each_tool_and_client_gets_its_mode() {
+        let optional = tool("");
+        assert_eq!(Mode::of(&optional, true).unwrap(), Mode::Task);
+        assert_eq!(
+            Mode::of(&optional, false).unwrap(),
+            Mode::Detach(crate::config::DEFAULT_DETACH_AFTER)
+        );
+        let forbidden = tool("task_support = \"forbidden\"\ndetach_after = 0\n");
+        assert_eq!(Mode::of(&forbidden, true).unwrap(), Mode::Inline);
+        assert_eq!(Mode::of(&forbidden, false).unwrap(), Mode::Inline);
+        let required = tool("task_support = \"required\"\n");
+        assert_eq!(Mode::of(&required, true).unwrap(), Mode::Task);
+        let refused = Mode::of(&required, false).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY);
+        assert!(
+            refused
+                .data
+                .is_some_and(|d| d.to_string().contains("io.modelcontextprotocol/tasks"))
+        );
+    }
+
+    #[test]
+    fn a_job_is_a_task_with_its_status_times_and_result() {
+        let ttl = Duration::from_secs(3600);
+        let timeout = Duration::from_secs(120);
+        let mut job = Job::new(Owner::local(), "t", ttl);
+        job.message = Some("in queue: position 2 of 3".into());
+        let working = task(&job, ttl, timeout);
+        assert_eq!(working.status, TaskStatus::Working);
+        assert_eq!(working.ttl_ms, Some(3_720_000));
+        assert_eq!(working.poll_interval_ms, Some(POLL_INTERVAL_MS));
+        assert_eq!(
+            working.status_message.as_deref(),
+            Some("in queue: position 2 of 3")
+        );
+        assert!(working.created_at.ends_with('Z'));
+
+        let result = CallToolResult::error(vec![ContentBlock::text("the Space failed")]);
+        job.state = JobState::Completed(serde_json::to_value(&result).unwrap());
+        job.updated = job.created + Duration::from_secs(5);
+        let detailed = detailed(&job, ttl, timeout);
+        assert_eq!(detailed.status(), TaskStatus::Completed);
+        assert_eq!(detailed.task.ttl_ms, Some(3_605_000));
+        // The result comes back exactly: a tool error stays a completed result.
+        assert_eq!(finished(&job).unwrap(), result);
+
+        job.state = JobState::Failed(json!({"code": -32603, "message": "it broke"}));
+        let error = finished(&job).unwrap_err();
+        assert_eq!((error.code.0, error.message.as_ref()), (-32603, "it broke"));
+        assert!(matches!(
+            detailed_payload(&job),
+            TaskPayload::Failed { error } if error["message"] == "it broke"
+        ));
+
+        job.state = JobState::Cancelled;
+        let cancelled = finished(&job).unwrap();
+        assert_eq!(cancelled.is_error, Some(true));
+    }
+
+    fn detailed_payload(job: &Job) -> TaskPayload {
+        detailed(job, Duration::from_secs(1), Duration::from_secs(1)).payload
     }
 }

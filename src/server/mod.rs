@@ -13,18 +13,19 @@ pub(crate) use access::{AccessPolicy, BearerToken};
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, Implementation,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
-    ServerConfig, Tool, GetTaskParams, GetTaskResult, UpdateTaskParams, CancelTaskParams,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest, CustomResult,
+    GetTaskParams, GetTaskResult, Implementation, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, Tool,
+    UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::call::background::Background;
 use crate::call::outputs::ReadError;
 use crate::call::progress::ProgressSink;
 use crate::call::render::Features;
-use crate::call::background::Background;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
@@ -370,10 +371,10 @@ impl ServerHandler for SpacesServer {
             progress: progress.clone(),
         };
         let owner = jobs::owner_of(&context);
-        if let Some(wait) = self.detach_wait()
-            && (request.name == jobs::AWAIT_JOB || request.name == jobs::CANCEL_JOB)
+        // The job tools exist while some tool may detach.
+        if (request.name == jobs::AWAIT_JOB || request.name == jobs::CANCEL_JOB)
+            && self.detach_wait().is_some()
         {
-            let _ = wait;
             return jobs::call_builtin(
                 &self.background,
                 &request.name,

@@ -123,7 +123,10 @@ fn admitting_job_handle(schema: &Map<String, Value>) -> Map<String, Value> {
     let outputs = schema.remove("required").unwrap_or_else(|| json!([]));
     if let Some(Value::Object(properties)) = schema.get_mut("properties") {
         for (name, property) in [
-            ("job_id", json!({"type": "string", "description": "set while the call still runs: pass it to await_job"})),
+            (
+                "job_id",
+                json!({"type": "string", "description": "set while the call still runs: pass it to await_job"}),
+            ),
             ("status", json!({"type": "string", "enum": ["working"]})),
             ("tool", json!({"type": "string"})),
             ("elapsed_seconds", json!({"type": "integer"})),

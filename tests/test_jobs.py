@@ -1,0 +1,247 @@
+"""Calls that outlive their request: job handles (`detach_after`, `await_job`,
+`cancel_job`) for clients without MCP tasks, and MCP tasks (SEP-2663) for
+those with them; the job store's owner binding, expiry and cap.
+
+The Space is tests/apps/tasks.py, a real Gradio app whose `slow_compute` jobs
+record their ticks, their end or their cancellation (`App.jobs()`). The MCP
+client is the official Python SDK, except for tasks, which it does not speak
+yet: there the client is rmcp's, built as examples/tasks_client.rs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from conftest import ROOT, tasks_tools, write_config
+from mcp_helpers import HttpServer, mcp_session, streamable, texts
+
+pytestmark = pytest.mark.anyio
+
+
+def label() -> str:
+    return f"job-{uuid.uuid4().hex[:8]}"
+
+
+def events(app, job: str) -> list[dict]:
+    return [e for e in app.jobs() if e["job"] == job]
+
+
+async def wait_for_event(app, job: str, kind: str, seconds: float = 10) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for event in events(app, job):
+            if event["event"] == kind:
+                return event
+        await anyio.sleep(0.05)
+    raise AssertionError(f"no {kind} event for {job}: {events(app, job)}")
+
+
+def tasks_client(url: str, *command: str, headers: dict[str, str] | None = None) -> dict:
+    """One command of rmcp's client with the tasks extension (examples/tasks_client.rs)."""
+    path = ROOT / "target" / "debug" / "examples" / "tasks_client"
+    if not path.exists():
+        subprocess.run(["cargo", "build", "--quiet", "--example", "tasks_client"], cwd=ROOT, check=True)
+    args = [str(path), url + "/mcp"]
+    for name, value in (headers or {}).items():
+        args += ["--header", f"{name}: {value}"]
+    done = subprocess.run(args + list(command), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_a_long_call_answers_with_a_job_handle_and_await_job_returns_its_result(apps):
+    config = write_config(apps.tmp, tasks_tools(apps, "detach_after = 3"))
+    job = label()
+    heard: list[str] = []
+
+    async def on_progress(progress, total, message):
+        heard.append(message)
+
+    async with mcp_session(config) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert {"await_job", "cancel_job"} <= tools.keys()
+        assert "await_job" in tools["slow_compute"].description
+
+        started = time.monotonic()
+        first = await session.call_tool("slow_compute", {"seconds": 10, "label": job})
+        answered = time.monotonic() - started
+        print(f"first answer after {answered:.2f} s: {texts(first)}")
+        print(f"  structuredContent: {first.structured_content}")
+        assert answered < 4, answered
+        assert not first.is_error, texts(first)
+        handle = first.structured_content
+        assert handle["status"] == "working" and handle["tool"] == "slow_compute"
+        assert f'await_job with job_id "{handle["job_id"]}"' in texts(first)
+        assert "computing" in handle["progress"], handle
+
+        # A client that gives up on await_job (its own timeout) does not stop the job.
+        with anyio.move_on_after(1):
+            await session.call_tool("await_job", {"job_id": handle["job_id"]})
+
+        result = None
+        for attempt in range(10):
+            answer = await session.call_tool("await_job", {"job_id": handle["job_id"]}, progress_callback=on_progress)
+            print(f"await_job #{attempt + 1} after {time.monotonic() - started:.1f} s: {texts(answer)[:160]}")
+            assert not answer.is_error, texts(answer)
+            if not (answer.structured_content or {}).get("job_id"):
+                result = answer
+                break
+        assert result is not None, "the job never ended"
+        # Exactly what the call itself would have returned.
+        assert texts(result) == f"computed {job} in 10s"
+        assert result.structured_content == {"result": f"computed {job} in 10s"}
+        assert any("ticks" in m for m in heard), heard
+
+    kinds = [e["event"] for e in events(apps.tasks, job)]
+    assert kinds.count("start") == 1 and "end" in kinds and "cancelled" not in kinds, kinds
+
+
+async def test_detaching_turned_off_lists_no_job_tools_and_waits(apps):
+    config = write_config(apps.tmp, tasks_tools(apps, "detach_after = 0"))
+    async with mcp_session(config) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert "await_job" not in names and "cancel_job" not in names
+        result = await session.call_tool("slow_compute", {"seconds": 2, "label": label()})
+        assert texts(result).startswith("computed"), texts(result)
+        with pytest.raises(MCPError) as unknown:
+            await session.call_tool("await_job", {"job_id": str(uuid.uuid4())})
+        assert unknown.value.error.code == -32602 and "unknown tool" in unknown.value.error.message
+
+
+async def test_cancel_job_stops_the_space_job(apps):
+    config = write_config(apps.tmp, tasks_tools(apps, "detach_after = 1"))
+    job = label()
+    async with mcp_session(config) as session:
+        first = await session.call_tool("slow_compute", {"seconds": 30, "label": job})
+        job_id = first.structured_content["job_id"]
+        await wait_for_event(apps.tasks, job, "tick")
+        cancelled_at = time.time()
+        answer = await session.call_tool("cancel_job", {"job_id": job_id})
+        print(f"cancel_job answered in {time.time() - cancelled_at:.2f} s: {texts(answer)}")
+        assert not answer.is_error and "cancelled" in texts(answer), texts(answer)
+        stopped = await wait_for_event(apps.tasks, job, "cancelled", 5)
+        print(f"cancel_job to job stopped on the Space: {(stopped['t'] - cancelled_at) * 1000:.0f} ms")
+        assert stopped["t"] - cancelled_at < 2
+        ticks = [e for e in events(apps.tasks, job) if e["event"] == "tick"]
+        assert all(e["t"] <= stopped["t"] for e in ticks)
+        assert len(ticks) < 60
+        # Cancelling again is harmless; waiting on it says it was cancelled.
+        again = await session.call_tool("cancel_job", {"job_id": job_id})
+        assert not again.is_error and "cancelled" in texts(again), texts(again)
+        after = await session.call_tool("await_job", {"job_id": job_id})
+        assert after.is_error and "was cancelled" in texts(after), texts(after)
+        # Ids that are not jobs get an answer a model can act on.
+        for bad in ({"job_id": "../../etc/passwd"}, {"job_id": 7}, {}):
+            answer = await session.call_tool("await_job", bad)
+            assert answer.is_error and "job_id" in texts(answer), texts(answer)
+
+
+async def test_a_task_runs_to_its_result_and_tasks_cancel_stops_the_space_job(apps, tmp_path):
+    server = HttpServer(write_config(apps.tmp, tasks_tools(apps)), tmp_path)
+    try:
+        # Quick calls stay quick: no task.
+        greet = tasks_client(server.url, "call", "greet", '{"name": "tasks"}')["ok"]
+        assert greet["content"][0]["text"] == "Hello, tasks!" and "taskId" not in greet
+
+        job = label()
+        created = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 2, "label": job}))["ok"]
+        assert created["resultType"] == "task" and created["status"] == "working", created
+        done = tasks_client(server.url, "poll", created["taskId"], "20")["ok"]
+        assert done["status"] == "completed", done
+        assert done["result"]["content"][0]["text"] == f"computed {job} in 2s"
+
+        job = label()
+        created = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 30, "label": job}))["ok"]
+        await wait_for_event(apps.tasks, job, "tick")
+        working = tasks_client(server.url, "get", created["taskId"])["ok"]
+        assert working["status"] == "working" and "ticks" in working.get("statusMessage", ""), working
+        cancelled_at = time.time()
+        assert tasks_client(server.url, "cancel", created["taskId"]) == {"ok": {}}
+        stopped = await wait_for_event(apps.tasks, job, "cancelled", 5)
+        print(f"tasks/cancel to job stopped on the Space: {(stopped['t'] - cancelled_at) * 1000:.0f} ms")
+        assert stopped["t"] - cancelled_at < 2
+        settled = tasks_client(server.url, "poll", created["taskId"], "5")["ok"]
+        assert settled["status"] == "cancelled", settled
+        # Idempotent on a finished task.
+        assert tasks_client(server.url, "cancel", created["taskId"]) == {"ok": {}}
+
+        # A tool that needs tasks, called by a client without them: the spec's error.
+        async with streamable(server.url) as session:
+            with pytest.raises(MCPError) as refused:
+                await session.call_tool("failing_job", {})
+            assert refused.value.error.code == -32021
+            # The same client never gets a task: a long call waits in the request.
+            job = label()
+            result = await session.call_tool("slow_compute", {"seconds": 1, "label": job})
+            assert texts(result) == f"computed {job} in 1s"
+    finally:
+        server.stop()
+
+
+async def test_one_callers_job_is_invisible_to_another(apps, tmp_path):
+    server = HttpServer(write_config(apps.tmp, tasks_tools(apps, "detach_after = 1")), tmp_path)
+    alice = {"X-HF-Authorization": "Bearer hf_alice_secret"}
+    mallory = {"X-HF-Authorization": "Bearer hf_mallory_secret"}
+    try:
+        # A task.
+        job = label()
+        created = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 3, "label": job}), headers=alice)["ok"]
+        task_id = created["taskId"]
+        for command in ("get", "cancel"):
+            refused = tasks_client(server.url, command, task_id, headers=mallory)
+            assert refused["error"]["code"] == -32602, refused
+            refused = tasks_client(server.url, command, task_id)
+            assert refused["error"]["code"] == -32602, refused
+        assert tasks_client(server.url, "poll", task_id, "20", headers=alice)["ok"]["status"] == "completed"
+        assert "cancelled" not in [e["event"] for e in events(apps.tasks, job)]
+
+        # A job handle.
+        job = label()
+        async with streamable(server.url, alice) as mine, streamable(server.url, mallory) as theirs:
+            first = await mine.call_tool("slow_compute", {"seconds": 4, "label": job})
+            job_id = first.structured_content["job_id"]
+            for tool in ("await_job", "cancel_job"):
+                answer = await theirs.call_tool(tool, {"job_id": job_id})
+                assert answer.is_error and "there is no job" in texts(answer), texts(answer)
+            for _ in range(10):
+                result = await mine.call_tool("await_job", {"job_id": job_id})
+                if not (result.structured_content or {}).get("job_id"):
+                    break
+            assert texts(result) == f"computed {job} in 4s"
+        assert "cancelled" not in [e["event"] for e in events(apps.tasks, job)]
+        assert "hf_alice_secret" not in server.logs() and "hf_mallory_secret" not in server.logs()
+    finally:
+        server.stop()
+
+
+async def test_finished_jobs_expire_and_the_store_keeps_at_most_its_cap(apps, tmp_path):
+    settings = "detach_after = 0.5\njob_ttl = 3\njob_store_max_results = 2"
+    config = write_config(apps.tmp, tasks_tools(apps, settings))
+    errlog = tmp_path / "server.log"
+    async with mcp_session(config, env=dict(os.environ, RUST_LOG="spaces_mcp=info"), errlog=errlog) as session:
+        ids = []
+        for n in range(3):
+            first = await session.call_tool("slow_compute", {"seconds": 1.5, "label": label()})
+            ids.append(first.structured_content["job_id"])
+        # All three end; the store keeps two: the oldest went first.
+        await anyio.sleep(2)
+        oldest = await session.call_tool("await_job", {"job_id": ids[0]})
+        assert oldest.is_error and "there is no job" in texts(oldest), texts(oldest)
+        for job_id in ids[1:]:
+            kept = await session.call_tool("await_job", {"job_id": job_id})
+            assert texts(kept).startswith("computed"), texts(kept)
+        # Then the TTL passes.
+        await anyio.sleep(3.5)
+        for job_id in ids[1:]:
+            gone = await session.call_tool("await_job", {"job_id": job_id})
+            assert gone.is_error and "there is no job" in texts(gone), texts(gone)
+    log = Path(errlog).read_text()
+    assert "job store full: dropped the oldest finished jobs" in log and "evicted=1" in log, log
