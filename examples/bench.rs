@@ -48,7 +48,8 @@ async fn main() -> Result<(), BoxError> {
         let client = ().serve(transport).await?;
         let tools = client.list_tools(None).await?;
         startup.push(started.elapsed());
-        assert_eq!(tools.tools.len(), 2);
+        // The two tools, and await_job and cancel_job.
+        assert_eq!(tools.tools.len(), 4);
         if let Some(pid) = pid {
             rss.push(resident_kib(pid).unwrap_or(0));
         }

@@ -21,6 +21,11 @@ for _ in $(seq 240); do
 done
 # The built-in config with its Space pointed at the local app.
 sed "s#space = \"ysharma/SanaSprint\"#space = \"$url\"#" spaces.toml >"$work/spaces.toml"
+# BENCH_SETTINGS: lines added to its [settings], to compare settings
+# (for example BENCH_SETTINGS="detach_after = 0" runs calls in the request).
+if [ -n "${BENCH_SETTINGS:-}" ]; then
+  python3 -c 'import sys; p = sys.argv[1]; t = open(p).read(); open(p, "w").write(t.replace("[settings]\n", "[settings]\n" + sys.argv[2] + "\n", 1))' "$work/spaces.toml" "$BENCH_SETTINGS"
+fi
 # 24 more apps from one process, each at its own URL, for the first-list figure.
 many_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 GRADIO_ANALYTICS_ENABLED=False "$venv/bin/python" tests/apps/many.py "$many_port" 24 >"$work/many.log" 2>&1 &

@@ -113,6 +113,8 @@ pub(super) async fn call_in_background(
         // Cancelled before it was answered: the job goes too.
         _ = request_cancelled.cancelled() => {
             background.cancel_here(&id);
+            // Nobody was told of this job: nobody will ask for it.
+            background.forget(&id).await;
             return Err(McpError::internal_error(RunError::Cancelled.to_string(), None));
         }
     };
