@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test.sh and bench.sh: makes sure the Python venv ($SPACES_MCP_VENV,
 # default .venv) exists with the pinned packages of tests/requirements.txt,
 # and sets $venv to it.

@@ -180,6 +180,10 @@ pub(crate) enum TaskSupport {
     Required,
 }
 
+/// Overrides `output_dir` (for installers that set an environment, as an MCP
+/// Bundle does).
+const OUTPUT_DIR_ENV: &str = "SPACES_MCP_OUTPUT_DIR";
+
 /// The built-in tools' names, which no configured tool may take.
 pub(crate) const RESERVED_TOOL_NAMES: &[&str] = &["await_job", "cancel_job"];
 
@@ -435,17 +439,25 @@ struct RawInput {
 
 impl Config {
     /// Loads `path`, or the built-in config when `path` is `None`.
+    /// The config at `path` (an empty path, as an installer leaves an unset
+    /// option, means none), else the built-in one; then the output folder
+    /// from `SPACES_MCP_OUTPUT_DIR`, when set.
     pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        match path {
+        let mut config = match path.filter(|p| !p.as_os_str().is_empty()) {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                Config::parse(&text, &path.display().to_string())
+                Config::parse(&text, &path.display().to_string())?
             }
-            None => Config::parse(DEFAULT_CONFIG, "built-in spaces.toml"),
+            None => Config::parse(DEFAULT_CONFIG, "built-in spaces.toml")?,
+        };
+        if let Some(dir) = std::env::var_os(OUTPUT_DIR_ENV).filter(|d| !d.is_empty()) {
+            config.settings.output_dir = PathBuf::from(dir);
+            config.settings.private_output_dir = false;
         }
+        Ok(config)
     }
 
     /// Parses and validates config text; `origin` names it in errors.

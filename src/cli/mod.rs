@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use client_config::ClientKind;
+
 use crate::call::Runner;
 use crate::config::{Config, ConfigError};
 use crate::discovery::Discovery;
@@ -33,9 +35,11 @@ pub struct Cli {
         short,
         global = true,
         env = "SPACES_MCP_CONFIG",
-        value_name = "FILE"
+        value_name = "FILE",
+        // An installer may leave the variable empty: that is no config file.
+        value_parser = clap::builder::OsStringValueParser::new()
     )]
-    config: Option<PathBuf>,
+    config: Option<std::ffi::OsString>,
     /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides it.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -65,33 +69,62 @@ enum Command {
         /// A Space id (owner/name) or a Gradio app's URL.
         space: String,
     },
-    /// Print a config entry for an MCP client.
+    /// Print the entry an MCP client needs to start this server (or, for Claude Desktop, install it).
     Config {
         #[arg(value_enum)]
         client: ClientKind,
+        /// Merge the entry into Claude Desktop's own config file for this OS (a backup is kept).
+        #[arg(long)]
+        install: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), for `man`.
+    Man,
+    /// Check a running HTTP server's /health; exit 0 when it answers (for container health checks).
+    Health {
+        /// The server's health URL.
+        #[arg(default_value = "http://127.0.0.1:8000/health")]
+        url: String,
     },
 }
 
 #[derive(clap::Args)]
 struct ServeArgs {
     /// stdio for a client that spawns the server; http for clients that connect by URL.
-    #[arg(long, value_enum, default_value_t = Transport::Stdio)]
+    #[arg(long, value_enum, default_value_t = Transport::Stdio, env = "SPACES_MCP_TRANSPORT")]
     transport: Transport,
     /// The address to listen on (http). Loopback unless you mean otherwise.
-    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR:PORT")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8000",
+        value_name = "ADDR:PORT",
+        env = "SPACES_MCP_LISTEN"
+    )]
     listen: SocketAddr,
     /// No sessions on /mcp, for deployments behind a load balancer (http).
     #[arg(long)]
     stateless: bool,
     /// A Host name (or name:port) to accept beside localhost; repeat for more (http).
-    #[arg(long = "allowed-host", value_name = "HOST")]
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "SPACES_MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     allowed_hosts: Vec<String>,
     /// A browser Origin to accept beside loopback ones, e.g. https://app.example.com or http://x.example:*; repeat for more (http).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
     /// Require `Authorization: Bearer <token>`, the token read from this environment variable (http).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "auth_token_file")]
     auth_token_env: Option<String>,
+    /// Require `Authorization: Bearer <token>`, the token read from this file (http; a container secret).
+    #[arg(long, value_name = "FILE", env = "SPACES_MCP_AUTH_TOKEN_FILE")]
+    auth_token_file: Option<PathBuf>,
     /// Largest request body accepted, in bytes (http; larger: 413).
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
     max_body_bytes: u64,
@@ -116,12 +149,6 @@ struct ServeArgs {
 enum Transport {
     Stdio,
     Http,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ClientKind {
-    /// Claude Desktop's claude_desktop_config.json (Cursor's mcp.json takes the same entry).
-    Claude,
 }
 
 /// Why a subcommand failed; the one mapping to an exit status.
@@ -161,7 +188,34 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
-    let config = Config::load(cli.config.as_deref())?;
+    let config_path = cli
+        .config
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    // What needs no config.
+    match &cli.command {
+        Some(Command::Config { client, install }) => {
+            return client_config::run(*client, config_path.as_deref(), *install);
+        }
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "spaces-mcp", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                // A reader that stopped early (`| head`) is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Failed(
+                    format!("cannot write the manual page: {e}"),
+                )),
+                _ => Ok(ExitCode::SUCCESS),
+            };
+        }
+        _ => {}
+    }
+    let config = Config::load(config_path.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -180,10 +234,30 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             arguments,
             output_dir,
         }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir)),
-        Some(Command::Config {
-            client: ClientKind::Claude,
-        }) => client_config::claude(cli.config.as_deref()),
         Some(Command::Discover { space }) => runtime.block_on(discover::run(&space)),
+        Some(Command::Health { url }) => runtime.block_on(health(&url)),
+        Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => {
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `spaces-mcp health`: whether a server answers on its health URL.
+async fn health(url: &str) -> Result<ExitCode, CliError> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    match client.get(url).send().await {
+        Ok(response) if response.status().is_success() => {
+            println!("ok: {url} answered {}", response.status());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(response) => Err(CliError::Failed(format!(
+            "{url} answered {}",
+            response.status()
+        ))),
+        Err(e) => Err(CliError::Failed(format!("{url} did not answer: {e}"))),
     }
 }
 

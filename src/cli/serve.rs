@@ -54,9 +54,26 @@ pub(super) async fn http(config: Config, options: HttpOptions) -> Result<ExitCod
 }
 
 pub(super) fn http_options(args: ServeArgs, config: &Config) -> Result<HttpOptions, CliError> {
-    let bearer_token = match &args.auth_token_env {
-        None => None,
-        Some(name) => match std::env::var(name) {
+    let bearer_token = match (&args.auth_token_env, &args.auth_token_file) {
+        (None, None) => None,
+        (_, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(token) if !token.trim().is_empty() => {
+                Some(BearerToken::new(token.trim().to_string()))
+            }
+            Ok(_) => {
+                return Err(CliError::Usage(format!(
+                    "--auth-token-file {}: the file is empty; put the token clients must send in it",
+                    path.display()
+                )));
+            }
+            Err(e) => {
+                return Err(CliError::Usage(format!(
+                    "--auth-token-file {}: cannot read it: {e}",
+                    path.display()
+                )));
+            }
+        },
+        (Some(name), None) => match std::env::var(name) {
             Ok(token) if !token.trim().is_empty() => {
                 Some(BearerToken::new(token.trim().to_string()))
             }

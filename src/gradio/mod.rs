@@ -41,10 +41,20 @@ pub(crate) struct HfToken(String);
 
 impl HfToken {
     /// Reads `HF_TOKEN`; an empty value counts as none.
+    /// `HF_TOKEN`, or else the contents of the file `HF_TOKEN_FILE` names (a
+    /// container secret).
     pub(crate) fn from_env() -> Option<HfToken> {
-        std::env::var("HF_TOKEN")
-            .ok()
-            .map(|t| t.trim().to_string())
+        let token = std::env::var("HF_TOKEN").ok().or_else(|| {
+            let path = std::env::var_os("HF_TOKEN_FILE")?;
+            match std::fs::read_to_string(&path) {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    tracing::warn!(file = %std::path::Path::new(&path).display(), "HF_TOKEN_FILE cannot be read ({e}); no HF token is used");
+                    None
+                }
+            }
+        })?;
+        Some(token.trim().to_string())
             .filter(|t| !t.is_empty())
             .map(HfToken)
     }
