@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance)
 # against `spaces-mcp serve --transport http` on a free loopback port:
-# - the generic scenarios of tests/conformance/scenarios.txt (suite 0.1.16),
-#   against the built-in config;
+# - the generic scenarios of tests/conformance/scenarios.txt (suite 0.1.16)
+#   and of scenarios-next.txt (suite 0.2.0-alpha.12), against the built-in config;
 # - the tasks extension's scenarios of tests/conformance/tasks-scenarios.txt
 #   (suite 0.2.0-alpha.12), against tests/conformance/tasks.toml, whose tools
 #   are the endpoints of a real Gradio app (tests/apps/tasks.py) started here.
@@ -54,6 +54,19 @@ while read -r scenario; do
     failed=$((failed + 1))
   fi
 done <"$dir/scenarios.txt"
+next="$dir/node_modules/conformance-next/dist/index.js"
+while read -r scenario; do
+  case "$scenario" in ''|'#'*) continue ;; esac
+  if out=$("$node" "$next" server --url "http://127.0.0.1:$port/mcp" --scenario "$scenario" 2>&1) \
+     && grep -q ", 0 failed" <<<"$out"; then
+    echo "conformance 0.2 $scenario: $(grep -E '^Passed:' <<<"$out")"
+    passed=$((passed + 1))
+  else
+    echo "conformance 0.2 $scenario: FAILED"
+    echo "$out" | tail -20
+    failed=$((failed + 1))
+  fi
+done <"$dir/scenarios-next.txt"
 echo "conformance: $passed passed, $failed failed"
 
 echo "== MCP conformance suite 0.2: the tasks extension, over a real Gradio app"
@@ -70,7 +83,6 @@ tasks_port=$(free_port)
 "$binary" serve --config "$work/tasks.toml" --transport http --listen "127.0.0.1:$tasks_port" 2>"$work/tasks-server.log" &
 pids+=($!)
 wait_for "http://127.0.0.1:$tasks_port/health" 100
-next="$dir/node_modules/conformance-next/dist/index.js"
 while read -r scenario; do
   case "$scenario" in ''|'#'*) continue ;; esac
   "$node" "$next" server --url "http://127.0.0.1:$tasks_port/mcp" --scenario "$scenario" -o "$work/tasks" >"$work/$scenario.out" 2>&1 || true

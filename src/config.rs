@@ -54,6 +54,19 @@ pub(crate) struct Config {
     pub(crate) tools: Vec<ToolConfig>,
     /// Spaces whose every endpoint becomes a tool, once its Space has been read.
     pub(crate) spaces: Vec<SpaceConfig>,
+    /// Prompts the config declares (`[prompts.<name>]`), beside one per tool.
+    pub(crate) prompts: Vec<PromptConfig>,
+}
+
+/// A `[prompts.<name>]` table: a message template with `{argument}` places.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PromptConfig {
+    pub(crate) name: String,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) template: String,
+    /// Each argument: its description and whether it must be given.
+    pub(crate) arguments: IndexMap<String, (Option<String>, bool)>,
 }
 
 impl Config {
@@ -178,6 +191,26 @@ pub(crate) enum TaskSupport {
     Optional,
     /// Only for clients with tasks: others get the missing-capability error.
     Required,
+}
+
+/// The `{name}` places of a prompt template, in order.
+pub(crate) fn template_places(template: &str) -> Vec<&str> {
+    let mut places = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
+            places.push(name);
+        }
+        rest = &after[close + 1..];
+    }
+    places
 }
 
 /// Overrides `output_dir` (for installers that set an environment, as an MCP
@@ -363,6 +396,30 @@ struct RawConfig {
     tools: IndexMap<String, RawTool>,
     #[serde(default)]
     spaces: IndexMap<String, RawSpace>,
+    #[serde(default)]
+    prompts: IndexMap<String, RawPrompt>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrompt {
+    title: Option<String>,
+    description: Option<String>,
+    template: String,
+    #[serde(default)]
+    arguments: IndexMap<String, RawPromptArgument>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPromptArgument {
+    description: Option<String>,
+    #[serde(default = "yes")]
+    required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -484,11 +541,17 @@ impl Config {
             .into_iter()
             .map(|(alias, space)| v.space_alias(alias, space, &settings.limits))
             .collect::<Result<Vec<_>, _>>()?;
+        let prompts = raw
+            .prompts
+            .into_iter()
+            .map(|(name, prompt)| v.prompt(name, prompt))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             origin: origin.to_string(),
             settings,
             tools,
             spaces,
+            prompts,
         })
     }
 }
@@ -562,6 +625,40 @@ impl Validator<'_> {
                     ));
                 }
             },
+        })
+    }
+
+    /// A prompt: a valid name, and a template whose every `{place}` is one
+    /// of its arguments.
+    fn prompt(&self, name: String, raw: RawPrompt) -> Result<PromptConfig, ConfigError> {
+        let table = format!("prompts.{name}");
+        if !is_valid_tool_name(&name) {
+            return Err(self.invalid(
+                &table,
+                "a prompt name is 1 to 64 letters, digits, '_' or '-'",
+            ));
+        }
+        if raw.template.trim().is_empty() {
+            return Err(self.invalid(format!("{table}.template"), "the template is empty"));
+        }
+        for place in template_places(&raw.template) {
+            if !raw.arguments.contains_key(place) {
+                return Err(self.invalid(
+                    format!("{table}.template"),
+                    format!("{{{place}}} is not one of the prompt's arguments; declare it under [{table}.arguments]"),
+                ));
+            }
+        }
+        Ok(PromptConfig {
+            name,
+            title: raw.title,
+            description: raw.description,
+            template: raw.template,
+            arguments: raw
+                .arguments
+                .into_iter()
+                .map(|(arg, spec)| (arg, (spec.description, spec.required)))
+                .collect(),
         })
     }
 

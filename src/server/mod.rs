@@ -13,13 +13,14 @@ pub(crate) use access::{AccessPolicy, BearerToken};
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest, CustomResult,
-    GetTaskParams, GetTaskResult, Implementation, ListResourcesResult, ListToolsResult,
+    CacheScope, CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest,
+    CustomResult, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
+    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, Tool,
-    UpdateTaskParams,
+    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    Tool, UpdateTaskParams,
 };
-use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
@@ -86,9 +87,13 @@ impl SpacesServer {
         let peers = server.peers.clone();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
+                // Prompts follow the tools (one per tool).
                 for peer in live(&peers) {
                     if let Err(e) = peer.notify_tool_list_changed().await {
                         tracing::debug!("tools/list_changed not sent: {e}");
+                    }
+                    if let Err(e) = peer.notify_prompt_list_changed().await {
+                        tracing::debug!("prompts/list_changed not sent: {e}");
                     }
                 }
             }
@@ -113,6 +118,17 @@ impl SpacesServer {
             .iter()
             .filter_map(|t| t.config.limits.detach_after)
             .max()
+    }
+
+    /// Cache hints for the tool and prompt lists (SEP-2549): as long as the
+    /// list holds; private, since a list may name private Spaces and a
+    /// server behind a token should not be served from a shared cache.
+    fn list_cache_hints(&self) -> (u64, CacheScope) {
+        let ttl = self.runner.registry().list_ttl();
+        (
+            u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+            CacheScope::Private,
+        )
     }
 
     /// A tool's timeout, or the default for one no longer listed.
@@ -166,6 +182,8 @@ impl ServerHandler for SpacesServer {
         // logging is deprecated by SEP-2577 but clients still call logging/setLevel
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
+            .enable_prompts()
+            .enable_prompts_list_changed()
             .enable_tools()
             .enable_tool_list_changed()
             .enable_resources()
@@ -210,7 +228,86 @@ impl ServerHandler for SpacesServer {
         if let Some(wait) = self.detach_wait() {
             tools.extend(jobs::builtin_tools(wait));
         }
-        Ok(ListToolsResult::with_all_items(tools))
+        let (ttl, scope) = self.list_cache_hints();
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        self.runner.registry().settled().await;
+        let (ttl, scope) = self.list_cache_hints();
+        Ok(
+            ListPromptsResult::with_all_items(self.runner.registry().prompts())
+                .with_ttl_ms(ttl)
+                .with_cache_scope(scope),
+        )
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        self.runner
+            .registry()
+            .prompt(&request.name, request.arguments.as_ref())
+            .map(Into::into)
+            .map_err(|e| McpError::invalid_params(e.to_string(), None))
+    }
+
+    /// 2026-07-28 clients hear of list changes on `subscriptions/listen`
+    /// streams: every list change this server makes, as each client asks.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let offered = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed()
+            .build();
+        Some(requested.intersection(&offered))
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        let sink = subscription.sink();
+        let accepted = sink.accepted().clone();
+        let mut tools = self.runner.registry().changes();
+        let mut saved = self.runner.saved_changes();
+        tools.borrow_and_update();
+        saved.borrow_and_update();
+        loop {
+            tokio::select! {
+                _ = subscription.cancelled() => return Ok(()),
+                changed = tools.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    if accepted.tools_list_changed == Some(true) {
+                        let _ = sink.notify_tool_list_changed().await;
+                    }
+                    if accepted.prompts_list_changed == Some(true) {
+                        let _ = sink.notify_prompt_list_changed().await;
+                    }
+                }
+                changed = saved.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    // Files come in bursts: one notice once it has settled.
+                    tokio::time::sleep(RESOURCE_NOTICE_DELAY).await;
+                    saved.borrow_and_update();
+                    if accepted.resources_list_changed == Some(true) {
+                        let _ = sink.notify_resource_list_changed().await;
+                    }
+                }
+            }
+        }
     }
 
     /// The files calls saved, newest first: what their `resource_link`s name.
@@ -305,8 +402,21 @@ impl ServerHandler for SpacesServer {
     async fn on_custom_request(
         &self,
         request: CustomRequest,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, McpError> {
+        // 2026-07-28 removed `initialize`: a request on that lifecycle naming
+        // it names a method that does not exist.
+        let inline = context
+            .meta
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= "2026-07-28");
+        if inline && request.method == "initialize" {
+            return Err(McpError::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                "method not found: initialize (removed in protocol 2026-07-28; send server/discover)",
+                None,
+            ));
+        }
         const OWN: &[&str] = &[
             "initialize",
             "ping",

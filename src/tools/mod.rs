@@ -9,6 +9,7 @@
 
 pub(crate) mod arguments;
 pub(crate) mod derive;
+pub(crate) mod prompts;
 mod schema;
 
 use std::sync::{Arc, RwLock};
@@ -63,7 +64,21 @@ pub(crate) struct Registry {
     /// first list waits for them, within `first_reads_deadline`.
     first_reads: watch::Sender<usize>,
     first_reads_deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// The prompts the config declares; each tool brings one more.
+    declared_prompts: Vec<crate::config::PromptConfig>,
+    /// Some tools come from what Spaces say of themselves (`[spaces]` tables,
+    /// tools without inputs), which may change when a Space is redeployed.
+    from_spaces: bool,
 }
+
+/// How long a settled list holds when some tools come from Spaces: the age
+/// after which a Space's description is read again.
+const SPACE_LIST_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long a list of tools the config declares whole holds: until a restart
+/// with another config, which a client may not see for this long (its
+/// listen stream drops with the restart, and it lists again).
+const CONFIG_LIST_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The arguments of one call, checked, with config defaults filled in.
 pub(crate) type Arguments = IndexMap<String, Value>;
@@ -85,6 +100,9 @@ impl Registry {
             version: watch::Sender::new(0),
             first_reads: watch::Sender::new(0),
             first_reads_deadline: std::sync::Mutex::new(None),
+            declared_prompts: config.prompts.clone(),
+            from_spaces: !config.spaces.is_empty()
+                || config.tools.iter().any(|t| t.inputs_from_space),
         };
         for tool in &config.tools {
             let state = if tool.inputs_from_space {
@@ -178,6 +196,46 @@ impl Registry {
         self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// How long a client may take the tool (and prompt) list as it is now:
+    /// not at all while a Space is still being read, or a tool is still
+    /// waiting for its Space; a while once every Space has described itself;
+    /// long for a list the config declares whole. Changes are announced
+    /// either way (`list_changed`).
+    pub(crate) fn list_ttl(&self) -> std::time::Duration {
+        let reading = *self.first_reads.borrow() > 0;
+        let unknown = self.snapshot().iter().any(|t| !t.known);
+        if reading || unknown {
+            std::time::Duration::ZERO
+        } else if self.from_spaces {
+            SPACE_LIST_TTL
+        } else {
+            CONFIG_LIST_TTL
+        }
+    }
+
+    /// Every prompt: the declared ones, then one per tool.
+    pub(crate) fn prompts(&self) -> Vec<rmcp::model::Prompt> {
+        prompts::list(&self.declared_prompts, &self.tool_configs())
+    }
+
+    /// One prompt, filled in.
+    pub(crate) fn prompt(
+        &self,
+        name: &str,
+        arguments: Option<&rmcp::model::JsonObject>,
+    ) -> Result<rmcp::model::GetPromptResult, prompts::PromptError> {
+        prompts::get(
+            &self.declared_prompts,
+            &self.tool_configs(),
+            name,
+            arguments,
+        )
+    }
+
+    fn tool_configs(&self) -> Vec<ToolConfig> {
+        self.snapshot().iter().map(|t| t.config.clone()).collect()
+    }
+
     pub(crate) fn definitions(&self) -> Vec<Tool> {
         self.snapshot()
             .iter()
@@ -205,6 +263,21 @@ mod tests {
 
     fn args(v: Value) -> JsonObject {
         v.as_object().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn the_list_holds_as_long_as_its_tools_are_settled() {
+        assert_eq!(Registry::new(&builtin()).list_ttl(), CONFIG_LIST_TTL);
+        let config = Config::parse("[tools.t]\nspace = \"a/b\"\napi = \"/x\"\n", "t").unwrap();
+        let registry = Registry::new(&config);
+        // Its inputs are still to be read from the Space.
+        assert_eq!(registry.list_ttl(), std::time::Duration::ZERO);
+        registry.put(config.tools[0].clone(), InputsState::Known);
+        assert_eq!(registry.list_ttl(), SPACE_LIST_TTL);
+        registry.first_read_started(tokio::time::Instant::now());
+        assert_eq!(registry.list_ttl(), std::time::Duration::ZERO);
+        registry.first_read_ended();
+        assert_eq!(registry.list_ttl(), SPACE_LIST_TTL);
     }
 
     #[test]
