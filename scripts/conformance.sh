@@ -42,31 +42,24 @@ pids+=($!)
 wait_for "http://127.0.0.1:$port/health" 100
 
 passed=0 failed=0
-while read -r scenario; do
-  case "$scenario" in ''|'#'*) continue ;; esac
-  if out=$("$node" "$suite" server --url "http://127.0.0.1:$port/mcp" --scenario "$scenario" 2>&1) \
-     && grep -q ", 0 failed" <<<"$out"; then
-    echo "conformance $scenario: $(grep -E '^Passed:' <<<"$out")"
-    passed=$((passed + 1))
-  else
-    echo "conformance $scenario: FAILED"
-    echo "$out" | tail -20
-    failed=$((failed + 1))
-  fi
-done <"$dir/scenarios.txt"
 next="$dir/node_modules/conformance-next/dist/index.js"
-while read -r scenario; do
-  case "$scenario" in ''|'#'*) continue ;; esac
-  if out=$("$node" "$next" server --url "http://127.0.0.1:$port/mcp" --scenario "$scenario" 2>&1) \
-     && grep -q ", 0 failed" <<<"$out"; then
-    echo "conformance 0.2 $scenario: $(grep -E '^Passed:' <<<"$out")"
-    passed=$((passed + 1))
-  else
-    echo "conformance 0.2 $scenario: FAILED"
-    echo "$out" | tail -20
-    failed=$((failed + 1))
-  fi
-done <"$dir/scenarios-next.txt"
+# Runs each scenario of a list with one suite; every check must pass.
+run_scenarios() { # SUITE LIST LABEL
+  while read -r scenario; do
+    case "$scenario" in ''|'#'*) continue ;; esac
+    if out=$("$node" "$1" server --url "http://127.0.0.1:$port/mcp" --scenario "$scenario" 2>&1) \
+       && grep -q ", 0 failed" <<<"$out"; then
+      echo "conformance$3 $scenario: $(grep -E '^Passed:' <<<"$out")"
+      passed=$((passed + 1))
+    else
+      echo "conformance$3 $scenario: FAILED"
+      echo "$out" | tail -20
+      failed=$((failed + 1))
+    fi
+  done <"$2"
+}
+run_scenarios "$suite" "$dir/scenarios.txt" ""
+run_scenarios "$next" "$dir/scenarios-next.txt" " 0.2"
 echo "conformance: $passed passed, $failed failed"
 
 echo "== MCP conformance suite 0.2: the tasks extension, over a real Gradio app"
