@@ -111,3 +111,23 @@ async def test_initialize_is_gone_in_2026(server):
         response = await http.post(server.url + "/mcp", json=body, headers=headers)
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == -32601
+
+
+async def test_a_2026_client_over_stdio(apps):
+    """The stateless core where stdio allows it: no initialize, prompts, listen."""
+    from mcp import StdioServerParameters
+
+    from conftest import binary
+
+    config = write_config(apps.tmp, local_config(apps, PROMPTS))
+    params = StdioServerParameters(command=binary(), args=["serve", "--config", str(config)])
+    async with Client(params, mode="2026-07-28") as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"generate_image", "run_dia_tts"} <= names
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert {"poster", "generate_image"} <= prompts
+        async with client.listen(resources_list_changed=True) as resources:
+            result = await client.call_tool("generate_image", {"prompt": "a kite", "width": 256, "height": 256})
+            assert not result.is_error, texts(result)
+            with anyio.fail_after(10):
+                await resources.__anext__()
