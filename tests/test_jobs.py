@@ -245,3 +245,34 @@ async def test_finished_jobs_expire_and_the_store_keeps_at_most_its_cap(apps, tm
             assert gone.is_error and "there is no job" in texts(gone), texts(gone)
     log = Path(errlog).read_text()
     assert "job store full: dropped the oldest finished jobs" in log and "evicted=1" in log, log
+
+
+async def test_a_client_that_leaves_takes_its_jobs_with_it(apps):
+    """Over stdio the one client owns every job: once it is gone nobody can
+    fetch a result, so the Spaces' jobs are stopped rather than left to run."""
+    config = write_config(apps.tmp, tasks_tools(apps, "detach_after = 1"))
+    job = label()
+    async with mcp_session(config) as session:
+        first = await session.call_tool("slow_compute", {"seconds": 30, "label": job})
+        assert first.structured_content["job_id"]
+        await wait_for_event(apps.tasks, job, "tick")
+        left_at = time.time()
+    stopped = await wait_for_event(apps.tasks, job, "cancelled", 10)
+    print(f"client gone to job stopped on the Space: {(stopped['t'] - left_at) * 1000:.0f} ms")
+    assert "end" not in [e["event"] for e in events(apps.tasks, job)]
+
+
+async def test_a_server_stopping_stops_its_jobs_after_the_grace(apps, tmp_path):
+    server = HttpServer(write_config(apps.tmp, tasks_tools(apps, "detach_after = 1")), tmp_path, ["--shutdown-grace", "1"])
+    job = label()
+    try:
+        async with streamable(server.url) as session:
+            first = await session.call_tool("slow_compute", {"seconds": 30, "label": job})
+            assert first.structured_content["job_id"]
+        await wait_for_event(apps.tasks, job, "tick")
+    finally:
+        stopping = time.time()
+        assert server.stop() == 0
+    stopped = await wait_for_event(apps.tasks, job, "cancelled", 10)
+    print(f"SIGTERM to job stopped on the Space: {(stopped['t'] - stopping) * 1000:.0f} ms (no request was waiting on it)")
+    assert stopped["t"] - stopping < 5

@@ -31,6 +31,9 @@ pub(crate) struct Background {
     store: Arc<dyn JobStore>,
     running: Arc<Mutex<HashMap<JobId, Running>>>,
     ttl: Duration,
+    /// The parent of every job's cancel token: stopping the server stops
+    /// the Spaces' jobs too.
+    all: CancellationToken,
 }
 
 /// A job that runs in this process.
@@ -67,6 +70,7 @@ impl Background {
             store,
             running: Arc::default(),
             ttl,
+            all: CancellationToken::new(),
         });
         let mut cancels = background.store.cancels();
         let running = Arc::downgrade(&background.running);
@@ -117,7 +121,7 @@ impl Background {
         let id = job.id.clone();
         self.store.create(job).await?;
 
-        let cancel = CancellationToken::new();
+        let cancel = self.all.child_token();
         let listener: Arc<Mutex<Option<ProgressSink>>> = Arc::default();
         let (messages, mut latest) = tokio::sync::watch::channel(String::new());
         let sink: ProgressSink = {
@@ -242,6 +246,16 @@ impl Background {
         if let Some(job) = lock(&self.running).get(id) {
             job.cancel.cancel();
         }
+    }
+
+    /// Stops every job (the server is going away: nobody could fetch their
+    /// results), so that the Spaces stop working on them.
+    pub(crate) fn cancel_all(&self) {
+        let running = lock(&self.running).len();
+        if running > 0 {
+            tracing::info!(jobs = running, "stopping the jobs still running");
+        }
+        self.all.cancel();
     }
 
     /// Drops a finished job whose result went straight to its caller.

@@ -275,6 +275,8 @@ pub(crate) async fn serve(
     };
 
     let arrivals = server.arrivals().clone();
+    let jobs = server.clone();
+    let stopping = server.clone();
     let legacy = Arc::new(LegacySessions::new(
         server,
         SSE_KEEP_ALIVE,
@@ -331,6 +333,7 @@ pub(crate) async fn serve(
         let stop_accepting = stop_accepting.clone();
         let shutdown = shutdown.clone();
         let runner = runner.clone();
+        let jobs = stopping;
         tokio::spawn(async move {
             terminate_signal().await;
             tracing::info!(
@@ -349,6 +352,7 @@ pub(crate) async fn serve(
                     "grace period over: cancelling the calls still running"
                 );
             }
+            jobs.stop_jobs();
             shutdown.cancel();
         });
     }
@@ -361,6 +365,10 @@ pub(crate) async fn serve(
             tracing::warn!("closing the connections still open");
         }
     }
+    // Background jobs die with the process (their store is in memory): the
+    // Spaces stop working on them now rather than for nobody.
+    jobs.stop_jobs();
+    runner.wait_idle(Duration::from_secs(2)).await;
     runner.settle_cancels(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())

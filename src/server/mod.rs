@@ -109,6 +109,12 @@ impl SpacesServer {
         &self.arrivals
     }
 
+    /// Stops the calls running in the background (tasks, detached calls):
+    /// the server is going away.
+    pub(crate) fn stop_jobs(&self) {
+        self.background.cancel_all();
+    }
+
     /// While some tool may hand out job handles, how long `await_job` waits
     /// (the longest `detach_after`); `None` when none may.
     fn detach_wait(&self) -> Option<std::time::Duration> {

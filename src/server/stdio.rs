@@ -35,6 +35,7 @@ pub(crate) enum StdioError {
 /// cancelled, and their jobs cancelled on the Spaces, before it returns.
 pub(crate) async fn serve(server: SpacesServer) -> Result<(), StdioError> {
     let runner = server.runner().clone();
+    let jobs = server.clone();
     let transport = ServerSide::new(
         LineTransport::new(BufReader::new(tokio::io::stdin()), tokio::io::stdout()),
         server.arrivals().clone(),
@@ -50,6 +51,8 @@ pub(crate) async fn serve(server: SpacesServer) -> Result<(), StdioError> {
         Err(e) => return Err(StdioError::Start(e.to_string())),
     };
     let ended = running.waiting().await;
+    // The one client is gone: nobody can fetch a background job's result.
+    jobs.stop_jobs();
     // The session's end cancelled what was running; let those calls unwind
     // and their cancels reach the Spaces before the process exits.
     runner.wait_idle(Duration::from_secs(2)).await;
