@@ -62,7 +62,7 @@ run_scenarios "$suite" "$dir/scenarios.txt" ""
 run_scenarios "$next" "$dir/scenarios-next.txt" " 0.2"
 echo "conformance: $passed passed, $failed failed"
 
-echo "== MCP conformance suite 0.2: the tasks extension, over a real Gradio app"
+echo "== MCP conformance suite 0.2: the tasks extension and server-stateless, over a real Gradio app"
 . scripts/venv.sh
 app_port=$(free_port)
 JOBS_LOG="$work/jobs.jsonl" GRADIO_TEMP_DIR="$work/gradio" GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 \

@@ -21,7 +21,7 @@ for path in sorted(out.glob("*/checks.json")):
     ok = [c for c in checks if c["status"] == "SUCCESS"]
     total += len(checks)
     passed += len(ok)
-    print(f"tasks conformance {scenario}: {len(ok)}/{len(checks)}")
+    print(f"conformance 0.2, app tools, {scenario}: {len(ok)}/{len(checks)}")
     for c in checks:
         if c["status"] == "FAILURE":
             why = unsatisfiable.get(c["id"])
@@ -32,7 +32,7 @@ for path in sorted(out.glob("*/checks.json")):
                 unexpected.append(c["id"])
         elif c["id"] in unsatisfiable:
             now_passing.append(c["id"])
-print(f"tasks conformance: {passed}/{total} checks passed; {len(unsatisfiable)} cannot pass with Gradio-backed tools")
+print(f"conformance 0.2, app tools: {passed}/{total} checks passed; {len(unsatisfiable)} cannot pass with Gradio-backed tools")
 if now_passing:
     print(f"  listed as unsatisfiable but passing now (update the list): {', '.join(now_passing)}")
 if total == 0:

@@ -178,6 +178,21 @@ async def test_a_task_runs_to_its_result_and_tasks_cancel_stops_the_space_job(ap
             with pytest.raises(MCPError) as refused:
                 await session.call_tool("failing_job", {})
             assert refused.value.error.code == -32021
+            # On HTTP that error is a 400 (a 2026-07-28 request, sent raw to see the status).
+            import httpx
+
+            meta = {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "probe", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+            headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2026-07-28",
+                       "Mcp-Method": "tools/call", "Mcp-Name": "failing_job"}
+            body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "failing_job", "arguments": {}, "_meta": meta}}
+            async with httpx.AsyncClient() as http:
+                raw = await http.post(server.url + "/mcp", json=body, headers=headers)
+            assert raw.status_code == 400 and raw.json()["error"]["code"] == -32021, raw.text
+            assert "io.modelcontextprotocol/tasks" in json.dumps(raw.json()["error"]["data"])
             # The same client never gets a task: a long call waits in the request.
             job = label()
             result = await session.call_tool("slow_compute", {"seconds": 1, "label": job})
