@@ -131,3 +131,34 @@ async def test_a_2026_client_over_stdio(apps):
             assert not result.is_error, texts(result)
             with anyio.fail_after(10):
                 await resources.__anext__()
+
+
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+async def test_the_spaces_log_lines_go_only_to_requests_that_ask(server, mode):
+    """gr.Info lines of the Space reach a client as log messages only when it
+    asked for logs: on the request (2026-07-28) or with logging/setLevel."""
+    heard: list[str] = []
+
+    async def on_log(params):
+        heard.append(str(params.data))
+
+    quiet_job, loud_job = f"quiet-{mode}", f"loud-{mode}"
+    async with Client(server.url + "/mcp", mode=mode, logging_callback=on_log) as client:
+        result = await client.call_tool("steps", {"job": quiet_job, "n": 2, "delay": 0.05})
+        assert not result.is_error, texts(result)
+    assert not heard, heard
+
+    options = {"log_level": "info"} if mode != "legacy" else {}
+    async with Client(server.url + "/mcp", mode=mode, logging_callback=on_log, **options) as client:
+        if mode == "legacy":
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await client.set_logging_level("info")
+        result = await client.call_tool("steps", {"job": loud_job, "n": 2, "delay": 0.05})
+        assert not result.is_error, texts(result)
+        with anyio.fail_after(5):
+            while not heard:
+                await anyio.sleep(0.05)
+    assert heard == [f"warming up for job {loud_job}"], heard

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::ProgressSink;
+use super::progress::{LogSink, ProgressSink};
 use super::{CallOptions, RunError, Runner};
 use crate::jobs::{Job, JobId, JobState, JobStore, Owner, StoreError};
 
@@ -41,6 +41,8 @@ struct Running {
     cancel: CancellationToken,
     /// The request waiting on the job now, told of its progress.
     listener: Arc<Mutex<Option<ProgressSink>>>,
+    /// Where the Space's log lines go until the job's request is answered.
+    log: Arc<Mutex<Option<LogSink>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +137,26 @@ impl Background {
         };
         options.cancel = cancel.clone();
         options.progress = Some(sink);
-        lock(&self.running).insert(id.clone(), Running { cancel, listener });
+        // The Space's log lines go to the request that started the job until
+        // it is answered (`stop_logs`); after that they stay in the progress
+        // message only (the tasks extension sends no logs either).
+        let log: Arc<Mutex<Option<LogSink>>> = Arc::new(Mutex::new(options.log.take()));
+        options.log = Some({
+            let log = log.clone();
+            Arc::new(move |level: &str, line: String| {
+                if let Some(sink) = lock(&log).clone() {
+                    sink(level, line);
+                }
+            })
+        });
+        lock(&self.running).insert(
+            id.clone(),
+            Running {
+                cancel,
+                listener,
+                log,
+            },
+        );
 
         // The latest message goes to the store; a burst is one write.
         let store = self.store.clone();
@@ -238,6 +259,13 @@ impl Background {
             self.store.request_cancel(id).await?;
         }
         Ok(job)
+    }
+
+    /// The job's request has been answered: its log lines go nowhere now.
+    pub(crate) fn stop_logs(&self, id: &JobId) {
+        if let Some(job) = lock(&self.running).get(id) {
+            *lock(&job.log) = None;
+        }
     }
 
     /// Stops a job of this process at once (its request was cancelled

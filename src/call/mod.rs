@@ -34,7 +34,7 @@ use crate::tools::{
 };
 use budget::Budget;
 use explain::explain;
-use progress::{KEEP_ALIVE, ProgressSink, Reporter};
+use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter, log_line};
 use render::{Features, OutputError, RenderOptions, Rendered, render};
 
 /// The tools, the Space clients and the settings, shared by every call.
@@ -66,6 +66,8 @@ pub(crate) struct CallOptions {
     pub(crate) client_token: Option<HfToken>,
     /// Where progress reports go, when the client asked for them.
     pub(crate) progress: Option<ProgressSink>,
+    /// Where the Space's log lines go, when the client asked for them.
+    pub(crate) log: Option<LogSink>,
 }
 
 /// Why a call produced no result at all.
@@ -266,7 +268,12 @@ impl Runner {
         options: &CallOptions,
         reporter: &Reporter,
     ) -> Result<Rendered, Failure> {
-        let observe = |stage| reporter.stage(stage);
+        let observe = |stage: Stage| {
+            if let (Some(log), Stage::Log { level, message }) = (&options.log, &stage) {
+                log(level, log_line(message));
+            }
+            reporter.stage(stage)
+        };
         let token = if tool.send_hf_token {
             options.client_token.as_ref().or(self.token.as_ref())
         } else {

@@ -13,6 +13,15 @@ use crate::gradio::Stage;
 /// Where reports go: progress so far, the total, and a message.
 pub(crate) type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
 
+/// Where the Space's own log lines go (`gr.Info`, `gr.Warning`): their level
+/// as Gradio names it, and the line made safe to pass on.
+pub(crate) type LogSink = Arc<dyn Fn(&str, String) + Send + Sync>;
+
+/// A Space's log line as it is passed on: no markup, bounded.
+pub(crate) fn log_line(message: &str) -> String {
+    clean_text(&strip_html(message), SPACE_TEXT_MAX)
+}
+
 /// The longest silence between two reports while a call runs.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 

@@ -45,6 +45,8 @@ pub(super) async fn run(
         cancel,
         client_token: None,
         progress: Some(Arc::new(|_, _, message: String| eprintln!("… {message}"))),
+        // The Space's log lines are among the progress printed above.
+        log: None,
     };
     let outcome = services
         .runner

@@ -122,6 +122,7 @@ pub(super) async fn call_in_background(
         background.forget(&id).await;
         return finished(&job).map(CallToolResponse::Complete);
     }
+    background.stop_logs(&id);
     match mode {
         Mode::Task => {
             tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");

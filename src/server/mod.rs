@@ -20,12 +20,14 @@ use rmcp::model::{
     ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, SubscriptionFilter,
     Tool, UpdateTaskParams,
 };
+#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
 use crate::call::outputs::ReadError;
-use crate::call::progress::ProgressSink;
+use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::gradio::HfToken;
@@ -48,7 +50,7 @@ impl Arrivals {
 
 /// The MCP handler. Cheap to clone: every transport session shares one
 /// [`Runner`], and so one client per Space.
-#[derive(Clone)]
+#[allow(deprecated)] // the session's log level (SEP-2577 deprecates logging)
 pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
     /// Calls that go on after their request: tasks and detached calls.
@@ -56,6 +58,23 @@ pub(crate) struct SpacesServer {
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    /// The level a session asked for with `logging/setLevel` (before
+    /// 2026-07-28): each session's own, so each clone starts without one.
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
+}
+
+/// A clone serves one more session: it shares everything but the session's
+/// log level.
+impl Clone for SpacesServer {
+    fn clone(&self) -> Self {
+        SpacesServer {
+            runner: self.runner.clone(),
+            background: self.background.clone(),
+            arrivals: self.arrivals.clone(),
+            peers: self.peers.clone(),
+            log_level: Arc::default(),
+        }
+    }
 }
 
 impl SpacesServer {
@@ -67,6 +86,7 @@ impl SpacesServer {
             background,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
+            log_level: Arc::default(),
         };
         let mut saved = server.runner.saved_changes();
         let peers = server.peers.clone();
@@ -214,6 +234,7 @@ impl ServerHandler for SpacesServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         tracing::debug!(level = ?request.level, "client set the log level");
+        *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.level);
         Ok(())
     }
 
@@ -478,7 +499,14 @@ impl ServerHandler for SpacesServer {
             })
             .map(|a| a.0);
         let progress = progress_sink(&context);
+        // Logs go only to a request that asks for them: its own level
+        // (2026-07-28), or its session's (`logging/setLevel`).
+        let log_level = context
+            .meta
+            .log_level()
+            .or(*self.log_level.lock().unwrap_or_else(|p| p.into_inner()));
         let options = CallOptions {
+            log: log_level.map(|floor| log_sink(&context, floor)),
             arrival,
             features,
             save_all: false,
@@ -547,6 +575,52 @@ fn client_hf_token(context: &RequestContext<RoleServer>) -> Option<HfToken> {
         .trim();
     let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
     (!token.is_empty()).then(|| HfToken::new(token))
+}
+
+/// Sends the Space's log lines as `notifications/message`, in order, from
+/// `floor` up.
+#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
+fn log_sink(context: &RequestContext<RoleServer>, floor: LoggingLevel) -> LogSink {
+    let peer = context.peer.clone();
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::unbounded_channel::<LoggingMessageNotificationParam>();
+    tokio::spawn(async move {
+        while let Some(message) = receiver.recv().await {
+            if let Err(e) = peer.notify_logging_message(message).await {
+                tracing::debug!("log message not sent: {e}");
+                break;
+            }
+        }
+    });
+    Arc::new(move |level: &str, line: String| {
+        let level = match level.to_ascii_lowercase().as_str() {
+            "warning" | "warn" => LoggingLevel::Warning,
+            "error" => LoggingLevel::Error,
+            "debug" => LoggingLevel::Debug,
+            _ => LoggingLevel::Info,
+        };
+        if severity(level) >= severity(floor) {
+            let message =
+                LoggingMessageNotificationParam::new(level, serde_json::Value::String(line))
+                    .with_logger("space");
+            let _ = sender.send(message);
+        }
+    })
+}
+
+/// A log level's place in the syslog order MCP uses (debug lowest).
+#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
+fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
 }
 
 /// Sends `notifications/progress` for this request, in order, when the client
