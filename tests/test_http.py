@@ -11,20 +11,14 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 import wave
-from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-from mcp import ClientSession
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from PIL import Image
 
-from conftest import binary, free_port, local_config, slow_tool, with_settings, write_config
+from conftest import binary, local_config, slow_tool, with_settings, write_config
 from mcp_helpers import HttpServer, blocks, decoded, legacy, streamable, texts
 
 pytestmark = pytest.mark.anyio

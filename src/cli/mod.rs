@@ -213,14 +213,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 _ => Ok(ExitCode::SUCCESS),
             };
         }
+        // A probe: it must not fail on the server's config.
+        Some(Command::Health { url }) => return runtime()?.block_on(health(url)),
         _ => {}
     }
     let config = Config::load(config_path.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     match cli.command {
         None => runtime.block_on(serve::stdio(config)),
         Some(Command::Serve(args)) if args.transport == Transport::Http => {
@@ -235,11 +233,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             output_dir,
         }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir)),
         Some(Command::Discover { space }) => runtime.block_on(discover::run(&space)),
-        Some(Command::Health { url }) => runtime.block_on(health(&url)),
-        Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => {
-            Ok(ExitCode::SUCCESS)
-        }
+        // Answered above, before the config was read.
+        Some(
+            Command::Config { .. }
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Health { .. },
+        ) => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
 /// `spaces-mcp health`: whether a server answers on its health URL.

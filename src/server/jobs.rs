@@ -38,28 +38,27 @@ const POLL_INTERVAL_MS: u64 = 1000;
 pub(super) const AWAIT_JOB: &str = "await_job";
 pub(super) const CANCEL_JOB: &str = "cancel_job";
 
-/// How one call is to be answered.
+/// How a call that may outlive its request is answered once it has run a while.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Mode {
-    /// In the request, however long it takes.
-    Inline,
+pub(super) enum Later {
     /// As a task, if it is still running after [`TASK_GRACE`].
     Task,
     /// With a job handle, if it is still running after this long.
-    Detach(Duration),
+    Handle(Duration),
 }
 
-impl Mode {
-    /// The mode for a call to `tool` from a client that does (or does not)
-    /// declare the tasks extension on this request.
-    pub(super) fn of(tool: &ToolConfig, tasks_client: bool) -> Result<Mode, McpError> {
+impl Later {
+    /// For a call to `tool` from a client that does (or does not) declare
+    /// the tasks extension on this request: `None` when it is answered in the
+    /// request however long it takes.
+    pub(super) fn of(tool: &ToolConfig, tasks_client: bool) -> Result<Option<Later>, McpError> {
         match (tool.limits.task_support, tasks_client) {
             (TaskSupport::Required, false) => Err(McpError::missing_required_client_capability(
                 ClientCapabilities::builder().enable_tasks().build(),
             )),
-            (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Mode::Task),
-            (TaskSupport::Forbidden, true) => Ok(Mode::Inline),
-            (_, false) => Ok(tool.limits.detach_after.map_or(Mode::Inline, Mode::Detach)),
+            (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Some(Later::Task)),
+            (TaskSupport::Forbidden, true) => Ok(None),
+            (_, false) => Ok(tool.limits.detach_after.map(Later::Handle)),
         }
     }
 }
@@ -93,14 +92,12 @@ pub(super) async fn call_in_background(
     arguments: Option<JsonObject>,
     options: CallOptions,
     owner: Owner,
-    mode: Mode,
+    later: Later,
     progress: Option<ProgressSink>,
 ) -> Result<CallToolResponse, McpError> {
-    // An inline call is answered in the request whatever it takes.
-    let wait = match mode {
-        Mode::Task => TASK_GRACE,
-        Mode::Detach(after) => after,
-        Mode::Inline => tool.limits.timeout + Duration::from_secs(5),
+    let wait = match later {
+        Later::Task => TASK_GRACE,
+        Later::Handle(after) => after,
     };
     let request_cancelled = options.cancel.clone();
     let features = options.features;
@@ -123,8 +120,8 @@ pub(super) async fn call_in_background(
         return finished(&job).map(CallToolResponse::Complete);
     }
     background.stop_logs(&id);
-    match mode {
-        Mode::Task => {
+    match later {
+        Later::Task => {
             tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");
             Ok(CallToolResponse::Task(CreateTaskResult::new(task(
                 &job,
@@ -132,7 +129,7 @@ pub(super) async fn call_in_background(
                 tool.limits.timeout,
             ))))
         }
-        Mode::Detach(_) | Mode::Inline => {
+        Later::Handle(_) => {
             tracing::info!(job = %id, tool = tool.name, "the call goes on in the background; answered with a job handle");
             Ok(still_running(&job, tool, wait, features.structured).into())
         }
@@ -342,26 +339,29 @@ pub(super) async fn call_builtin(
     };
     let outcome = if name == CANCEL_JOB {
         match background.cancel(&id, owner).await {
-            Ok(job) if job.state.is_finished() => Ok(Some(job)),
+            Ok(job) if job.state.is_finished() => Ok(job),
             // The job's end comes once the Space has stopped it.
-            Ok(_) => background
-                .wait(&id, owner, Duration::from_secs(5), None)
-                .await
-                .map(Some),
+            Ok(_) => {
+                background
+                    .wait(&id, owner, Duration::from_secs(5), None)
+                    .await
+            }
             Err(e) => Err(e),
         }
     } else {
-        let Some(found) = background.get(&id, owner).await.ok() else {
-            return Ok(not_found(&id, background.ttl()));
-        };
-        let wait = tool(&found)
-            .and_then(|t| t.limits.detach_after)
-            .unwrap_or(crate::config::DEFAULT_DETACH_AFTER);
-        background.wait(&id, owner, wait, progress).await.map(Some)
+        match background.get(&id, owner).await {
+            Ok(found) => {
+                let wait = tool(&found)
+                    .and_then(|t| t.limits.detach_after)
+                    .unwrap_or(crate::config::DEFAULT_DETACH_AFTER);
+                background.wait(&id, owner, wait, progress).await
+            }
+            Err(e) => Err(e),
+        }
     };
     let job = match outcome {
-        Ok(Some(job)) => job,
-        Ok(None) | Err(JobError::NotFound(_)) => return Ok(not_found(&id, background.ttl())),
+        Ok(job) => job,
+        Err(JobError::NotFound(_)) => return Ok(not_found(&id, background.ttl())),
         Err(e) => return Err(job_error(e)),
     };
     match (&job.state, name) {
@@ -435,17 +435,17 @@ mod tests {
     #[test]
     fn each_tool_and_client_gets_its_mode() {
         let optional = tool("");
-        assert_eq!(Mode::of(&optional, true).unwrap(), Mode::Task);
+        assert_eq!(Later::of(&optional, true).unwrap(), Some(Later::Task));
         assert_eq!(
-            Mode::of(&optional, false).unwrap(),
-            Mode::Detach(crate::config::DEFAULT_DETACH_AFTER)
+            Later::of(&optional, false).unwrap(),
+            Some(Later::Handle(crate::config::DEFAULT_DETACH_AFTER))
         );
         let forbidden = tool("task_support = \"forbidden\"\ndetach_after = 0\n");
-        assert_eq!(Mode::of(&forbidden, true).unwrap(), Mode::Inline);
-        assert_eq!(Mode::of(&forbidden, false).unwrap(), Mode::Inline);
+        assert_eq!(Later::of(&forbidden, true).unwrap(), None);
+        assert_eq!(Later::of(&forbidden, false).unwrap(), None);
         let required = tool("task_support = \"required\"\n");
-        assert_eq!(Mode::of(&required, true).unwrap(), Mode::Task);
-        let refused = Mode::of(&required, false).unwrap_err();
+        assert_eq!(Later::of(&required, true).unwrap(), Some(Later::Task));
+        let refused = Later::of(&required, false).unwrap_err();
         assert_eq!(refused.code, ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY);
         assert!(
             refused

@@ -535,15 +535,14 @@ impl ServerHandler for SpacesServer {
             .is_some_and(|c| c.supports_tasks());
         if let Some(tool) = self.runner.registry().get(&request.name) {
             let tool = tool.config.clone();
-            let mode = jobs::Mode::of(&tool, tasks_client)?;
-            if mode != jobs::Mode::Inline {
+            if let Some(later) = jobs::Later::of(&tool, tasks_client)? {
                 return jobs::call_in_background(
                     &self.background,
                     &tool,
                     request.arguments,
                     options,
                     owner,
-                    mode,
+                    later,
                     progress,
                 )
                 .await;
