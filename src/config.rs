@@ -141,7 +141,18 @@ pub(crate) struct Settings {
     /// `None` keeps them.
     pub(crate) output_retention: Option<Duration>,
     pub(crate) jobs: JobSettings,
+    /// The fleet's shared store (Valkey/Redis), if replicas share one.
+    pub(crate) store: Option<String>,
+    /// How long a dead replica's jobs and call slots stay taken.
+    pub(crate) store_lease: Duration,
+    /// What the fleet's keys start with (several fleets may share a store).
+    pub(crate) store_prefix: String,
 }
+
+/// How long a replica's leases last unless the config says otherwise: long
+/// enough for a store hiccup, short enough that a dead replica's job is
+/// reported failed soon.
+pub(crate) const DEFAULT_STORE_LEASE: Duration = Duration::from_secs(10);
 
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
 /// base64 makes it a third larger, and clients refuse far smaller ones.
@@ -447,6 +458,9 @@ struct RawSettings {
     job_ttl: Option<f64>,
     job_store_max_results: Option<usize>,
     job_store_max_bytes: Option<u64>,
+    store: Option<String>,
+    store_lease: Option<f64>,
+    store_prefix: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -584,6 +598,35 @@ impl Validator<'_> {
         Ok(Settings {
             jobs,
             limits,
+            store: raw.store.filter(|s| !s.trim().is_empty()),
+            store_lease: match raw.store_lease {
+                None => DEFAULT_STORE_LEASE,
+                Some(s) if s.is_finite() && (1.0..=300.0).contains(&s) => {
+                    Duration::from_secs_f64(s)
+                }
+                Some(s) => {
+                    return Err(self.invalid(
+                        "settings.store_lease",
+                        format!("expected 1 to 300 seconds, found {s}"),
+                    ));
+                }
+            },
+            store_prefix: match raw.store_prefix {
+                None => "spaces-mcp".to_string(),
+                Some(p)
+                    if !p.is_empty()
+                        && p.len() <= 64
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+                {
+                    p
+                }
+                Some(p) => {
+                    return Err(self.invalid(
+                        "settings.store_prefix",
+                        format!("expected 1 to 64 letters, digits, '-', '_' or '.', found {p:?}"),
+                    ));
+                }
+            },
             private_output_dir: raw.output_dir.is_none(),
             output_dir: raw
                 .output_dir

@@ -17,11 +17,13 @@ mod call;
 pub mod cli;
 mod config;
 mod dirs;
+mod fleet;
 mod discovery;
 #[cfg(test)]
 mod fixtures;
 mod gradio;
 mod jobs;
+mod metrics;
 mod naming;
 mod server;
 mod tools;

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import anyio
@@ -19,7 +21,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import binary, free_port
+from conftest import ROOT, binary, free_port
 
 
 @contextlib.asynccontextmanager
@@ -103,3 +105,36 @@ async def legacy(url: str, headers: dict[str, str] | None = None):
         async with ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
             yield session
+
+
+# Jobs on the tasks app (tests/apps/tasks.py), and rmcp's tasks client.
+
+def label() -> str:
+    return f"job-{uuid.uuid4().hex[:8]}"
+
+
+def events(app, job: str) -> list[dict]:
+    return [e for e in app.jobs() if e["job"] == job]
+
+
+async def wait_for_event(app, job: str, kind: str, seconds: float = 10) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for event in events(app, job):
+            if event["event"] == kind:
+                return event
+        await anyio.sleep(0.05)
+    raise AssertionError(f"no {kind} event for {job}: {events(app, job)}")
+
+
+def tasks_client(url: str, *command: str, headers: dict[str, str] | None = None) -> dict:
+    """One command of rmcp's client with the tasks extension (examples/tasks_client.rs)."""
+    path = ROOT / "target" / "debug" / "examples" / "tasks_client"
+    if not path.exists():
+        subprocess.run(["cargo", "build", "--quiet", "--example", "tasks_client"], cwd=ROOT, check=True)
+    args = [str(path), url + "/mcp"]
+    for name, value in (headers or {}).items():
+        args += ["--header", f"{name}: {value}"]
+    done = subprocess.run(args + list(command), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

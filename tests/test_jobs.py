@@ -21,40 +21,9 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from conftest import ROOT, tasks_tools, write_config
-from mcp_helpers import HttpServer, mcp_session, streamable, texts
+from mcp_helpers import HttpServer, events, label, mcp_session, streamable, tasks_client, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio
-
-
-def label() -> str:
-    return f"job-{uuid.uuid4().hex[:8]}"
-
-
-def events(app, job: str) -> list[dict]:
-    return [e for e in app.jobs() if e["job"] == job]
-
-
-async def wait_for_event(app, job: str, kind: str, seconds: float = 10) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for event in events(app, job):
-            if event["event"] == kind:
-                return event
-        await anyio.sleep(0.05)
-    raise AssertionError(f"no {kind} event for {job}: {events(app, job)}")
-
-
-def tasks_client(url: str, *command: str, headers: dict[str, str] | None = None) -> dict:
-    """One command of rmcp's client with the tasks extension (examples/tasks_client.rs)."""
-    path = ROOT / "target" / "debug" / "examples" / "tasks_client"
-    if not path.exists():
-        subprocess.run(["cargo", "build", "--quiet", "--example", "tasks_client"], cwd=ROOT, check=True)
-    args = [str(path), url + "/mcp"]
-    for name, value in (headers or {}).items():
-        args += ["--header", f"{name}: {value}"]
-    done = subprocess.run(args + list(command), capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 async def test_a_long_call_answers_with_a_job_handle_and_await_job_returns_its_result(apps):

@@ -34,6 +34,8 @@ pub(crate) struct Background {
     /// The parent of every job's cancel token: stopping the server stops
     /// the Spaces' jobs too.
     all: CancellationToken,
+    /// Jobs started here since start, for `/metrics`.
+    started: std::sync::atomic::AtomicU64,
 }
 
 /// A job that runs in this process.
@@ -57,6 +59,9 @@ pub(crate) enum JobError {
     Store(#[from] StoreError),
 }
 
+/// How often a waiting request looks at its job even when no change was heard.
+const RECHECK: Duration = Duration::from_secs(1);
+
 /// The error a call that stopped unexpectedly ends with (a JSON-RPC error).
 const INTERNAL_ERROR: i32 = -32603;
 
@@ -73,6 +78,7 @@ impl Background {
             running: Arc::default(),
             ttl,
             all: CancellationToken::new(),
+            started: Default::default(),
         });
         let mut cancels = background.store.cancels();
         let running = Arc::downgrade(&background.running);
@@ -101,6 +107,14 @@ impl Background {
         &self.runner
     }
 
+    /// Jobs running in this process now, and started here since start.
+    pub(crate) fn counts(&self) -> (usize, u64) {
+        (
+            lock(&self.running).len(),
+            self.started.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
     /// How long finished jobs are kept.
     pub(crate) fn ttl(&self) -> Duration {
         self.ttl
@@ -122,6 +136,8 @@ impl Background {
         let job = Job::new(owner, name, self.ttl);
         let id = job.id.clone();
         self.store.create(job).await?;
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 
         let cancel = self.all.child_token();
         let listener: Arc<Mutex<Option<ProgressSink>>> = Arc::default();
@@ -240,7 +256,11 @@ impl Background {
                 return Ok(job);
             }
             loop {
-                match tokio::time::timeout_at(deadline, changes.recv()).await {
+                // A shared store's messages may be lost while it restarts:
+                // look again now and then, whatever was heard.
+                let look = deadline.min(tokio::time::Instant::now() + RECHECK);
+                match tokio::time::timeout_at(look, changes.recv()).await {
+                    Err(_) if look < deadline => break,
                     Err(_) => return self.get(id, owner).await,
                     Ok(Ok(changed)) if changed == *id => break,
                     Ok(Ok(_)) => continue,

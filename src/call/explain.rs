@@ -77,6 +77,9 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
             }
             GradioError::App(_) => String::new(),
             GradioError::AppHidden => String::new(),
+            GradioError::SharedSlots { .. } => {
+                "The fleet's Valkey/Redis store is out of reach: try again in a moment; the operator should check `--store` and the store's health (`/health`).".into()
+            }
             GradioError::Cancelled => "The Space's operator may have stopped it; try again.".into(),
             GradioError::Idle(_) | GradioError::StreamBroken(_) | GradioError::StreamEnded => {
                 "The connection to the Space was lost; try again (raise `idle_timeout` in spaces.toml if the Space is slow to answer).".into()

@@ -28,6 +28,7 @@ pub(crate) mod text;
 
 use crate::config::{Settings, ToolConfig};
 use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
+use crate::metrics::{self, Metrics};
 use crate::tools::derive::from_endpoint;
 use crate::tools::{
     InputsState, Registry, ToolError, check_arguments, output_names, positional_data,
@@ -49,6 +50,8 @@ pub(crate) struct Runner {
     previews: Arc<tokio::sync::Semaphore>,
     /// Ticks whenever a call saved files (the resource list changed).
     saved: tokio::sync::watch::Sender<u64>,
+    /// Calls by outcome and slot waits, for `/metrics`.
+    metrics: Metrics,
 }
 
 /// How one call is to be made.
@@ -115,6 +118,7 @@ impl Runner {
             idle: tokio::sync::Notify::new(),
             previews: Arc::new(tokio::sync::Semaphore::new(2)),
             saved: tokio::sync::watch::Sender::new(0),
+            metrics: Metrics::default(),
         }
     }
 
@@ -163,6 +167,10 @@ impl Runner {
     }
 
     /// Calls running now.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
     }
@@ -203,11 +211,18 @@ impl Runner {
             biased;
             _ = options.cancel.cancelled() => {
                 tracing::info!(tool = name, "call cancelled by the client");
+                self.metrics.call_ended(name, metrics::Outcome::Cancelled);
                 return Err(RunError::Cancelled);
             }
             result = work => result.unwrap_or(Err(Failure::Timeout(tool.limits.timeout))),
         };
         let elapsed = started.elapsed();
+        let outcome = match &result {
+            Ok(_) => metrics::Outcome::Ok,
+            Err(Failure::Timeout(_)) => metrics::Outcome::Timeout,
+            Err(_) => metrics::Outcome::Error,
+        };
+        self.metrics.call_ended(name, outcome);
         Ok(match result {
             Ok(rendered) => {
                 tracing::info!(
@@ -282,7 +297,9 @@ impl Runner {
         let client = self.pool.client(&tool.space)?;
         // First of all, a place in the Space's line: calls start in the order
         // they came, even while the Space is still being read.
-        let slot = client.slot(&observe, options.arrival).await;
+        let waiting = std::time::Instant::now();
+        let slot = client.slot(&observe, options.arrival).await?;
+        self.metrics.waited(waiting.elapsed());
         // A tool that lists its inputs is checked before anything is sent; one
         // whose inputs come from the Space is checked against them as the
         // Space describes them now.

@@ -22,6 +22,8 @@ use client_config::ClientKind;
 use crate::call::Runner;
 use crate::config::{Config, ConfigError};
 use crate::discovery::Discovery;
+use crate::fleet::Fleet;
+use crate::fleet::line::FleetLine;
 use crate::gradio::{HfToken, SpacePool};
 use crate::tools::Registry;
 
@@ -43,6 +45,9 @@ pub struct Cli {
     /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides it.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// How log lines on stderr are written: text for people, json (one object a line) for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SPACES_MCP_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -143,6 +148,15 @@ struct ServeArgs {
     /// Most connections served at once; more wait to be accepted (http).
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
     max_connections: u64,
+    /// A Valkey/Redis that replicas share (redis://host:6379, rediss:// for TLS): jobs, call slots and Space descriptions live there; overrides `store` in spaces.toml. A password may come from SPACES_MCP_STORE_PASSWORD.
+    #[arg(long, value_name = "URL", env = "SPACES_MCP_STORE")]
+    store: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,7 +191,7 @@ impl CliError {
 pub fn run(cli: Cli) -> ExitCode {
     // A server logs each call; the one-shot commands print their own results.
     let serving = matches!(cli.command, None | Some(Command::Serve(_)));
-    init_logging(cli.verbose, serving);
+    init_logging(cli.verbose, serving, cli.log_format);
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -217,7 +231,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Health { url }) => return runtime()?.block_on(health(url)),
         _ => {}
     }
-    let config = Config::load(config_path.as_deref())?;
+    let mut config = Config::load(config_path.as_deref())?;
+    if let Some(Command::Serve(ServeArgs {
+        store: Some(store), ..
+    })) = &cli.command
+    {
+        config.settings.store = Some(store.clone()).filter(|s| !s.trim().is_empty());
+    }
     let runtime = runtime()?;
     match cli.command {
         None => runtime.block_on(serve::stdio(config)),
@@ -270,7 +290,7 @@ async fn health(url: &str) -> Result<ExitCode, CliError> {
     }
 }
 
-fn init_logging(verbose: u8, serving: bool) {
+fn init_logging(verbose: u8, serving: bool, format: LogFormat) {
     let default = match verbose {
         0 if serving => "spaces_mcp=info,warn",
         0 => "error",
@@ -280,11 +300,19 @@ fn init_logging(verbose: u8, serving: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Logs go to stderr only: in stdio mode stdout is the protocol.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 }
 
 /// What serving and calling need, built once from the config: the registry,
@@ -296,8 +324,20 @@ pub(crate) struct Services {
 
 impl Services {
     pub(crate) fn new(config: &Config) -> Services {
+        Services::shared(config, None)
+    }
+
+    /// Services of one replica of a fleet: call slots and Space
+    /// descriptions shared through `fleet`.
+    pub(crate) fn shared(config: &Config, fleet: Option<Arc<Fleet>>) -> Services {
         let registry = Arc::new(Registry::new(config));
-        let pool = Arc::new(SpacePool::new(config.settings.space_concurrency));
+        let line = fleet
+            .clone()
+            .map(|f| FleetLine::new(f) as Arc<dyn crate::gradio::SharedSlots>);
+        let pool = Arc::new(SpacePool::with_shared(
+            config.settings.space_concurrency,
+            line,
+        ));
         let token = HfToken::from_env();
         let runner = Arc::new(Runner::new(
             registry.clone(),
@@ -311,6 +351,7 @@ impl Services {
                 registry,
                 pool,
                 token,
+                fleet,
             },
         }
     }

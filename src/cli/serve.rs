@@ -7,21 +7,37 @@ use std::time::Duration;
 use super::{CliError, ServeArgs, Services};
 use crate::call::background::Background;
 use crate::config::Config;
+use crate::fleet::jobs::RedisJobStore;
+use crate::fleet::{Fleet, StoreUrl};
+use crate::jobs::JobStore;
 use crate::jobs::memory::{MemoryStore, StoreLimits};
+
+/// Where a store password may come from, so it stays out of the command
+/// line and the config file.
+const STORE_PASSWORD_ENV: &str = "SPACES_MCP_STORE_PASSWORD";
 use crate::server::http::{self, HttpOptions};
 use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 
 /// The MCP handler over fresh services, with the Spaces of tools whose
-/// inputs come from them being read in the background.
-fn serving(config: &Config) -> SpacesServer {
-    let services = Services::new(config);
+/// inputs come from them being read in the background. With a shared store
+/// (`--store`), this process is one replica of a fleet: jobs, call slots and
+/// Space descriptions live in the store.
+async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
+    let fleet = match &config.settings.store {
+        None => None,
+        Some(address) => Some(join_fleet(config, address).await?),
+    };
+    let services = Services::shared(config, fleet.clone());
     let jobs = config.settings.jobs;
-    let store = Arc::new(MemoryStore::new(StoreLimits {
-        max_results: jobs.max_results,
-        max_bytes: usize::try_from(jobs.max_bytes).unwrap_or(usize::MAX),
-    }));
+    let store: Arc<dyn JobStore> = match &fleet {
+        Some(fleet) => RedisJobStore::new(fleet.clone()),
+        None => Arc::new(MemoryStore::new(StoreLimits {
+            max_results: jobs.max_results,
+            max_bytes: usize::try_from(jobs.max_bytes).unwrap_or(usize::MAX),
+        })),
+    };
     let background = Background::new(services.runner.clone(), store, jobs.ttl);
-    let server = SpacesServer::new(background);
+    let server = SpacesServer::new(background, fleet);
     services.discovery.start(config);
     // Saved files past their retention go at start, then hourly.
     let runner = services.runner.clone();
@@ -33,19 +49,42 @@ fn serving(config: &Config) -> SpacesServer {
             let _ = tokio::task::spawn_blocking(move || sweeping.sweep_outputs()).await;
         }
     });
-    server
+    Ok(server)
+}
+
+/// Connects to the fleet's store, and checks that saved files are where
+/// every replica can read them (a `resource_link` may be read through any
+/// replica).
+async fn join_fleet(config: &Config, address: &str) -> Result<Arc<Fleet>, CliError> {
+    let password = std::env::var(STORE_PASSWORD_ENV).ok();
+    let url = StoreUrl::parse(address, password).map_err(|e| CliError::Usage(e.to_string()))?;
+    if config.settings.private_output_dir {
+        return Err(CliError::Usage(format!(
+            "--store {}: replicas serve each other's saved files (resources/read), but output_dir is this machine's private default; set output_dir in spaces.toml (or SPACES_MCP_OUTPUT_DIR) to a folder on a volume every replica mounts",
+            url.shown()
+        )));
+    }
+    let settings = &config.settings;
+    let fleet = Fleet::connect(&url, &settings.store_prefix, settings.store_lease)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    fleet
+        .check_shared_dir(&settings.output_dir)
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(fleet)
 }
 
 pub(super) async fn stdio(config: Config) -> Result<ExitCode, CliError> {
     tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
-    stdio::serve(serving(&config))
+    stdio::serve(serving(&config).await?)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn http(config: Config, options: HttpOptions) -> Result<ExitCode, CliError> {
-    let server = serving(&config);
+    let server = serving(&config).await?;
     let runner = server.runner().clone();
     http::serve(server, runner, options)
         .await

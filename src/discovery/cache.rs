@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::gradio::{ApiInfo, SpaceRef};
 
 /// Cached descriptions older than this are not used.
-const CACHE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const CACHE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Serialize, Deserialize)]
 struct Entry {

@@ -2,8 +2,9 @@
 //! (tools that list no inputs, and `[spaces]` tables) and putting the tools
 //! they describe into the registry. What a Space said is cached on disk
 //! (`cache`), so the next start lists the full tools at once, with no
-//! network; every start reads the Spaces again in the background, and the
-//! registry tells clients when a definition changed.
+//! network; in a fleet it is shared through the store too, so a new replica
+//! lists them at once. Every start reads the Spaces again in the background,
+//! and the registry tells clients when a definition changed.
 
 mod cache;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, SpaceConfig, ToolConfig};
+use crate::fleet::Fleet;
 use crate::gradio::{ApiInfo, HfToken, SpacePool, SpaceRef};
 use crate::tools::derive::from_endpoint;
 use crate::tools::{InputsState, Registry};
@@ -26,6 +28,9 @@ pub(crate) struct Discovery {
     pub(crate) pool: Arc<SpacePool>,
     /// The server's HF token, sent to Spaces whose tools may have it.
     pub(crate) token: Option<HfToken>,
+    /// In a fleet, what any replica read of a Space is shared through the
+    /// store, so that a new replica lists full tools at once.
+    pub(crate) fleet: Option<Arc<Fleet>>,
 }
 
 /// The discoverable tools and aliases of one Space.
@@ -77,6 +82,28 @@ fn groups(config: &Config) -> Vec<Group> {
 }
 
 impl Discovery {
+    /// What a replica of the fleet last read of `space`.
+    async fn shared(&self, space: &SpaceRef) -> Option<ApiInfo> {
+        let text = self
+            .fleet
+            .as_ref()?
+            .load_description(space.base().as_str())
+            .await?;
+        let info = serde_json::from_str(&text).ok()?;
+        tracing::info!(space = %space, "using the Space's API as another replica read it");
+        Some(info)
+    }
+
+    /// Tells the fleet what `space` said.
+    async fn share(&self, space: &SpaceRef, info: &ApiInfo) {
+        let Some(fleet) = &self.fleet else { return };
+        if let Ok(text) = serde_json::to_string(info) {
+            fleet
+                .store_description(space.base().as_str(), &text, cache::CACHE_TTL)
+                .await;
+        }
+    }
+
     /// Applies the cache at once, then reads every Space in the background.
     /// A Space not in the cache is a first read: the registry holds a
     /// client's first list back for it, up to `discovery_wait`.
@@ -97,8 +124,16 @@ impl Discovery {
             let discovery = self.clone();
             let declared = declared.clone();
             tokio::spawn(async move {
+                // Another replica's reading, if there is one, serves at once;
+                // the Space is read again all the same.
+                let mut pending = first;
+                if pending && let Some(info) = discovery.shared(&group.space).await {
+                    discovery.apply(&group, &info, &declared);
+                    discovery.registry.first_read_ended();
+                    pending = false;
+                }
                 discovery.refresh(&group, &declared).await;
-                if first {
+                if pending {
                     discovery.registry.first_read_ended();
                 }
             });
@@ -123,6 +158,7 @@ impl Discovery {
         match tokio::time::timeout(DISCOVERY_TIMEOUT, work).await {
             Ok(Ok(info)) => {
                 cache::store(&group.space, &info);
+                self.share(&group.space, &info).await;
                 tracing::info!(space = %group.space, endpoints = info.named_endpoints.len(), "read the Space's API");
                 self.apply(group, &info, declared);
             }

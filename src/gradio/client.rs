@@ -17,7 +17,7 @@ use super::body::{MAX_DESCRIPTION_BYTES, check_status, read_json};
 use super::hub;
 use super::pool::CancelsInFlight;
 use super::retry::{Request, backoff, retrying};
-use super::slots::{Held, Slots};
+use super::slots::{Held, Shared, SharedSlot, Slots};
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
 };
@@ -71,7 +71,12 @@ impl SpaceMeta {
 
 /// A held call slot of one Space, with its turn to submit; the slot is free
 /// again when it is dropped.
-pub(crate) struct Slot<'a>(pub(super) Held<'a>);
+pub(crate) struct Slot<'a>(
+    pub(super) Held<'a>,
+    /// The fleet's slot, held only to be freed when this one is.
+    #[allow(dead_code)]
+    Option<SharedSlot>,
+);
 
 pub(crate) struct SpaceClient {
     space: SpaceRef,
@@ -82,6 +87,9 @@ pub(crate) struct SpaceClient {
     /// The current `api_base`, readable without waiting.
     api_base: Mutex<Option<Url>>,
     slots: Slots,
+    /// The fleet's slots of this Space, when there is a fleet.
+    shared: Shared,
+    concurrency: usize,
     pub(super) cancels: Arc<CancelsInFlight>,
     /// Whether the "no token over plain HTTP" warning was logged.
     warned_cleartext: AtomicBool,
@@ -91,6 +99,7 @@ impl SpaceClient {
     pub(super) fn new(
         space: SpaceRef,
         concurrency: usize,
+        shared: Shared,
         cancels: Arc<CancelsInFlight>,
     ) -> Result<SpaceClient, GradioError> {
         // Redirects are followed only within the Space's origin: the token header
@@ -116,6 +125,8 @@ impl SpaceClient {
             meta: tokio::sync::Mutex::new(None),
             api_base: Mutex::new(None),
             slots: Slots::new(concurrency),
+            shared,
+            concurrency,
             cancels,
             warned_cleartext: AtomicBool::new(false),
         })
@@ -261,8 +272,28 @@ impl SpaceClient {
     /// busy Space holds only its own calls back. A call takes its slot
     /// before anything else (reading the Space, uploading its files), so
     /// calls start in the order they came.
-    pub(crate) async fn slot(&self, observe: Observer<'_>, arrival: Option<u64>) -> Slot<'_> {
-        Slot(self.slots.acquire(observe, arrival).await)
+    ///
+    /// In a fleet the call then takes one of the fleet's slots too, so the
+    /// Space never sees more than `space_concurrency` calls from all
+    /// replicas together.
+    pub(crate) async fn slot(
+        &self,
+        observe: Observer<'_>,
+        arrival: Option<u64>,
+    ) -> Result<Slot<'_>, GradioError> {
+        let held = self.slots.acquire(observe, arrival).await;
+        let Some(shared) = &self.shared else {
+            return Ok(Slot(held, None));
+        };
+        let place = |position| observe(Stage::WaitingForSlot { position });
+        let space = self.space.base().as_str();
+        match shared.acquire(space, self.concurrency, &place).await {
+            Ok(fleet) => Ok(Slot(held, Some(fleet))),
+            Err(e) => Err(GradioError::SharedSlots {
+                space: self.space.to_string(),
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// Runs `api` with `data` (every input, in order) within `slot` and

@@ -31,6 +31,7 @@ pub(crate) use events::follow;
 pub(crate) use files::Fetched;
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
+pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError};
 pub(crate) use space::SpaceRef;
 
 /// A Hugging Face token. It is only ever written into a request header marked
@@ -144,6 +145,10 @@ pub(crate) enum GradioError {
         "the Space reported an error without saying why (Gradio hides the cause unless the app shows errors); check the inputs or try the Space in a browser"
     )]
     AppHidden,
+    /// A fleet's replicas share each Space's call slots through their store,
+    /// and it did not answer.
+    #[error("no call slot of {space} could be taken from the fleet's shared store: {reason}")]
+    SharedSlots { space: String, reason: String },
     #[error("the job was cancelled on the Space")]
     Cancelled,
     #[error("the Space sent nothing for {}s", .0.as_secs())]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::slots::Shared;
 use super::{GradioError, SpaceClient, SpaceRef};
 
 /// A Space's address and Hub id (one URL may front different Hub ids).
@@ -19,6 +20,8 @@ pub(crate) struct SpacePool {
     clients: Mutex<HashMap<PoolKey, Arc<SpaceClient>>>,
     /// Calls each Space may have running at once.
     concurrency: usize,
+    /// A fleet's shared slots, which every client takes after its own.
+    shared: Shared,
     cancels: Arc<CancelsInFlight>,
 }
 
@@ -44,9 +47,15 @@ impl Drop for CancelInFlight {
 
 impl SpacePool {
     pub(crate) fn new(concurrency: usize) -> SpacePool {
+        SpacePool::with_shared(concurrency, None)
+    }
+
+    /// A pool whose Spaces' slots are shared with a fleet.
+    pub(crate) fn with_shared(concurrency: usize, shared: Shared) -> SpacePool {
         SpacePool {
             clients: Mutex::default(),
             concurrency: concurrency.max(1),
+            shared,
             cancels: Arc::default(),
         }
     }
@@ -64,6 +73,7 @@ impl SpacePool {
         let client = Arc::new(SpaceClient::new(
             space.clone(),
             self.concurrency,
+            self.shared.clone(),
             self.cancels.clone(),
         )?);
         clients.insert(key, client.clone());

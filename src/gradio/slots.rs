@@ -14,12 +14,47 @@
 //! only when no holder with an earlier turn is still to submit.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::watch;
 
 use super::{Observer, Stage};
+
+/// Slots shared with other processes (a fleet's), taken after one of this
+/// process's own: `space_concurrency` then holds across every replica. The
+/// implementation lives below no layer that knows Gradio (the fleet store);
+/// this trait is all a Space client knows of it.
+pub(crate) trait SharedSlots: Send + Sync {
+    /// Waits for one of `limit` slots of `space`, telling `place` the place
+    /// in the fleet's line (1: next) whenever it changes.
+    fn acquire<'a>(
+        &'a self,
+        space: &'a str,
+        limit: usize,
+        place: &'a (dyn Fn(u64) + Send + Sync),
+    ) -> BoxFuture<'a, Result<SharedSlot, SharedSlotsError>>;
+}
+
+/// A held shared slot: free again (for the whole fleet) when dropped.
+pub(crate) struct SharedSlot(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl SharedSlot {
+    pub(crate) fn new(guard: impl Send + Sync + 'static) -> SharedSlot {
+        SharedSlot(Box::new(guard))
+    }
+}
+
+/// Why no shared slot could be had (the shared store is away).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct SharedSlotsError(pub(crate) String);
+
+/// The shared slots, if this process is one of a fleet.
+pub(crate) type Shared = Option<Arc<dyn SharedSlots>>;
 
 /// A call's place in the order: its arrival stamp (when it has one), then a
 /// number that makes it unique.

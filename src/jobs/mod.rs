@@ -14,6 +14,10 @@
 
 pub(crate) mod memory;
 
+/// The message of a job whose replica died before it ended.
+pub(crate) const ORPHANED: &str =
+    "the replica running this job stopped before it ended; call the tool again";
+
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -62,6 +66,15 @@ impl Owner {
         Owner("local".to_string())
     }
 
+    /// An owner as a shared store kept it ([`Owner::as_str`]).
+    pub(crate) fn from_stored(text: String) -> Owner {
+        Owner(text)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// A caller known by what it sent: each credential, labelled, digested
     /// together. No credentials at all is one owner too ("anonymous"): then
     /// the unguessable id is what guards a job.
@@ -97,6 +110,35 @@ pub(crate) enum JobState {
 }
 
 impl JobState {
+    /// The state's name as MCP's task statuses spell it.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            JobState::Working => "working",
+            JobState::Completed(_) => "completed",
+            JobState::Failed(_) => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// A state from its word and kept value (a shared store's record).
+    pub(crate) fn from_parts(word: &str, end: Option<Value>) -> Option<JobState> {
+        Some(match word {
+            "working" => JobState::Working,
+            "completed" => JobState::Completed(end?),
+            "failed" => JobState::Failed(end?),
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// The kept value of a finished call.
+    pub(crate) fn end(&self) -> Option<&Value> {
+        match self {
+            JobState::Completed(v) | JobState::Failed(v) => Some(v),
+            JobState::Working | JobState::Cancelled => None,
+        }
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         !matches!(self, JobState::Working)
     }
@@ -151,7 +193,6 @@ impl Job {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
     /// A shared store that cannot be reached; the embedded one never fails.
-    #[allow(dead_code)] // made by shared stores only
     #[error("the job store is unavailable: {0}")]
     Unavailable(String),
 }

@@ -37,6 +37,7 @@ use super::access::{AccessPolicy, guard, refuse};
 use super::sse::{self, LegacySessions};
 use super::{Arrivals, SpacesServer};
 use crate::call::Runner;
+use crate::metrics;
 
 /// SSE keep-alive comments: often enough for proxies that drop idle streams.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -230,13 +231,100 @@ fn json_rpc_refusal(bytes: &[u8], error: &serde_json::Error) -> Response {
     response
 }
 
-async fn health(State(runner): State<Arc<Runner>>) -> impl IntoResponse {
-    axum::Json(serde_json::json!({
-        "status": "ok",
+/// Whether this server can serve: 200 when it can, 503 when its shared
+/// store is out of reach (a load balancer should send calls elsewhere; the
+/// body says what is wrong).
+async fn health(State(server): State<SpacesServer>) -> Response {
+    let runner = server.runner();
+    let (store, reachable) = match server.fleet() {
+        None => (serde_json::json!({ "kind": "memory", "reachable": true }), true),
+        Some(fleet) => {
+            let ping = fleet.ping().await;
+            let reachable = ping.is_ok();
+            (
+                serde_json::json!({
+                    "kind": "redis",
+                    "address": fleet.shown(),
+                    "replica": fleet.replica(),
+                    "reachable": reachable,
+                    "error": ping.err().map(|e| e.to_string()),
+                }),
+                reachable,
+            )
+        }
+    };
+    let body = axum::Json(serde_json::json!({
+        "status": if reachable { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "tools": runner.registry().snapshot().len(),
         "calls_in_flight": runner.in_flight(),
-    }))
+        "store": store,
+    }));
+    let status = if reachable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
+}
+
+/// `/metrics`, in Prometheus' text format (behind the bearer token, like
+/// everything but `/health`).
+async fn metrics(State(server): State<SpacesServer>) -> Response {
+    let mut out = String::new();
+    let runner = server.runner();
+    runner.metrics().render(&mut out);
+    metrics::single(
+        &mut out,
+        "spaces_mcp_calls_in_flight",
+        "gauge",
+        "Tool calls running in this process now.",
+        runner.in_flight(),
+    );
+    let (running, started) = server.background().counts();
+    metrics::single(
+        &mut out,
+        "spaces_mcp_jobs_running",
+        "gauge",
+        "Background calls (tasks, detached calls) running in this process now.",
+        running,
+    );
+    metrics::single(
+        &mut out,
+        "spaces_mcp_jobs_started_total",
+        "counter",
+        "Background calls started in this process.",
+        started,
+    );
+    if let Some(fleet) = server.fleet() {
+        metrics::single(
+            &mut out,
+            "spaces_mcp_store_up",
+            "gauge",
+            "1 when the last command reached the shared store.",
+            u8::from(fleet.reachable()),
+        );
+        metrics::single(
+            &mut out,
+            "spaces_mcp_store_round_trips_total",
+            "counter",
+            "Commands, pipelines and scripts sent to the shared store.",
+            fleet.round_trips(),
+        );
+        metrics::single(
+            &mut out,
+            "spaces_mcp_store_errors_total",
+            "counter",
+            "Store round trips that failed (unreachable, timed out).",
+            fleet.errors(),
+        );
+    }
+    let mut response = out.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -275,6 +363,7 @@ pub(crate) async fn serve(
     };
 
     let arrivals = server.arrivals().clone();
+    let probe = server.clone();
     let jobs = server.clone();
     let stopping = server.clone();
     let legacy = Arc::new(LegacySessions::new(
@@ -293,7 +382,8 @@ pub(crate) async fn serve(
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
         .with_state(legacy)
-        .route("/health", get(health).with_state(runner.clone()))
+        .route("/health", get(health).with_state(probe.clone()))
+        .route("/metrics", get(metrics).with_state(probe))
         .merge(mcp)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(middleware::from_fn_with_state(

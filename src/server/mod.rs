@@ -30,6 +30,7 @@ use crate::call::outputs::ReadError;
 use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
+use crate::fleet::Fleet;
 use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
 
@@ -55,6 +56,8 @@ pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
     /// Calls that go on after their request: tasks and detached calls.
     background: Arc<Background>,
+    /// The fleet's shared store, when this is one replica of several.
+    fleet: Option<Arc<Fleet>>,
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
@@ -70,6 +73,7 @@ impl Clone for SpacesServer {
         SpacesServer {
             runner: self.runner.clone(),
             background: self.background.clone(),
+            fleet: self.fleet.clone(),
             arrivals: self.arrivals.clone(),
             peers: self.peers.clone(),
             log_level: Arc::default(),
@@ -80,10 +84,11 @@ impl Clone for SpacesServer {
 impl SpacesServer {
     /// The handler, and a task that tells every connected client
     /// (`notifications/tools/list_changed`) whenever the registry changes.
-    pub(crate) fn new(background: Arc<Background>) -> SpacesServer {
+    pub(crate) fn new(background: Arc<Background>, fleet: Option<Arc<Fleet>>) -> SpacesServer {
         let server = SpacesServer {
             runner: background.runner().clone(),
             background,
+            fleet,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
             log_level: Arc::default(),
@@ -123,6 +128,14 @@ impl SpacesServer {
 
     pub(crate) fn runner(&self) -> &Arc<Runner> {
         &self.runner
+    }
+
+    pub(crate) fn fleet(&self) -> Option<&Arc<Fleet>> {
+        self.fleet.as_ref()
+    }
+
+    pub(crate) fn background(&self) -> &Arc<Background> {
+        &self.background
     }
 
     pub(crate) fn arrivals(&self) -> &Arrivals {

@@ -8,7 +8,9 @@ so here it stands in as a quick tool that answers at once.
 Each slow_compute job writes what happens to it to $JOBS_LOG (one JSON line
 per event: start, tick, end, cancelled), under its label, so the tests can
 see from the Space's side whether a job ran to its end or was stopped, and
-when.
+when. Each start also records how many slow_compute jobs were running at
+that moment, itself included (`running`), so a test can see the most the
+app ever ran at once.
 """
 
 import asyncio
@@ -30,10 +32,15 @@ def greet(name):
     return f"Hello, {name}!"
 
 
+RUNNING = 0
+
+
 async def slow_compute(seconds, label, progress=gr.Progress()):
+    global RUNNING
     seconds = float(seconds or 0)
     label = label or "unlabelled"
-    record("start", label)
+    RUNNING += 1
+    record("start", label, running=RUNNING)
     ticks = int(seconds * 10)
     try:
         for i in range(ticks):
@@ -43,6 +50,8 @@ async def slow_compute(seconds, label, progress=gr.Progress()):
     except asyncio.CancelledError:
         record("cancelled", label)
         raise
+    finally:
+        RUNNING -= 1
     record("end", label)
     return f"computed {label} in {seconds:g}s"
 

@@ -1,0 +1,288 @@
+//! Each Space's call slots across the fleet: a semaphore in Valkey/Redis
+//! with leases, so that `space_concurrency` holds for all replicas together
+//! and a crashed replica's slots come back when their leases lapse.
+//!
+//! A Space has a sorted set of holders (scored by lease expiry), a line of
+//! waiters (scored by ticket, so the fleet serves them in the order they
+//! joined) and the waiters' own leases (a waiter that vanished leaves the
+//! line). One script does a whole attempt; a waiter tries again when any
+//! replica frees a slot of the Space (a `freed` message), and at least every
+//! third of a lease, which also keeps its place alive.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use tokio::sync::broadcast;
+
+use super::{Fleet, channel};
+use crate::gradio::{SharedSlot, SharedSlots, SharedSlotsError};
+
+/// One attempt to take a slot.
+/// KEYS: holders, line, waiters' leases, ticket counter.
+/// ARGV: me, lease ms, limit.
+/// Returns 0 when `me` holds a slot, else its place in line (1: next).
+const ACQUIRE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, w in ipairs(gone) do
+  redis.call('ZREM', KEYS[2], w)
+  redis.call('ZREM', KEYS[3], w)
+end
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], 86400000) end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  return 0
+end
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
+end
+local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+local free = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
+if rank < free then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[3], now + lease, ARGV[1])
+return rank - math.max(free, 0) + 1
+"#;
+
+/// Renews the leases of this replica's holders of one Space.
+/// KEYS: holders. ARGV: lease ms, then the holders.
+const RENEW: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+end
+return #ARGV - 1
+"#;
+
+pub(crate) struct FleetLine {
+    fleet: Arc<Fleet>,
+    /// Slots this replica holds now: (Space, holder id) → how many times
+    /// (always 1; a map to find them per Space).
+    held: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    acquire: redis::Script,
+    renew: redis::Script,
+}
+
+impl FleetLine {
+    pub(crate) fn new(fleet: Arc<Fleet>) -> Arc<FleetLine> {
+        let line = Arc::new(FleetLine {
+            fleet,
+            held: Arc::default(),
+            acquire: redis::Script::new(ACQUIRE),
+            renew: redis::Script::new(RENEW),
+        });
+        tokio::spawn(renewing(Arc::downgrade(&line)));
+        line
+    }
+
+    fn held(&self) -> MutexGuard<'_, HashMap<String, Vec<String>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn keys(&self, space: &str) -> [String; 4] {
+        ["holders", "line", "waiting", "tickets"].map(|k| self.fleet.key(&["slots", space, k]))
+    }
+
+    /// One attempt: 0 when held, else the place in line.
+    async fn attempt(&self, space: &str, me: &str, limit: usize) -> Result<u64, SharedSlotsError> {
+        let mut invocation = self.acquire.prepare_invoke();
+        for key in self.keys(space) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(me)
+            .arg(self.fleet.lease().as_millis() as u64)
+            .arg(limit);
+        self.fleet
+            .script(&invocation)
+            .await
+            .map_err(|e| SharedSlotsError(e.to_string()))
+    }
+
+    async fn renew_all(&self) -> Result<(), super::FleetError> {
+        let held: Vec<(String, Vec<String>)> = self
+            .held()
+            .iter()
+            .filter(|(_, holders)| !holders.is_empty())
+            .map(|(space, holders)| (space.clone(), holders.clone()))
+            .collect();
+        for (space, holders) in held {
+            let mut invocation = self.renew.prepare_invoke();
+            invocation
+                .key(self.keys(&space)[0].clone())
+                .arg(self.fleet.lease().as_millis() as u64);
+            for holder in &holders {
+                invocation.arg(holder);
+            }
+            let _: i64 = self.fleet.script(&invocation).await?;
+        }
+        Ok(())
+    }
+}
+
+impl SharedSlots for FleetLine {
+    fn acquire<'a>(
+        &'a self,
+        space: &'a str,
+        limit: usize,
+        place: &'a (dyn Fn(u64) + Send + Sync),
+    ) -> BoxFuture<'a, Result<SharedSlot, SharedSlotsError>> {
+        async move {
+            let me = format!("{}/{}", self.fleet.replica(), uuid::Uuid::new_v4());
+            let mut freed = self.fleet.messages();
+            // Until the slot is held, dropping this (the call gave up) takes
+            // the waiter out of the line.
+            let mut leaving = Leave {
+                line: Some(self),
+                space,
+                me: &me,
+            };
+            let mut reported = None;
+            let retry = (self.fleet.lease() / 3).min(Duration::from_secs(1));
+            loop {
+                let position = self.attempt(space, &me, limit).await?;
+                if position == 0 {
+                    leaving.line = None;
+                    self.held()
+                        .entry(space.to_string())
+                        .or_default()
+                        .push(me.clone());
+                    return Ok(SharedSlot::new(Release {
+                        line: Arc::downgrade(&self.held),
+                        fleet: self.fleet.clone(),
+                        space: space.to_string(),
+                        me: me.clone(),
+                        keys: self.keys(space),
+                    }));
+                }
+                if reported != Some(position) {
+                    place(position);
+                    reported = Some(position);
+                }
+                // Wait for a slot of this Space to be freed somewhere, or
+                // try again anyway after a while.
+                let _ = tokio::time::timeout(retry, async {
+                    loop {
+                        match freed.recv().await {
+                            Ok((name, payload)) if name == channel::FREED && payload == space => {
+                                return;
+                            }
+                            Ok(_) => continue,
+                            Err(broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
+                        }
+                    }
+                })
+                .await;
+            }
+        }
+        .boxed()
+    }
+}
+
+/// Takes a waiter that gave up out of the line.
+struct Leave<'a> {
+    line: Option<&'a FleetLine>,
+    space: &'a str,
+    me: &'a str,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let Some(line) = self.line else { return };
+        let keys = line.keys(self.space);
+        let fleet = line.fleet.clone();
+        let me = self.me.to_string();
+        spawn(async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM")
+                .arg(&keys[1])
+                .arg(&me)
+                .ignore()
+                .cmd("ZREM")
+                .arg(&keys[2])
+                .arg(&me)
+                .ignore();
+            if let Err(e) = fleet.pipeline::<()>(&pipe).await {
+                tracing::debug!("a waiter's place was not given up (its lease will lapse): {e}");
+            }
+        });
+    }
+}
+
+/// A held slot of the fleet; freed for every replica when dropped.
+struct Release {
+    line: Weak<Mutex<HashMap<String, Vec<String>>>>,
+    fleet: Arc<Fleet>,
+    space: String,
+    me: String,
+    keys: [String; 4],
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if let Some(held) = self.line.upgrade() {
+            let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(holders) = held.get_mut(&self.space) {
+                holders.retain(|h| h != &self.me);
+                if holders.is_empty() {
+                    held.remove(&self.space);
+                }
+            }
+        }
+        let fleet = self.fleet.clone();
+        let holders = self.keys[0].clone();
+        let me = std::mem::take(&mut self.me);
+        let space = std::mem::take(&mut self.space);
+        spawn(async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM")
+                .arg(&holders)
+                .arg(&me)
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(fleet.key(&[channel::FREED]))
+                .arg(&space)
+                .ignore();
+            if let Err(e) = fleet.pipeline::<()>(&pipe).await {
+                tracing::warn!(space, "a fleet slot was not freed (its lease will lapse): {e}");
+            }
+        });
+    }
+}
+
+/// Runs `work` on the current runtime, if there still is one (a drop while
+/// the process shuts down has nothing left to tell).
+fn spawn(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(work);
+    }
+}
+
+/// Renews this replica's slots every third of a lease.
+async fn renewing(line: Weak<FleetLine>) {
+    let Some(lease) = line.upgrade().map(|l| l.fleet.lease()) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(line) = line.upgrade() else { return };
+        if let Err(e) = line.renew_all().await {
+            tracing::debug!("fleet slots not renewed: {e}");
+        }
+    }
+}

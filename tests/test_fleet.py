@@ -1,0 +1,339 @@
+"""A fleet: three replicas on loopback ports sharing one real Redis
+(`redis-server` or `valkey-server`, from the system's packages: scripts/
+test.sh installs it) and one local Gradio app (tests/apps/tasks.py, whose
+`slow_compute` jobs record when they start, with how many run at once, tick,
+end or are cancelled).
+
+The clients are real: the official Python SDK in 2026-07-28 mode (no
+sessions, so each request may go to any replica, and here each goes to the
+next one), and rmcp's client for the tasks extension. Nothing leaves
+127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from conftest import binary, free_port, tasks_tools, write_config
+from mcp_helpers import HttpServer, events, label, tasks_client, texts, wait_for_event
+
+pytestmark = pytest.mark.anyio
+
+LEASE = 2  # seconds: how long a dead replica's jobs and slots stay taken
+
+
+class Redis:
+    """A real redis-server (or valkey-server) on a free loopback port, with
+    nothing kept on disk; it can be stopped and started again on that port."""
+
+    def __init__(self, tmp: Path):
+        self.binary = shutil.which("valkey-server") or shutil.which("redis-server")
+        if not self.binary:
+            pytest.fail("no redis-server or valkey-server on PATH: scripts/test.sh installs one (apt-get install redis-server)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.dir = tmp
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir), "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    server = Redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+def fleet_config(apps, redis: Redis, shared: Path, extra: str = "") -> Path:
+    settings = "\n".join([
+        f'store = "{redis.url}"',
+        f"store_lease = {LEASE}",
+        f'output_dir = "{shared}"',
+        "space_concurrency = 2",
+        "detach_after = 1",
+        extra,
+    ])
+    # One Space read from its own description too (shared through the store).
+    text = tasks_tools(apps, settings) + f'\n[spaces.fleetapp]\nspace = "{apps.tasks.url}"\n'
+    return write_config(apps.tmp, text)
+
+
+def replica(config: Path, tmp: Path, args: list[str] = (), env: dict[str, str] | None = None) -> HttpServer:
+    # Each replica has its own disk cache: what it knows of a Space before
+    # reading it comes from the store, not from a neighbour's files.
+    cache = tmp / f"cache-{free_port()}"
+    return HttpServer(config, tmp, list(args), env={"SPACES_MCP_CACHE_DIR": str(cache), **(env or {})})
+
+
+class Fleet:
+    """Three replicas over one store, and what they were started with."""
+
+    def __init__(self, apps, redis: Redis, tmp: Path):
+        self.apps, self.redis, self.tmp = apps, redis, tmp
+        self.shared = tmp / "shared-output"
+        self.config = fleet_config(apps, redis, self.shared)
+        self.replicas = [replica(self.config, tmp) for _ in range(3)]
+
+
+@pytest.fixture(scope="module")
+def fleet(apps, redis, tmp_path_factory):
+    started = Fleet(apps, redis, tmp_path_factory.mktemp("fleet"))
+    yield started
+    for r in started.replicas:
+        r.stop()
+    for r in started.replicas:
+        assert "panicked" not in r.logs(), r.logs()
+
+
+class RoundRobin:
+    """2026-07-28 clients, one per replica; each request goes to the next."""
+
+    def __init__(self, clients: list[Client]):
+        self.clients = clients
+        self.turn = 0
+
+    def next(self) -> Client:
+        client = self.clients[self.turn % len(self.clients)]
+        self.turn += 1
+        return client
+
+
+@contextlib.asynccontextmanager
+async def round_robin(replicas: list[HttpServer]):
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(Client(r.url + "/mcp", mode="2026-07-28")) for r in replicas]
+        yield RoundRobin(clients)
+
+
+def peak(app, jobs: set[str]) -> int:
+    """The most of `jobs` the app ran at once, from its own record."""
+    most = 0
+    for event in app.jobs():
+        if event["job"] in jobs and event["event"] == "start":
+            most = max(most, event["running"])
+    return most
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+async def test_a_task_made_on_one_replica_is_polled_on_another_and_cancelled_on_a_third(apps, fleet):
+    a, b, c = fleet.replicas
+    job = label()
+    created = tasks_client(a.url, "call", "slow_compute", json.dumps({"seconds": 30, "label": job}))["ok"]
+    assert created["resultType"] == "task" and created["status"] == "working", created
+    await wait_for_event(apps.tasks, job, "tick")
+    working = tasks_client(b.url, "get", created["taskId"])["ok"]
+    assert working["status"] == "working" and "ticks" in working.get("statusMessage", ""), working
+
+    cancelled_at = time.time()
+    assert tasks_client(c.url, "cancel", created["taskId"]) == {"ok": {}}
+    stopped = await wait_for_event(apps.tasks, job, "cancelled", 5)
+    took = stopped["t"] - cancelled_at
+    print(f"FLEET cancel through another replica to the Space's job stopped: {took * 1000:.0f} ms")
+    assert took < 2, took
+    settled = tasks_client(b.url, "poll", created["taskId"], "5")["ok"]
+    assert settled["status"] == "cancelled", settled
+
+    # Another caller (another bearer token) sees no such job on any replica.
+    stranger = tasks_client(c.url, "get", created["taskId"], headers={"Authorization": "Bearer someone-else"})
+    assert "error" in stranger, stranger
+
+    # A job handle (a client without tasks): started through one replica,
+    # its result fetched through the next.
+    async with round_robin(fleet.replicas) as clients:
+        job = label()
+        handle = await clients.next().call_tool("slow_compute", {"seconds": 2.5, "label": job})
+        ticket = handle.structured_content
+        assert ticket["status"] == "working", ticket
+        # await_job waits up to detach_after (1 s) a call: each try goes to
+        # the next replica.
+        for _ in range(20):
+            done = await clients.next().call_tool("await_job", {"job_id": ticket["job_id"]})
+            if "still running" not in texts(done):
+                break
+        assert texts(done) == f"computed {job} in 2.5s", texts(done)
+
+
+async def test_space_concurrency_holds_across_the_fleet_with_places_reported(apps, fleet):
+    jobs = [label() for _ in range(6)]
+    heard: list[str] = []
+
+    async def on_progress(progress, total, message):
+        heard.append(message or "")
+
+    async with round_robin(fleet.replicas) as clients:
+        calls = [(clients.next(), job) for job in jobs]
+        await asyncio.gather(*(
+            client.call_tool("slow_compute", {"seconds": 1.5, "label": job}, progress_callback=on_progress)
+            for client, job in calls
+        ))
+    # A call that waited long enough was answered with a job handle; it
+    # still runs: wait for every job's end.
+    for job in jobs:
+        await wait_for_event(apps.tasks, job, "end", 30)
+    most = peak(apps.tasks, set(jobs))
+    print(f"FLEET peak concurrency on the app, space_concurrency = 2 over 3 replicas: {most}")
+    assert most == 2, [e for e in apps.tasks.jobs() if e["job"] in jobs and e["event"] != "tick"]
+    assert any("in line" in m for m in heard), heard
+
+
+async def test_a_replica_killed_mid_job_leaves_no_job_working(apps, redis, fleet, tmp_path):
+    doomed = replica(fleet.config, tmp_path)
+    job = label()
+    created = tasks_client(doomed.url, "call", "slow_compute", json.dumps({"seconds": 6, "label": job}))["ok"]
+    await wait_for_event(apps.tasks, job, "tick")
+    doomed.process.send_signal(signal.SIGKILL)
+    doomed.process.wait(timeout=10)
+    killed_at = time.monotonic()
+    deadline = killed_at + 3 * LEASE + 5
+    task = {}
+    while time.monotonic() < deadline:
+        task = tasks_client(fleet.replicas[1].url, "get", created["taskId"])["ok"]
+        if task["status"] != "working":
+            break
+        await anyio.sleep(0.1)
+    took = time.monotonic() - killed_at
+    print(f"FLEET dead replica's job marked failed {took * 1000:.0f} ms after SIGKILL (lease {LEASE} s)")
+    assert task["status"] == "failed", task
+    assert "replica running this job stopped" in task.get("statusMessage", ""), task
+    assert took <= LEASE + 1.5, took
+    # Its slot of the Space came back too: the fleet still runs two at once.
+    await wait_for_event(apps.tasks, job, "end", 10)
+    async with round_robin(fleet.replicas) as clients:
+        results = await asyncio.gather(*(clients.next().call_tool("greet", {"name": n}) for n in "xy"))
+    assert [texts(r) for r in results] == ["Hello, x!", "Hello, y!"]
+
+
+async def test_the_fleet_rides_out_a_store_restart_with_clear_errors(apps, redis, fleet):
+    a = fleet.replicas[0]
+    redis.stop()
+    try:
+        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
+            down = await client.call_tool("greet", {"name": "outage"})
+        assert down.is_error, texts(down)
+        message = texts(down)
+        assert "shared store" in message and redis.url in message and "try again" in message, message
+        status, body = get(a.url + "/health")
+        assert status == 503 and json.loads(body)["store"]["reachable"] is False, body
+    finally:
+        redis.start()
+    deadline = time.monotonic() + 20
+    answer = None
+    while time.monotonic() < deadline:
+        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
+            answer = await client.call_tool("greet", {"name": "back"})
+        if not answer.is_error:
+            break
+        await anyio.sleep(0.2)
+    assert answer is not None and texts(answer) == "Hello, back!", texts(answer)
+    assert get(a.url + "/health")[0] == 200
+    for r in fleet.replicas:
+        assert r.process.poll() is None, r.logs()
+        assert "panicked" not in r.logs()
+
+
+async def test_a_new_replica_lists_what_another_read_of_a_space(apps, redis, fleet, tmp_path):
+    late = replica(fleet.config, tmp_path)
+    try:
+        async with Client(late.url + "/mcp", mode="2026-07-28") as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert "fleetapp_greet" in tools and "name" in json.dumps(tools["fleetapp_greet"].input_schema), tools.keys()
+        assert "using the Space's API as another replica read it" in late.logs(), late.logs()
+    finally:
+        late.stop()
+
+
+def start_refused(config: Path, tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=30,
+        env=dict(os.environ, SPACES_MCP_CACHE_DIR=str(tmp / "cache")),
+    )
+
+
+async def test_a_replica_without_the_shared_folder_refuses_to_start(apps, redis, fleet, tmp_path):
+    private = tasks_tools(apps, f'store = "{redis.url}"')
+    refused = start_refused(write_config(tmp_path, private), tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "output_dir is this machine's private default" in refused.stderr, refused.stderr
+
+    elsewhere = fleet_config(apps, redis, tmp_path / "not-the-shared-volume")
+    refused = start_refused(elsewhere, tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "is not the folder the fleet's other replicas use" in refused.stderr, refused.stderr
+
+    wrong = tasks_tools(apps, 'store = "http://127.0.0.1:1"\noutput_dir = "/tmp"')
+    refused = start_refused(write_config(tmp_path, wrong), tmp_path)
+    assert refused.returncode == 2 and "not a Valkey/Redis address" in refused.stderr, refused.stderr
+
+
+async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_path):
+    token = "fleet-metrics-token"
+    watched = replica(fleet.config, tmp_path, ["--auth-token-env", "FLEET_TOKEN", "--log-format", "json"],
+                      env={"FLEET_TOKEN": token})
+    try:
+        status, _ = get(watched.url + "/metrics")
+        assert status == 401
+        result = tasks_client(watched.url, "call", "greet", '{"name": "metrics"}', headers={"Authorization": f"Bearer {token}"})
+        assert result["ok"]["content"][0]["text"] == "Hello, metrics!"
+        status, text = get(watched.url + "/metrics", {"Authorization": f"Bearer {token}"})
+        assert status == 200
+        assert 'spaces_mcp_calls_total{tool="greet",outcome="ok"} 1' in text, text
+        for name in ["spaces_mcp_calls_in_flight 0", "spaces_mcp_store_up 1", "spaces_mcp_jobs_running 0",
+                     "spaces_mcp_queue_wait_seconds_count 1", "spaces_mcp_store_errors_total"]:
+            assert name in text, text
+        status, body = get(watched.url + "/health")
+        health = json.loads(body)
+        assert status == 200 and health["store"]["reachable"] is True and health["store"]["kind"] == "redis", body
+    finally:
+        watched.stop()
+    lines = [line for line in watched.logs().splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert {"timestamp", "level", "message"} <= record.keys(), record
+    assert token not in watched.logs()
