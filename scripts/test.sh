@@ -3,13 +3,15 @@
 # $SPACES_MCP_VENV) with the pinned packages of tests/requirements.txt (real
 # Gradio for the test apps, the official MCP SDK as the client), the debug
 # build, the Rust unit tests, the MCP conformance suite (npm brings it and
-# Node 22), the packaging checks (scripts/packaging.sh), then the integration
-# tests. Nothing here reaches
+# Node 22), the packaging checks (scripts/packaging.sh), a Valkey/Redis server
+# for the fleet tests (scripts/store.sh: Debian's redis-server when none is
+# installed), then the integration tests. Nothing here reaches
 # beyond the package registries and 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/venv.sh
+. scripts/store.sh
 
 echo "== cargo build"
 cargo build --locked --quiet

@@ -616,7 +616,8 @@ impl Validator<'_> {
                 Some(p)
                     if !p.is_empty()
                         && p.len() <= 64
-                        && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
                 {
                     p
                 }

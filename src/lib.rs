@@ -17,10 +17,10 @@ mod call;
 pub mod cli;
 mod config;
 mod dirs;
-mod fleet;
 mod discovery;
 #[cfg(test)]
 mod fixtures;
+mod fleet;
 mod gradio;
 mod jobs;
 mod metrics;

@@ -62,7 +62,12 @@ impl Metrics {
 
     /// The counters, as Prometheus text.
     pub(crate) fn render(&self, out: &mut String) {
-        header(out, "spaces_mcp_calls_total", "counter", "Tool calls that ended, by tool and outcome.");
+        header(
+            out,
+            "spaces_mcp_calls_total",
+            "counter",
+            "Tool calls that ended, by tool and outcome.",
+        );
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         for ((tool, outcome), n) in calls.iter() {
             let _ = writeln!(
@@ -87,7 +92,10 @@ impl Metrics {
             );
         }
         let count = self.waits_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "spaces_mcp_queue_wait_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "spaces_mcp_queue_wait_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let _ = writeln!(
             out,
             "spaces_mcp_queue_wait_seconds_sum {}",
@@ -104,7 +112,13 @@ pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// A metric with no labels: its header and value.
-pub(crate) fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+pub(crate) fn single(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) {
     header(out, name, kind, help);
     let _ = writeln!(out, "{name} {value}");
 }
@@ -130,11 +144,26 @@ mod tests {
         metrics.waited(Duration::from_millis(100));
         let mut out = String::new();
         metrics.render(&mut out);
-        assert!(out.contains("spaces_mcp_calls_total{tool=\"generate_image\",outcome=\"ok\"} 2\n"), "{out}");
-        assert!(out.contains("spaces_mcp_calls_total{tool=\"odd\\\"name\",outcome=\"timeout\"} 1\n"), "{out}");
-        assert!(out.contains("spaces_mcp_queue_wait_seconds_bucket{le=\"0.05\"} 0\n"), "{out}");
-        assert!(out.contains("spaces_mcp_queue_wait_seconds_bucket{le=\"0.25\"} 1\n"), "{out}");
-        assert!(out.contains("spaces_mcp_queue_wait_seconds_count 1\n"), "{out}");
+        assert!(
+            out.contains("spaces_mcp_calls_total{tool=\"generate_image\",outcome=\"ok\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("spaces_mcp_calls_total{tool=\"odd\\\"name\",outcome=\"timeout\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("spaces_mcp_queue_wait_seconds_bucket{le=\"0.05\"} 0\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("spaces_mcp_queue_wait_seconds_bucket{le=\"0.25\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("spaces_mcp_queue_wait_seconds_count 1\n"),
+            "{out}"
+        );
         assert!(out.contains("# TYPE spaces_mcp_calls_total counter\n"));
     }
 }

@@ -248,34 +248,6 @@ async def test_a_replica_killed_mid_job_leaves_no_job_working(apps, redis, fleet
     assert [texts(r) for r in results] == ["Hello, x!", "Hello, y!"]
 
 
-async def test_the_fleet_rides_out_a_store_restart_with_clear_errors(apps, redis, fleet):
-    a = fleet.replicas[0]
-    redis.stop()
-    try:
-        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
-            down = await client.call_tool("greet", {"name": "outage"})
-        assert down.is_error, texts(down)
-        message = texts(down)
-        assert "shared store" in message and redis.url in message and "try again" in message, message
-        status, body = get(a.url + "/health")
-        assert status == 503 and json.loads(body)["store"]["reachable"] is False, body
-    finally:
-        redis.start()
-    deadline = time.monotonic() + 20
-    answer = None
-    while time.monotonic() < deadline:
-        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
-            answer = await client.call_tool("greet", {"name": "back"})
-        if not answer.is_error:
-            break
-        await anyio.sleep(0.2)
-    assert answer is not None and texts(answer) == "Hello, back!", texts(answer)
-    assert get(a.url + "/health")[0] == 200
-    for r in fleet.replicas:
-        assert r.process.poll() is None, r.logs()
-        assert "panicked" not in r.logs()
-
-
 async def test_a_new_replica_lists_what_another_read_of_a_space(apps, redis, fleet, tmp_path):
     late = replica(fleet.config, tmp_path)
     try:
@@ -337,3 +309,32 @@ async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_pa
         record = json.loads(line)
         assert {"timestamp", "level", "message"} <= record.keys(), record
     assert token not in watched.logs()
+
+
+# Last: a restarted store has lost everything the tests above left in it.
+async def test_the_fleet_rides_out_a_store_restart_with_clear_errors(apps, redis, fleet):
+    a = fleet.replicas[0]
+    redis.stop()
+    try:
+        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
+            down = await client.call_tool("greet", {"name": "outage"})
+        assert down.is_error, texts(down)
+        message = texts(down)
+        assert "shared store" in message and redis.url in message and "try again" in message, message
+        status, body = get(a.url + "/health")
+        assert status == 503 and json.loads(body)["store"]["reachable"] is False, body
+    finally:
+        redis.start()
+    deadline = time.monotonic() + 20
+    answer = None
+    while time.monotonic() < deadline:
+        async with Client(a.url + "/mcp", mode="2026-07-28") as client:
+            answer = await client.call_tool("greet", {"name": "back"})
+        if not answer.is_error:
+            break
+        await anyio.sleep(0.2)
+    assert answer is not None and texts(answer) == "Hello, back!", texts(answer)
+    assert get(a.url + "/health")[0] == 200
+    for r in fleet.replicas:
+        assert r.process.poll() is None, r.logs()
+        assert "panicked" not in r.logs()

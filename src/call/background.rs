@@ -45,6 +45,11 @@ struct Running {
     listener: Arc<Mutex<Option<ProgressSink>>>,
     /// Where the Space's log lines go until the job's request is answered.
     log: Arc<Mutex<Option<LogSink>>>,
+    /// Set once the job's request was answered without its result: from then
+    /// on others may ask for the job, so its progress goes to the store.
+    detached: tokio::sync::watch::Sender<bool>,
+    /// The latest progress message.
+    latest: tokio::sync::watch::Receiver<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,9 @@ pub(crate) enum JobError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The most often a detached job's progress is written to the store.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// How often a waiting request looks at its job even when no change was heard.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -165,24 +173,36 @@ impl Background {
                 }
             })
         });
+        let (detached, mut answered) = tokio::sync::watch::channel(false);
         lock(&self.running).insert(
             id.clone(),
             Running {
                 cancel,
                 listener,
                 log,
+                detached,
+                latest: latest.clone(),
             },
         );
 
-        // The latest message goes to the store; a burst is one write.
+        // Until the request is answered, nobody else knows the job: its
+        // progress goes to the request alone. After that the latest message
+        // goes to the store, at most one write per PROGRESS_EVERY (a Space's
+        // queue may report every move of a long line; a shared store should
+        // not hear each).
         let store = self.store.clone();
         let flushed = id.clone();
         tokio::spawn(async move {
+            if answered.wait_for(|answered| *answered).await.is_err() {
+                return; // ended first
+            }
+            latest.mark_changed();
             while latest.changed().await.is_ok() {
                 let message = latest.borrow_and_update().clone();
                 if let Err(e) = store.progress(&flushed, message).await {
                     tracing::warn!(job = %flushed, "progress not stored: {e}");
                 }
+                tokio::time::sleep(PROGRESS_EVERY).await;
             }
         });
 
@@ -281,11 +301,15 @@ impl Background {
         Ok(job)
     }
 
-    /// The job's request has been answered: its log lines go nowhere now.
-    pub(crate) fn stop_logs(&self, id: &JobId) {
-        if let Some(job) = lock(&self.running).get(id) {
-            *lock(&job.log) = None;
-        }
+    /// The job's request has been answered without its result: its log
+    /// lines go nowhere now, its progress goes to the store (for `tasks/get`,
+    /// `await_job`). The latest progress message, if any.
+    pub(crate) fn detach(&self, id: &JobId) -> Option<String> {
+        let running = lock(&self.running);
+        let job = running.get(id)?;
+        *lock(&job.log) = None;
+        job.detached.send_replace(true);
+        Some(job.latest.borrow().clone()).filter(|m| !m.is_empty())
     }
 
     /// Stops a job of this process at once (its request was cancelled

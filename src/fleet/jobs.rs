@@ -378,10 +378,7 @@ impl JobStore for RedisJobStore {
                 .arg(self.working_key())
                 .arg(id.as_str())
                 .ignore();
-            self.fleet
-                .pipeline::<()>(&pipe)
-                .await
-                .map_err(unavailable)
+            self.fleet.pipeline::<()>(&pipe).await.map_err(unavailable)
         }
         .boxed()
     }
@@ -399,10 +396,7 @@ impl JobStore for RedisJobStore {
                 .arg(self.fleet.key(&[channel::CANCELS]))
                 .arg(id.as_str())
                 .ignore();
-            self.fleet
-                .pipeline::<()>(&pipe)
-                .await
-                .map_err(unavailable)
+            self.fleet.pipeline::<()>(&pipe).await.map_err(unavailable)
         }
         .boxed()
     }

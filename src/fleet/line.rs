@@ -5,13 +5,13 @@
 //! A Space has a sorted set of holders (scored by lease expiry), a line of
 //! waiters (scored by ticket, so the fleet serves them in the order they
 //! joined) and the waiters' own leases (a waiter that vanished leaves the
-//! line). One script does a whole attempt; a waiter tries again when any
-//! replica frees a slot of the Space (a `freed` message), and at least every
-//! third of a lease, which also keeps its place alive.
+//! line). One script does a whole attempt; a waiter tries again once enough
+//! slots of the Space were freed (`freed` messages, from any replica) to
+//! reach its place, and at least every third of a lease, which also keeps
+//! its place alive.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use tokio::sync::broadcast;
@@ -148,7 +148,10 @@ impl SharedSlots for FleetLine {
                 me: &me,
             };
             let mut reported = None;
-            let retry = (self.fleet.lease() / 3).min(Duration::from_secs(1));
+            // A waiter tries again when enough slots were freed to reach its
+            // place (not on every free: a long line would storm the store),
+            // and at least every third of a lease, which also keeps its place.
+            let keep_alive = self.fleet.lease() / 3;
             loop {
                 let position = self.attempt(space, &me, limit).await?;
                 if position == 0 {
@@ -169,13 +172,15 @@ impl SharedSlots for FleetLine {
                     place(position);
                     reported = Some(position);
                 }
-                // Wait for a slot of this Space to be freed somewhere, or
-                // try again anyway after a while.
-                let _ = tokio::time::timeout(retry, async {
+                let _ = tokio::time::timeout(keep_alive, async {
+                    let mut frees = 0;
                     loop {
                         match freed.recv().await {
                             Ok((name, payload)) if name == channel::FREED && payload == space => {
-                                return;
+                                frees += 1;
+                                if frees >= position {
+                                    return;
+                                }
                             }
                             Ok(_) => continue,
                             Err(broadcast::error::RecvError::Lagged(_)) => return,
@@ -205,6 +210,7 @@ impl Drop for Leave<'_> {
         let keys = line.keys(self.space);
         let fleet = line.fleet.clone();
         let me = self.me.to_string();
+        let space = self.space.to_string();
         spawn(async move {
             let mut pipe = redis::pipe();
             pipe.cmd("ZREM")
@@ -214,6 +220,11 @@ impl Drop for Leave<'_> {
                 .cmd("ZREM")
                 .arg(&keys[2])
                 .arg(&me)
+                .ignore()
+                // Those behind it moved up a place.
+                .cmd("PUBLISH")
+                .arg(fleet.key(&[channel::FREED]))
+                .arg(&space)
                 .ignore();
             if let Err(e) = fleet.pipeline::<()>(&pipe).await {
                 tracing::debug!("a waiter's place was not given up (its lease will lapse): {e}");
@@ -257,7 +268,10 @@ impl Drop for Release {
                 .arg(&space)
                 .ignore();
             if let Err(e) = fleet.pipeline::<()>(&pipe).await {
-                tracing::warn!(space, "a fleet slot was not freed (its lease will lapse): {e}");
+                tracing::warn!(
+                    space,
+                    "a fleet slot was not freed (its lease will lapse): {e}"
+                );
             }
         });
     }

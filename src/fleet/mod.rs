@@ -316,7 +316,11 @@ impl Fleet {
     pub(crate) async fn check_shared_dir(&self, dir: &Path) -> Result<(), FleetError> {
         let key = self.key(&["output-dir"]);
         let path = dir.join(MARKER);
-        let read = |path: &Path| std::fs::read_to_string(path).ok().map(|t| t.trim().to_string());
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|t| t.trim().to_string())
+        };
         let mine = match read(&path) {
             Some(id) => id,
             None => {
@@ -353,9 +357,7 @@ impl Fleet {
         match fleet {
             Some(theirs) if theirs != mine => Err(FleetError::NotShared {
                 dir: dir.display().to_string(),
-                reason: format!(
-                    "its {MARKER} file is not the one the other replicas' folder has"
-                ),
+                reason: format!("its {MARKER} file is not the one the other replicas' folder has"),
                 key,
             }),
             _ => Ok(()),
@@ -428,11 +430,15 @@ mod tests {
         let url = StoreUrl::parse("redis://:hunter2@127.0.0.1:6379/0", None).unwrap();
         assert!(!url.shown().contains("hunter2"));
         assert!(!format!("{url:?}").contains("hunter2"));
-        let from_env = StoreUrl::parse("rediss://cache.internal:6380", Some("s3cret".into())).unwrap();
+        let from_env =
+            StoreUrl::parse("rediss://cache.internal:6380", Some("s3cret".into())).unwrap();
         assert_eq!(from_env.url.password(), Some("s3cret"));
         assert!(!from_env.shown().contains("s3cret"));
         for bad in ["http://127.0.0.1", "127.0.0.1:6379", "redis://", ""] {
-            assert!(matches!(StoreUrl::parse(bad, None), Err(FleetError::BadUrl(_))), "{bad}");
+            assert!(
+                matches!(StoreUrl::parse(bad, None), Err(FleetError::BadUrl(_))),
+                "{bad}"
+            );
         }
         let err = StoreUrl::parse("http://u:pw@host", None).err().unwrap();
         assert!(!err.to_string().contains("pw@"), "{err}");

@@ -281,19 +281,25 @@ impl SpaceClient {
         observe: Observer<'_>,
         arrival: Option<u64>,
     ) -> Result<Slot<'_>, GradioError> {
-        let held = self.slots.acquire(observe, arrival).await;
         let Some(shared) = &self.shared else {
-            return Ok(Slot(held, None));
+            return Ok(Slot(self.slots.acquire(observe, arrival).await, None));
         };
+        // The fleet's slot first: a call holding one of this process's slots
+        // while it waits for the fleet's would hold back the calls behind it
+        // here (they submit in turn) while they hold fleet slots idle.
         let place = |position| observe(Stage::WaitingForSlot { position });
         let space = self.space.base().as_str();
-        match shared.acquire(space, self.concurrency, &place).await {
-            Ok(fleet) => Ok(Slot(held, Some(fleet))),
-            Err(e) => Err(GradioError::SharedSlots {
+        let fleet = shared
+            .acquire(space, self.concurrency, &place)
+            .await
+            .map_err(|e| GradioError::SharedSlots {
                 space: self.space.to_string(),
                 reason: e.to_string(),
-            }),
-        }
+            })?;
+        Ok(Slot(
+            self.slots.acquire(observe, arrival).await,
+            Some(fleet),
+        ))
     }
 
     /// Runs `api` with `data` (every input, in order) within `slot` and

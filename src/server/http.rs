@@ -237,7 +237,10 @@ fn json_rpc_refusal(bytes: &[u8], error: &serde_json::Error) -> Response {
 async fn health(State(server): State<SpacesServer>) -> Response {
     let runner = server.runner();
     let (store, reachable) = match server.fleet() {
-        None => (serde_json::json!({ "kind": "memory", "reachable": true }), true),
+        None => (
+            serde_json::json!({ "kind": "memory", "reachable": true }),
+            true,
+        ),
         Some(fleet) => {
             let ping = fleet.ping().await;
             let reachable = ping.is_ok();

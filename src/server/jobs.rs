@@ -101,10 +101,27 @@ pub(super) async fn call_in_background(
     };
     let request_cancelled = options.cancel.clone();
     let features = options.features;
-    let id = background
-        .start(&tool.name, arguments, options, owner.clone())
+    let inline = options.clone();
+    let id = match background
+        .start(&tool.name, arguments.clone(), options, owner.clone())
         .await
-        .map_err(job_error)?;
+    {
+        Ok(id) => id,
+        // No job can be kept (a fleet's store is away): the call is answered
+        // in its request instead, as for a client that waits.
+        Err(JobError::Store(e)) => {
+            tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
+            return match background
+                .runner()
+                .call(&tool.name, arguments.as_ref(), inline)
+                .await
+            {
+                Ok(outcome) => Ok(CallToolResponse::Complete(outcome.result)),
+                Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+            };
+        }
+        Err(e) => return Err(job_error(e)),
+    };
     let job = tokio::select! {
         job = background.wait(&id, &owner, wait, progress) => job.map_err(job_error)?,
         // Cancelled before it was answered: the job goes too.
@@ -119,7 +136,10 @@ pub(super) async fn call_in_background(
         background.forget(&id).await;
         return finished(&job).map(CallToolResponse::Complete);
     }
-    background.stop_logs(&id);
+    let mut job = job;
+    if let Some(message) = background.detach(&id) {
+        job.message = Some(message);
+    }
     match later {
         Later::Task => {
             tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");
