@@ -311,6 +311,35 @@ async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_pa
     assert token not in watched.logs()
 
 
+async def test_an_older_clients_session_is_served_by_every_replica(fleet):
+    """A 2025-06-18 client (sessions) whose every HTTP request goes to the
+    next replica, as a load balancer without stickiness would send them."""
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    ports = [int(r.url.rsplit(":", 1)[1]) for r in fleet.replicas]
+    served: list[int] = []
+
+    async def next_replica(request: httpx.Request) -> None:
+        port = ports[len(served) % len(ports)]
+        served.append(port)
+        request.url = request.url.copy_with(port=port)
+
+    async with httpx.AsyncClient(event_hooks={"request": [next_replica]}, timeout=30) as http:
+        async with streamable_http_client(fleet.replicas[0].url + "/mcp", http_client=http) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert {"greet", "slow_compute"} <= names
+                for who in ["a", "b", "c"]:
+                    result = await session.call_tool("greet", {"name": who})
+                    assert texts(result) == f"Hello, {who}!", texts(result)
+    assert set(served) == set(ports), served
+    restored = sum("serving a session another replica started" in r.logs() for r in fleet.replicas)
+    assert restored >= 2, [r.logs()[-2000:] for r in fleet.replicas]
+
+
 # Last: a restarted store has lost everything the tests above left in it.
 async def test_the_fleet_rides_out_a_store_restart_with_clear_errors(apps, redis, fleet):
     a = fleet.replicas[0]

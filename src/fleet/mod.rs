@@ -275,6 +275,36 @@ impl Fleet {
         self.messages.subscribe()
     }
 
+    /// A value of this fleet's (under [`Fleet::key`]`(["kv", name])`), for
+    /// the layers above that share small records (a session's start).
+    pub(crate) async fn get(&self, name: &str) -> Result<Option<String>, FleetError> {
+        self.run(redis::cmd("GET").arg(self.key(&["kv", name])))
+            .await
+    }
+
+    pub(crate) async fn set(
+        &self,
+        name: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), FleetError> {
+        self.run(
+            redis::cmd("SET")
+                .arg(self.key(&["kv", name]))
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis() as u64),
+        )
+        .await
+    }
+
+    pub(crate) async fn delete(&self, name: &str) -> Result<(), FleetError> {
+        let _: i64 = self
+            .run(redis::cmd("DEL").arg(self.key(&["kv", name])))
+            .await?;
+        Ok(())
+    }
+
     /// What a Space said about itself, as another replica stored it.
     pub(crate) async fn load_description(&self, space: &str) -> Option<String> {
         match self

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::access::{AccessPolicy, guard, refuse};
+use super::sessions::FleetSessions;
 use super::sse::{self, LegacySessions};
 use super::{Arrivals, SpacesServer};
 use crate::call::Runner;
@@ -348,6 +349,10 @@ pub(crate) async fn serve(
         // Our own guard checks Host and Origin on every route.
         .disable_allowed_hosts()
         .disable_allowed_origins();
+    // In a fleet, any replica may serve a session another one started.
+    if let Some(fleet) = server.fleet() {
+        config.session_store = Some(Arc::new(FleetSessions(fleet.clone())));
+    }
     let factory_server = server.clone();
     let factory = move || Ok(factory_server.clone());
     let (mcp, streamable) = if options.stateless {

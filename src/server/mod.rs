@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod http;
 mod jobs;
+mod sessions;
 mod sse;
 pub(crate) mod stdio;
 mod wrap;
