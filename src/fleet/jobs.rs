@@ -461,3 +461,54 @@ async fn upkeep(store: Weak<RedisJobStore>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_stored_job_reads_back_as_it_was() {
+        let id = JobId::random();
+        let job = parse(
+            &id,
+            fields(&[
+                ("owner", "local"),
+                ("tool", "slow"),
+                ("state", "completed"),
+                ("end", r#"{"content":[]}"#),
+                ("message", "done"),
+                ("created", "1000"),
+                ("updated", "2000"),
+                ("ttl", "60000"),
+                ("replica", "r1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(job.owner, Owner::local());
+        assert_eq!(job.state, JobState::Completed(json!({"content": []})));
+        assert_eq!(job.message.as_deref(), Some("done"));
+        assert_eq!(job.updated, UNIX_EPOCH + Duration::from_secs(2));
+        assert_eq!(job.ttl, Duration::from_secs(60));
+        // The same state's word and kept value, as `create` and `end` write them.
+        assert_eq!(job.state.word(), "completed");
+        assert_eq!(job.state.end(), Some(&json!({"content": []})));
+    }
+
+    #[test]
+    fn no_record_or_an_unreadable_one_is_no_job() {
+        let id = JobId::random();
+        assert!(parse(&id, Vec::new()).is_none());
+        // A finished state without its kept value, or an unknown state.
+        assert!(parse(&id, fields(&[("owner", "x"), ("state", "failed")])).is_none());
+        assert!(parse(&id, fields(&[("owner", "x"), ("state", "paused")])).is_none());
+        // No owner: nobody may see it.
+        assert!(parse(&id, fields(&[("state", "working")])).is_none());
+    }
+}
