@@ -138,3 +138,20 @@ def tasks_client(url: str, *command: str, headers: dict[str, str] | None = None)
     done = subprocess.run(args + list(command), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+async def cancel_a_running_task(app, created_on: str, polled_on: str, cancelled_on: str) -> tuple[str, float]:
+    """Starts a 30 s slow_compute task through `created_on`, sees it working
+    (with its progress) through `polled_on`, cancels it through
+    `cancelled_on`: the task's id, and the seconds from the cancel until the
+    app's job stopped."""
+    job = label()
+    created = tasks_client(created_on, "call", "slow_compute", json.dumps({"seconds": 30, "label": job}))["ok"]
+    assert created["resultType"] == "task" and created["status"] == "working", created
+    await wait_for_event(app, job, "tick")
+    working = tasks_client(polled_on, "get", created["taskId"])["ok"]
+    assert working["status"] == "working" and "ticks" in working.get("statusMessage", ""), working
+    cancelled_at = time.time()
+    assert tasks_client(cancelled_on, "cancel", created["taskId"]) == {"ok": {}}
+    stopped = await wait_for_event(app, job, "cancelled", 5)
+    return created["taskId"], stopped["t"] - cancelled_at

@@ -212,25 +212,30 @@ impl Drop for Leave<'_> {
         let me = self.me.to_string();
         let space = self.space.to_string();
         spawn(async move {
-            let mut pipe = redis::pipe();
-            pipe.cmd("ZREM")
-                .arg(&keys[1])
-                .arg(&me)
-                .ignore()
-                .cmd("ZREM")
-                .arg(&keys[2])
-                .arg(&me)
-                .ignore()
-                // Those behind it moved up a place.
-                .cmd("PUBLISH")
-                .arg(fleet.key(&[channel::FREED]))
-                .arg(&space)
-                .ignore();
-            if let Err(e) = fleet.pipeline::<()>(&pipe).await {
+            if let Err(e) = leave(&fleet, &space, &me, &[&keys[1], &keys[2]]).await {
                 tracing::debug!("a waiter's place was not given up (its lease will lapse): {e}");
             }
         });
     }
+}
+
+/// Takes `me` out of `sets` (the holders, or the line), and tells every
+/// replica that those behind it may move up.
+async fn leave(
+    fleet: &Fleet,
+    space: &str,
+    me: &str,
+    sets: &[&str],
+) -> Result<(), super::FleetError> {
+    let mut pipe = redis::pipe();
+    for set in sets {
+        pipe.cmd("ZREM").arg(*set).arg(me).ignore();
+    }
+    pipe.cmd("PUBLISH")
+        .arg(fleet.key(&[channel::FREED]))
+        .arg(space)
+        .ignore();
+    fleet.pipeline(&pipe).await
 }
 
 /// A held slot of the fleet; freed for every replica when dropped.
@@ -258,16 +263,7 @@ impl Drop for Release {
         let me = std::mem::take(&mut self.me);
         let space = std::mem::take(&mut self.space);
         spawn(async move {
-            let mut pipe = redis::pipe();
-            pipe.cmd("ZREM")
-                .arg(&holders)
-                .arg(&me)
-                .ignore()
-                .cmd("PUBLISH")
-                .arg(fleet.key(&[channel::FREED]))
-                .arg(&space)
-                .ignore();
-            if let Err(e) = fleet.pipeline::<()>(&pipe).await {
+            if let Err(e) = leave(&fleet, &space, &me, &[&holders]).await {
                 tracing::warn!(
                     space,
                     "a fleet slot was not freed (its lease will lapse): {e}"
