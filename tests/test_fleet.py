@@ -40,7 +40,8 @@ class Redis:
     """A real redis-server (or valkey-server) on a free loopback port, with
     nothing kept on disk; it can be stopped and started again on that port."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, password: str | None = None):
+        self.password = password
         self.binary = shutil.which("valkey-server") or shutil.which("redis-server")
         if not self.binary:
             pytest.fail("no redis-server or valkey-server on PATH: scripts/test.sh installs one (apt-get install redis-server)")
@@ -53,7 +54,8 @@ class Redis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--protected-mode", "yes"],
+             "--dir", str(self.dir), "--protected-mode", "yes",
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -62,7 +64,8 @@ class Redis:
             with contextlib.suppress(OSError):
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    # A password-protected server answers -NOAUTH: it is up.
+                    if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                         return
             time.sleep(0.05)
         raise RuntimeError("redis did not start")
@@ -320,6 +323,33 @@ async def test_an_older_clients_session_is_served_by_every_replica(fleet):
     assert set(served) == set(ports), served
     restored = sum("serving a session another replica started" in r.logs() for r in fleet.replicas)
     assert restored >= 2, [r.logs()[-2000:] for r in fleet.replicas]
+
+
+async def test_a_store_password_comes_from_the_environment_and_never_shows(apps, tmp_path):
+    secret = "correct-horse-battery"
+    guarded = Redis(tmp_path, password=secret)
+    try:
+        config = fleet_config(apps, guarded, tmp_path / "shared")
+        ok = replica(config, tmp_path, env={"SPACES_MCP_STORE_PASSWORD": secret})
+        try:
+            status, body = get(ok.url + "/health")
+            assert status == 200 and json.loads(body)["store"]["reachable"] is True, body
+        finally:
+            ok.stop()
+        assert secret not in ok.logs()
+
+        # A wrong password: the server says what failed, and shows neither password.
+        wrong = subprocess.run(
+            [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{free_port()}"],
+            capture_output=True, text=True, timeout=30,
+            env=dict(os.environ, SPACES_MCP_STORE_PASSWORD="not-" + secret, SPACES_MCP_CACHE_DIR=str(tmp_path / "c")),
+        )
+        assert wrong.returncode == 1, wrong.stderr
+        assert f"redis://:***@127.0.0.1:{guarded.port}" in wrong.stderr, wrong.stderr
+        assert "refused this replica" in wrong.stderr and "SPACES_MCP_STORE_PASSWORD" in wrong.stderr, wrong.stderr
+        assert secret not in wrong.stderr + wrong.stdout
+    finally:
+        guarded.stop()
 
 
 # Last: a restarted store has lost everything the tests above left in it.

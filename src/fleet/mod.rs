@@ -36,6 +36,11 @@ pub(crate) enum FleetError {
         "--store {0}: not a Valkey/Redis address; use redis://host:6379 (or rediss:// for TLS)"
     )]
     BadUrl(String),
+    /// Wrong or missing credentials.
+    #[error(
+        "the shared store at {store} refused this replica: {reason}; check the password (SPACES_MCP_STORE_PASSWORD, or in the URL) and the user name"
+    )]
+    Refused { store: String, reason: String },
     #[error(
         "output_dir {dir} is not the folder the fleet's other replicas use ({reason}); every replica must mount the same volume there, so that any replica can serve a saved file. If the whole fleet moved to a new folder, delete the store key {key}"
     )]
@@ -136,9 +141,18 @@ impl Fleet {
         lease: Duration,
     ) -> Result<Arc<Fleet>, FleetError> {
         let shown = url.shown();
-        let unreachable = |e: redis::RedisError| FleetError::Unreachable {
-            store: shown.clone(),
-            reason: describe(&e),
+        let unreachable = |e: redis::RedisError| {
+            if e.kind() == redis::ErrorKind::AuthenticationFailed {
+                FleetError::Refused {
+                    store: shown.clone(),
+                    reason: describe(&e),
+                }
+            } else {
+                FleetError::Unreachable {
+                    store: shown.clone(),
+                    reason: describe(&e),
+                }
+            }
         };
         let client = redis::Client::open(url.url.as_str()).map_err(unreachable)?;
         let config = ConnectionManagerConfig::new()
