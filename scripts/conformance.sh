@@ -43,12 +43,13 @@ wait_for "http://127.0.0.1:$port/health" 100
 
 passed=0 failed=0
 next="$dir/node_modules/conformance-next/dist/index.js"
-# Runs each scenario of a list with one suite; every check must pass.
-run_scenarios() { # SUITE LIST LABEL
+# Runs each scenario of a list with one suite; every check must pass, and
+# with PASSING ", 0 failed, 0 warnings", every SHOULD too.
+run_scenarios() { # SUITE LIST LABEL PASSING
   while read -r scenario; do
     case "$scenario" in ''|'#'*) continue ;; esac
     if out=$("$node" "$1" server --url "http://127.0.0.1:$port/mcp" --scenario "$scenario" 2>&1) \
-       && grep -q ", 0 failed" <<<"$out"; then
+       && grep -q "$4" <<<"$out"; then
       echo "conformance$3 $scenario: $(grep -E '^Passed:' <<<"$out")"
       passed=$((passed + 1))
     else
@@ -58,8 +59,10 @@ run_scenarios() { # SUITE LIST LABEL
     fi
   done <"$2"
 }
-run_scenarios "$suite" "$dir/scenarios.txt" ""
-run_scenarios "$next" "$dir/scenarios-next.txt" " 0.2"
+# The 0.1.16 scenarios: every MUST (server-sse-polling's SHOULD of resuming
+# a stream cut mid-call is not met: no event store).
+run_scenarios "$suite" "$dir/scenarios.txt" "" ", 0 failed"
+run_scenarios "$next" "$dir/scenarios-next.txt" " 0.2" ", 0 failed, 0 warnings"
 echo "conformance: $passed passed, $failed failed"
 
 echo "== MCP conformance suite 0.2: the tasks extension and server-stateless, over a real Gradio app"

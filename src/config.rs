@@ -147,6 +147,9 @@ pub(crate) struct Settings {
     pub(crate) store_lease: Duration,
     /// What the fleet's keys start with (several fleets may share a store).
     pub(crate) store_prefix: String,
+    /// The diagnostic tools (`test_trigger_tool_change`, …), for checking a
+    /// deployment end to end; off unless asked for.
+    pub(crate) diagnostics: bool,
 }
 
 /// How long a replica's leases last unless the config says otherwise: long
@@ -229,7 +232,14 @@ pub(crate) fn template_places(template: &str) -> Vec<&str> {
 const OUTPUT_DIR_ENV: &str = "SPACES_MCP_OUTPUT_DIR";
 
 /// The built-in tools' names, which no configured tool may take.
-pub(crate) const RESERVED_TOOL_NAMES: &[&str] = &["await_job", "cancel_job"];
+pub(crate) const RESERVED_TOOL_NAMES: &[&str] = &[
+    "await_job",
+    "cancel_job",
+    "test_trigger_tool_change",
+    "test_trigger_prompt_change",
+    "test_missing_capability",
+    "diagnostic_probe",
+];
 
 /// How long a job runs before a client without tasks gets a job handle.
 pub(crate) const DEFAULT_DETACH_AFTER: Duration = Duration::from_secs(50);
@@ -461,6 +471,7 @@ struct RawSettings {
     store: Option<String>,
     store_lease: Option<f64>,
     store_prefix: Option<String>,
+    diagnostics: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -599,6 +610,7 @@ impl Validator<'_> {
             jobs,
             limits,
             store: raw.store.filter(|s| !s.trim().is_empty()),
+            diagnostics: raw.diagnostics.unwrap_or(false),
             store_lease: match raw.store_lease {
                 None => DEFAULT_STORE_LEASE,
                 Some(s) if s.is_finite() && (1.0..=300.0).contains(&s) => {
@@ -834,7 +846,7 @@ impl Validator<'_> {
         if RESERVED_TOOL_NAMES.contains(&name.as_str()) {
             return Err(self.invalid(
                 &table,
-                format!("{name} is the name of a built-in tool (for jobs that outlive their call); choose another"),
+                format!("{name} is the name of a built-in tool (job handles, diagnostics); choose another"),
             ));
         }
         let space = self.space(&table, &raw.space, raw.hub_id.as_deref())?;

@@ -162,3 +162,58 @@ async def test_the_spaces_log_lines_go_only_to_requests_that_ask(server, mode):
             while not heard:
                 await anyio.sleep(0.05)
     assert heard == [f"warming up for job {loud_job}"], heard
+
+
+@pytest.fixture
+def diagnosing(apps, tmp_path):
+    from conftest import with_settings
+
+    running = HttpServer(write_config(apps.tmp, with_settings(local_config(apps), "diagnostics = true")), tmp_path)
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+async def test_the_diagnostic_tools_in_each_mode(diagnosing, server, mode):
+    from mcp import types
+
+    asked: list[str] = []
+
+    async def sample(context, params):
+        asked.append(params.messages[0].content.text)
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="ok"), model="test-model")
+
+    # Off unless asked for.
+    async with Client(server.url + "/mcp", mode=mode) as plain:
+        names = {t.name for t in (await plain.list_tools()).tools}
+        assert not names & {"test_trigger_tool_change", "test_missing_capability"}
+
+    # A client without sampling is refused with the missing-capability error.
+    async with Client(diagnosing.url + "/mcp", mode=mode) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("test_missing_capability", {})
+        assert refused.value.error.code == -32021 and "sampling" in str(refused.value.error.data), refused.value.error
+
+    # One with sampling is asked (in the request on a session; with an
+    # input_required answer and a second call in 2026-07-28), and the tool
+    # says what its model answered.
+    async with Client(diagnosing.url + "/mcp", mode=mode, sampling_callback=sample) as client:
+        result = await client.call_tool("test_missing_capability", {})
+        assert texts(result) == "the client's model (test-model) said: ok", texts(result)
+        assert asked == ["Answer with one word: ok."]
+
+        # The triggers really change the lists.
+        before = {t.name for t in (await client.list_tools()).tools}
+        assert "diagnostic_probe" not in before
+        assert texts(await client.call_tool("test_trigger_tool_change", {})) == "the tool diagnostic_probe was added"
+        after = {t.name for t in (await client.list_tools()).tools}
+        assert after - before == {"diagnostic_probe"}
+        assert texts(await client.call_tool("diagnostic_probe", {})) == "ok"
+        assert texts(await client.call_tool("test_trigger_prompt_change", {})) == "the prompt diagnostic_probe was added"
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert "diagnostic_probe" in prompts
+        assert (await client.get_prompt("diagnostic_probe")).messages[0].content.text == "Say ok."
+        # Back as they were, for the other mode.
+        await client.call_tool("test_trigger_tool_change", {})
+        await client.call_tool("test_trigger_prompt_change", {})
+        assert "diagnostic_probe" not in {t.name for t in (await client.list_tools()).tools}

@@ -157,6 +157,11 @@ impl Runner {
     }
 
     /// Whether a client's own HF token may replace the server's (`client_hf_token`).
+    /// Whether the diagnostic tools are on (`diagnostics` in `[settings]`).
+    pub(crate) fn diagnostics(&self) -> bool {
+        self.settings.diagnostics
+    }
+
     pub(crate) fn accepts_client_token(&self) -> bool {
         self.settings.client_hf_token
     }

@@ -2,6 +2,7 @@
 //! transport that carries it.
 
 mod access;
+mod diagnostics;
 pub(crate) mod http;
 mod jobs;
 mod sessions;
@@ -32,6 +33,7 @@ use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::fleet::Fleet;
+use diagnostics::Diagnostics;
 use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
 
@@ -59,6 +61,8 @@ pub(crate) struct SpacesServer {
     background: Arc<Background>,
     /// The fleet's shared store, when this is one replica of several.
     fleet: Option<Arc<Fleet>>,
+    /// The diagnostic tools, when `diagnostics = true`.
+    diagnostics: Option<Arc<Diagnostics>>,
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
@@ -75,6 +79,7 @@ impl Clone for SpacesServer {
             runner: self.runner.clone(),
             background: self.background.clone(),
             fleet: self.fleet.clone(),
+            diagnostics: self.diagnostics.clone(),
             arrivals: self.arrivals.clone(),
             peers: self.peers.clone(),
             log_level: Arc::default(),
@@ -86,10 +91,15 @@ impl SpacesServer {
     /// The handler, and a task that tells every connected client
     /// (`notifications/tools/list_changed`) whenever the registry changes.
     pub(crate) fn new(background: Arc<Background>, fleet: Option<Arc<Fleet>>) -> SpacesServer {
+        let diagnostics = background
+            .runner()
+            .diagnostics()
+            .then(|| Arc::new(Diagnostics::default()));
         let server = SpacesServer {
             runner: background.runner().clone(),
             background,
             fleet,
+            diagnostics,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
             log_level: Arc::default(),
@@ -109,17 +119,33 @@ impl SpacesServer {
                 }
             }
         });
-        let mut changes = server.runner.registry().changes();
+        let mut tools = server.runner.registry().changes();
+        let mut prompts = server.runner.registry().prompt_changes();
         let peers = server.peers.clone();
         tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                // Prompts follow the tools (one per tool).
-                for peer in live(&peers) {
-                    if let Err(e) = peer.notify_tool_list_changed().await {
-                        tracing::debug!("tools/list_changed not sent: {e}");
+            // A tool change changes the prompts too (one per tool): both
+            // signals tick, and each is answered in turn.
+            loop {
+                tokio::select! {
+                    changed = tools.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        for peer in live(&peers) {
+                            if let Err(e) = peer.notify_tool_list_changed().await {
+                                tracing::debug!("tools/list_changed not sent: {e}");
+                            }
+                        }
                     }
-                    if let Err(e) = peer.notify_prompt_list_changed().await {
-                        tracing::debug!("prompts/list_changed not sent: {e}");
+                    changed = prompts.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        for peer in live(&peers) {
+                            if let Err(e) = peer.notify_prompt_list_changed().await {
+                                tracing::debug!("prompts/list_changed not sent: {e}");
+                            }
+                        }
                     }
                 }
             }
@@ -164,7 +190,12 @@ impl SpacesServer {
     /// list holds; private, since a list may name private Spaces and a
     /// server behind a token should not be served from a shared cache.
     fn list_cache_hints(&self) -> (u64, CacheScope) {
-        let ttl = self.runner.registry().list_ttl();
+        // The diagnostic triggers change the lists at any moment.
+        let ttl = if self.diagnostics.is_some() {
+            std::time::Duration::ZERO
+        } else {
+            self.runner.registry().list_ttl()
+        };
         (
             u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
             CacheScope::Private,
@@ -269,6 +300,9 @@ impl ServerHandler for SpacesServer {
         if let Some(wait) = self.detach_wait() {
             tools.extend(jobs::builtin_tools(wait));
         }
+        if let Some(diagnostics) = &self.diagnostics {
+            tools.extend(diagnostics.tools());
+        }
         let (ttl, scope) = self.list_cache_hints();
         Ok(ListToolsResult::with_all_items(tools)
             .with_ttl_ms(ttl)
@@ -282,11 +316,13 @@ impl ServerHandler for SpacesServer {
     ) -> Result<ListPromptsResult, McpError> {
         self.runner.registry().settled().await;
         let (ttl, scope) = self.list_cache_hints();
-        Ok(
-            ListPromptsResult::with_all_items(self.runner.registry().prompts())
-                .with_ttl_ms(ttl)
-                .with_cache_scope(scope),
-        )
+        let mut prompts = self.runner.registry().prompts();
+        if let Some(diagnostics) = &self.diagnostics {
+            prompts.extend(diagnostics.prompts());
+        }
+        Ok(ListPromptsResult::with_all_items(prompts)
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
     }
 
     async fn get_prompt(
@@ -294,6 +330,13 @@ impl ServerHandler for SpacesServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
+        if let Some(probe) = self
+            .diagnostics
+            .as_ref()
+            .and_then(|d| d.prompt(&request.name))
+        {
+            return Ok(probe.into());
+        }
         self.runner
             .registry()
             .prompt(&request.name, request.arguments.as_ref())
@@ -319,8 +362,10 @@ impl ServerHandler for SpacesServer {
         let sink = subscription.sink();
         let accepted = sink.accepted().clone();
         let mut tools = self.runner.registry().changes();
+        let mut prompts = self.runner.registry().prompt_changes();
         let mut saved = self.runner.saved_changes();
         tools.borrow_and_update();
+        prompts.borrow_and_update();
         saved.borrow_and_update();
         loop {
             tokio::select! {
@@ -331,6 +376,11 @@ impl ServerHandler for SpacesServer {
                     }
                     if accepted.tools_list_changed == Some(true) {
                         let _ = sink.notify_tool_list_changed().await;
+                    }
+                }
+                changed = prompts.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
                     }
                     if accepted.prompts_list_changed == Some(true) {
                         let _ = sink.notify_prompt_list_changed().await;
@@ -391,9 +441,12 @@ impl ServerHandler for SpacesServer {
         if let Some(tool) = self.runner.registry().get(name) {
             return Some(tool.definition.clone());
         }
-        let wait = self.detach_wait()?;
-        jobs::builtin_tools(wait)
+        let builtin = self.detach_wait().map(jobs::builtin_tools);
+        let diagnostic = self.diagnostics.as_ref().map(|d| d.tools());
+        builtin
             .into_iter()
+            .chain(diagnostic)
+            .flatten()
             .find(|t| t.name == name)
     }
 
@@ -528,6 +581,13 @@ impl ServerHandler for SpacesServer {
             client_token,
             progress: progress.clone(),
         };
+        if let Some(diagnostics) = &self.diagnostics
+            && let Some(answer) = diagnostics
+                .call(&request, &context, self.runner.registry())
+                .await
+        {
+            return answer;
+        }
         let owner = jobs::owner_of(&context);
         // The job tools exist while some tool may detach.
         if (request.name == jobs::AWAIT_JOB || request.name == jobs::CANCEL_JOB)

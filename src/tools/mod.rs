@@ -60,6 +60,9 @@ pub(crate) struct Registry {
     tools: RwLock<Vec<Arc<RegisteredTool>>>,
     /// Counts the changes to any definition.
     version: watch::Sender<u64>,
+    /// Counts the changes to the prompt list: every tool change (each tool
+    /// has its prompt), and changes of prompts alone.
+    prompt_version: watch::Sender<u64>,
     /// Spaces being read for the first time (not in the cache): a client's
     /// first list waits for them, within `first_reads_deadline`.
     first_reads: watch::Sender<usize>,
@@ -98,6 +101,7 @@ impl Registry {
         let registry = Registry {
             tools: RwLock::default(),
             version: watch::Sender::new(0),
+            prompt_version: watch::Sender::new(0),
             first_reads: watch::Sender::new(0),
             first_reads_deadline: std::sync::Mutex::new(None),
             declared_prompts: config.prompts.clone(),
@@ -113,6 +117,7 @@ impl Registry {
             registry.put(tool.clone(), state);
         }
         registry.version.send_replace(0);
+        registry.prompt_version.send_replace(0);
         registry
     }
 
@@ -151,6 +156,23 @@ impl Registry {
         self.version.subscribe()
     }
 
+    /// Ticks whenever the prompt list changes.
+    pub(crate) fn prompt_changes(&self) -> watch::Receiver<u64> {
+        self.prompt_version.subscribe()
+    }
+
+    /// Tells those watching that the tool list changed outside the registry
+    /// (a built-in tool came or went).
+    pub(crate) fn tools_changed_elsewhere(&self) {
+        self.version.send_modify(|v| *v += 1);
+        self.prompt_version.send_modify(|v| *v += 1);
+    }
+
+    /// The same for the prompt list alone.
+    pub(crate) fn prompts_changed_elsewhere(&self) {
+        self.prompt_version.send_modify(|v| *v += 1);
+    }
+
     /// Adds a tool, or replaces the one of the same name; says whether its
     /// definition changed (clients are then told the list changed).
     pub(crate) fn put(&self, config: ToolConfig, state: InputsState<'_>) -> bool {
@@ -182,6 +204,7 @@ impl Registry {
         drop(tools);
         if changed {
             self.version.send_modify(|v| *v += 1);
+            self.prompt_version.send_modify(|v| *v += 1);
         }
         changed
     }
