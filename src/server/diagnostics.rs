@@ -25,8 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock,
     CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, GetPromptResult,
-    InputRequest, InputRequiredResult, Prompt, PromptMessage, Role, SamplingMessage,
-    Tool,
+    InputRequest, InputRequiredResult, Prompt, PromptMessage, Role, SamplingMessage, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
@@ -97,12 +96,8 @@ impl Diagnostics {
     }
 
     pub(super) fn prompt(&self, name: &str) -> Option<GetPromptResult> {
-        (name == PROBE && self.probe_prompt.load(Ordering::SeqCst)).then(|| {
-            GetPromptResult::new(vec![PromptMessage::new_text(
-                Role::User,
-                "Say ok.",
-            )])
-        })
+        (name == PROBE && self.probe_prompt.load(Ordering::SeqCst))
+            .then(|| GetPromptResult::new(vec![PromptMessage::new_text(Role::User, "Say ok.")]))
     }
 
     /// Answers a call to a diagnostic tool; `None` for any other name.
@@ -112,17 +107,27 @@ impl Diagnostics {
         context: &RequestContext<RoleServer>,
         registry: &Registry,
     ) -> Option<Result<CallToolResponse, McpError>> {
-        let text = |t: String| Some(Ok(CallToolResult::success(vec![ContentBlock::text(t)]).into()));
+        let text = |t: String| {
+            Some(Ok(
+                CallToolResult::success(vec![ContentBlock::text(t)]).into()
+            ))
+        };
         match request.name.as_ref() {
             TRIGGER_TOOL_CHANGE => {
                 let on = !self.probe_tool.fetch_xor(true, Ordering::SeqCst);
                 registry.tools_changed_elsewhere();
-                text(format!("the tool {PROBE} was {}", if on { "added" } else { "removed" }))
+                text(format!(
+                    "the tool {PROBE} was {}",
+                    if on { "added" } else { "removed" }
+                ))
             }
             TRIGGER_PROMPT_CHANGE => {
                 let on = !self.probe_prompt.fetch_xor(true, Ordering::SeqCst);
                 registry.prompts_changed_elsewhere();
-                text(format!("the prompt {PROBE} was {}", if on { "added" } else { "removed" }))
+                text(format!(
+                    "the prompt {PROBE} was {}",
+                    if on { "added" } else { "removed" }
+                ))
             }
             PROBE if self.probe_tool.load(Ordering::SeqCst) => text("ok".to_string()),
             MISSING_CAPABILITY => Some(sample(request, context).await),
@@ -160,11 +165,18 @@ async fn sample(
                     SAMPLE.to_string(),
                     InputRequest::CreateMessage(CreateMessageRequest::new(ask)),
                 )];
-                return Ok(InputRequiredResult::new(Some(requests.into_iter().collect()), None).into());
+                return Ok(
+                    InputRequiredResult::new(Some(requests.into_iter().collect()), None).into(),
+                );
             }
-            Some(value) => serde_json::from_value::<CreateMessageResult>(value.clone()).map_err(|e| {
-                McpError::invalid_params(format!("the input response {SAMPLE:?} is not a sampling result: {e}"), None)
-            })?,
+            Some(value) => {
+                serde_json::from_value::<CreateMessageResult>(value.clone()).map_err(|e| {
+                    McpError::invalid_params(
+                        format!("the input response {SAMPLE:?} is not a sampling result: {e}"),
+                        None,
+                    )
+                })?
+            }
         }
     } else {
         context.peer.create_message(ask).await.map_err(|e| {

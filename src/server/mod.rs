@@ -33,9 +33,9 @@ use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::fleet::Fleet;
-use diagnostics::Diagnostics;
 use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
+use diagnostics::Diagnostics;
 
 /// When a request arrived: stamped by the transport while messages still
 /// pass one by one, and used to start calls to a Space in that order.
