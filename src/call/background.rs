@@ -7,8 +7,10 @@
 //! `await_job` show) and to whichever request is waiting on it at the time;
 //! it stops only when its job is cancelled (`tasks/cancel`, `cancel_job`, a
 //! cancel of the request before it was answered) or its tool's timeout
-//! passes. Its end, a result or an error, is kept in the store as JSON for
-//! its TTL.
+//! passes. The store hears of it only once it outlives its request
+//! ([`Background::detach`]); from then on its progress and its end (a result
+//! or an error, as JSON, kept for its TTL) go there. A call that ends within
+//! its request costs the store nothing.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -50,6 +52,26 @@ struct Running {
     detached: tokio::sync::watch::Sender<bool>,
     /// The latest progress message.
     latest: tokio::sync::watch::Receiver<String>,
+    /// Whether the store has the job; held while the job is put there, and
+    /// while its end is, so that an end is stored exactly when the job is.
+    stored: Arc<tokio::sync::Mutex<bool>>,
+    /// The job as the store will first hold it.
+    record: Job,
+}
+
+/// A call started in the background: its job's id, and its end once it has
+/// one, known here before (and whether or not) the store has the job.
+pub(crate) struct Started {
+    pub(crate) id: JobId,
+    ended: tokio::sync::watch::Receiver<Option<Job>>,
+}
+
+/// What [`Background::detach`] found.
+pub(crate) enum Detached {
+    /// The call ended meanwhile: here is its end, and the store never had it.
+    Ended(Job),
+    /// The store has the job now, still working.
+    Stored(Job),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,13 +159,17 @@ impl Background {
         arguments: Option<JsonObject>,
         mut options: CallOptions,
         owner: Owner,
-    ) -> Result<JobId, JobError> {
+    ) -> Result<Started, JobError> {
         if self.runner.registry().get(name).is_none() {
             return Err(JobError::UnknownTool(self.runner.unknown_tool(name)));
         }
-        let job = Job::new(owner, name, self.ttl);
-        let id = job.id.clone();
-        self.store.create(job).await?;
+        // The store hears of the job only if it outlives its request
+        // ([`Background::detach`]): most calls end within it, and cost the
+        // store nothing.
+        let record = Job::new(owner, name, self.ttl);
+        let id = record.id.clone();
+        let (ended_tx, ended) = tokio::sync::watch::channel(None::<Job>);
+        let stored: Arc<tokio::sync::Mutex<bool>> = Arc::default();
         self.started
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 
@@ -182,6 +208,8 @@ impl Background {
                 log,
                 detached,
                 latest: latest.clone(),
+                stored: stored.clone(),
+                record: record.clone(),
             },
         );
 
@@ -241,12 +269,81 @@ impl Background {
                     )
                 }
             };
-            if let Err(e) = store.finish(&job, state, Some(message)).await {
-                tracing::warn!(job = %job, "the end of a job was not stored: {e}");
+            {
+                let stored = stored.lock().await;
+                if *stored
+                    && let Err(e) = store
+                        .finish(&job, state.clone(), Some(message.clone()))
+                        .await
+                {
+                    tracing::warn!(job = %job, "the end of a job was not stored: {e}");
+                }
+                let mut end = record;
+                end.state = state;
+                end.message = Some(message);
+                end.updated = std::time::SystemTime::now();
+                ended_tx.send_replace(Some(end));
             }
             lock(&running).remove(&job);
         });
-        Ok(id)
+        Ok(Started { id, ended })
+    }
+
+    /// Waits up to `limit` for a call just started to end, telling
+    /// `progress` (its request's) of its progress; its end, if it came.
+    pub(crate) async fn settle(
+        &self,
+        started: &Started,
+        limit: Duration,
+        progress: Option<ProgressSink>,
+    ) -> Option<Job> {
+        let _listening = progress.map(|sink| self.listen(&started.id, sink));
+        let mut ended = started.ended.clone();
+        match tokio::time::timeout(limit, ended.wait_for(Option::is_some)).await {
+            Ok(Ok(end)) => end.clone(),
+            _ => None,
+        }
+    }
+
+    /// The call outlives its request: the store gets the job (so that
+    /// `tasks/get`, `await_job` and any replica find it), its progress goes
+    /// there from now on, and its log lines nowhere. A call that ended
+    /// meanwhile is not stored at all.
+    pub(crate) async fn detach(&self, started: &Started) -> Result<Detached, JobError> {
+        let Some((stored, mut record, detached, latest, log)) = ({
+            let running = lock(&self.running);
+            running.get(&started.id).map(|r| {
+                (
+                    r.stored.clone(),
+                    r.record.clone(),
+                    r.detached.clone(),
+                    r.latest.clone(),
+                    r.log.clone(),
+                )
+            })
+        }) else {
+            return self.ended_meanwhile(started);
+        };
+        let mut stored = stored.lock().await;
+        if started.ended.borrow().is_some() {
+            return self.ended_meanwhile(started);
+        }
+        record.message = Some(latest.borrow().clone()).filter(|m| !m.is_empty());
+        record.updated = std::time::SystemTime::now();
+        self.store.create(record.clone()).await?;
+        *stored = true;
+        *lock(&log) = None;
+        detached.send_replace(true);
+        Ok(Detached::Stored(record))
+    }
+
+    fn ended_meanwhile(&self, started: &Started) -> Result<Detached, JobError> {
+        started
+            .ended
+            .borrow()
+            .clone()
+            .map(Detached::Ended)
+            .ok_or_else(|| JobError::NotFound(started.id.to_string()))
     }
 
     /// The job as it is now.
@@ -301,17 +398,6 @@ impl Background {
         Ok(job)
     }
 
-    /// The job's request has been answered without its result: its log
-    /// lines go nowhere now, its progress goes to the store (for `tasks/get`,
-    /// `await_job`). The latest progress message, if any.
-    pub(crate) fn detach(&self, id: &JobId) -> Option<String> {
-        let running = lock(&self.running);
-        let job = running.get(id)?;
-        *lock(&job.log) = None;
-        job.detached.send_replace(true);
-        Some(job.latest.borrow().clone()).filter(|m| !m.is_empty())
-    }
-
     /// Stops a job of this process at once (its request was cancelled
     /// before it was answered).
     pub(crate) fn cancel_here(&self, id: &JobId) {
@@ -328,13 +414,6 @@ impl Background {
             tracing::info!(jobs = running, "stopping the jobs still running");
         }
         self.all.cancel();
-    }
-
-    /// Drops a finished job whose result went straight to its caller.
-    pub(crate) async fn forget(&self, id: &JobId) {
-        if let Err(e) = self.store.remove(id).await {
-            tracing::debug!(job = %id, "job not removed: {e}");
-        }
     }
 
     /// Sends the job's progress to `sink` until the guard is dropped.

@@ -366,23 +366,6 @@ impl JobStore for RedisJobStore {
         .boxed()
     }
 
-    fn remove<'a>(&'a self, id: &'a JobId) -> BoxFuture<'a, Result<(), StoreError>> {
-        async move {
-            self.mine().remove(id);
-            let mut pipe = redis::pipe();
-            pipe.cmd("DEL")
-                .arg(self.job_key(id))
-                .arg(self.lease_key(id))
-                .ignore()
-                .cmd("SREM")
-                .arg(self.working_key())
-                .arg(id.as_str())
-                .ignore();
-            self.fleet.pipeline::<()>(&pipe).await.map_err(unavailable)
-        }
-        .boxed()
-    }
-
     fn request_cancel<'a>(&'a self, id: &'a JobId) -> BoxFuture<'a, Result<(), StoreError>> {
         async move {
             let mut pipe = redis::pipe();

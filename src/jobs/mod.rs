@@ -226,9 +226,6 @@ pub(crate) trait JobStore: Send + Sync {
         message: Option<String>,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Drops a job now (one whose result was given straight to its caller).
-    fn remove<'a>(&'a self, id: &'a JobId) -> BoxFuture<'a, Result<(), StoreError>>;
-
     /// Asks whoever runs the job to stop it: heard on [`JobStore::cancels`].
     fn request_cancel<'a>(&'a self, id: &'a JobId) -> BoxFuture<'a, Result<(), StoreError>>;
 

@@ -22,7 +22,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 
-use crate::call::background::{Background, JobError, result_of};
+use crate::call::background::{Background, Detached, JobError, result_of};
 use crate::call::progress::ProgressSink;
 use crate::call::{CallOptions, RunError};
 use crate::config::{TaskSupport, ToolConfig};
@@ -101,45 +101,44 @@ pub(super) async fn call_in_background(
     };
     let request_cancelled = options.cancel.clone();
     let features = options.features;
-    let inline = options.clone();
-    let id = match background
-        .start(&tool.name, arguments.clone(), options, owner.clone())
+    let started = background
+        .start(&tool.name, arguments, options, owner)
         .await
-    {
-        Ok(id) => id,
-        // No job can be kept (a fleet's store is away): the call is answered
-        // in its request instead, as for a client that waits.
-        Err(JobError::Store(e)) => {
-            tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
-            return match background
-                .runner()
-                .call(&tool.name, arguments.as_ref(), inline)
-                .await
-            {
-                Ok(outcome) => Ok(CallToolResponse::Complete(outcome.result)),
-                Err(e) => Err(McpError::internal_error(e.to_string(), None)),
-            };
-        }
-        Err(e) => return Err(job_error(e)),
+        .map_err(job_error)?;
+    let id = started.id.clone();
+    // Cancelled before it was answered: the job goes too (nobody was told of it).
+    let cancelled = || {
+        background.cancel_here(&id);
+        McpError::internal_error(RunError::Cancelled.to_string(), None)
     };
-    let job = tokio::select! {
-        job = background.wait(&id, &owner, wait, progress) => job.map_err(job_error)?,
-        // Cancelled before it was answered: the job goes too.
-        _ = request_cancelled.cancelled() => {
-            background.cancel_here(&id);
-            // Nobody was told of this job: nobody will ask for it.
-            background.forget(&id).await;
-            return Err(McpError::internal_error(RunError::Cancelled.to_string(), None));
-        }
+    let ended = tokio::select! {
+        ended = background.settle(&started, wait, progress.clone()) => ended,
+        _ = request_cancelled.cancelled() => return Err(cancelled()),
     };
-    if job.state.is_finished() {
-        background.forget(&id).await;
+    if let Some(job) = ended {
         return finished(&job).map(CallToolResponse::Complete);
     }
-    let mut job = job;
-    if let Some(message) = background.detach(&id) {
-        job.message = Some(message);
-    }
+    let job = match background.detach(&started).await {
+        Ok(Detached::Stored(job)) => job,
+        Ok(Detached::Ended(job)) => return finished(&job).map(CallToolResponse::Complete),
+        // No job can be kept (a fleet's store is away): the request waits
+        // for the call's end instead, as for a client that waits.
+        Err(e) => {
+            tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
+            let longest = tool.limits.timeout + Duration::from_secs(30);
+            let ended = tokio::select! {
+                ended = background.settle(&started, longest, progress) => ended,
+                _ = request_cancelled.cancelled() => return Err(cancelled()),
+            };
+            return match ended {
+                Some(job) => finished(&job).map(CallToolResponse::Complete),
+                None => Err(McpError::internal_error(
+                    format!("{} did not end within its timeout", tool.name),
+                    None,
+                )),
+            };
+        }
+    };
     match later {
         Later::Task => {
             tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");
