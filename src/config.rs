@@ -143,6 +143,9 @@ pub(crate) struct Settings {
     pub(crate) jobs: JobSettings,
     /// The fleet's shared store (Valkey/Redis), if replicas share one.
     pub(crate) store: Option<String>,
+    /// The CA certificate (PEM) a `rediss://` store's certificate is
+    /// checked against, when it is not a public CA's.
+    pub(crate) store_ca: Option<PathBuf>,
     /// How long a dead replica's jobs and call slots stay taken.
     pub(crate) store_lease: Duration,
     /// What the fleet's keys start with (several fleets may share a store).
@@ -470,6 +473,7 @@ struct RawSettings {
     job_store_max_bytes: Option<u64>,
     store: Option<String>,
     store_lease: Option<f64>,
+    store_ca: Option<PathBuf>,
     store_prefix: Option<String>,
     diagnostics: Option<bool>,
 }
@@ -611,6 +615,7 @@ impl Validator<'_> {
             limits,
             store: raw.store.filter(|s| !s.trim().is_empty()),
             diagnostics: raw.diagnostics.unwrap_or(false),
+            store_ca: raw.store_ca,
             store_lease: match raw.store_lease {
                 None => DEFAULT_STORE_LEASE,
                 Some(s) if s.is_finite() && (1.0..=300.0).contains(&s) => {

@@ -40,20 +40,29 @@ class Redis:
     """A real redis-server (or valkey-server) on a free loopback port, with
     nothing kept on disk; it can be stopped and started again on that port."""
 
-    def __init__(self, tmp: Path, password: str | None = None):
+    def __init__(self, tmp: Path, password: str | None = None, tls: Path | None = None):
+        """With `tls`, a folder holding ca.crt, server.crt and server.key: the
+        server then speaks TLS only (rediss://)."""
         self.password = password
+        self.tls = tls
         self.binary = shutil.which("valkey-server") or shutil.which("redis-server")
         if not self.binary:
             pytest.fail("no redis-server or valkey-server on PATH: scripts/test.sh installs one (apt-get install redis-server)")
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{self.port}"
         self.dir = tmp
         self.process: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
+        if self.tls:
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls / "server.crt"),
+                     "--tls-key-file", str(self.tls / "server.key"), "--tls-ca-cert-file", str(self.tls / "ca.crt"),
+                     "--tls-auth-clients", "no"]
+        else:
+            ports = ["--port", str(self.port)]
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.dir), "--protected-mode", "yes",
              *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL,
@@ -61,6 +70,12 @@ class Redis:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.tls:
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                    return
+                time.sleep(0.05)
+                continue
             with contextlib.suppress(OSError):
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
@@ -350,6 +365,45 @@ async def test_a_store_password_comes_from_the_environment_and_never_shows(apps,
         assert secret not in wrong.stderr + wrong.stdout
     finally:
         guarded.stop()
+
+
+def private_ca(folder: Path) -> Path:
+    """A CA of our own and a certificate it signed for 127.0.0.1 (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+            "-subj", "/CN=spaces-mcp test CA", "-days", "1")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "1", "-extfile", "ext")
+    return folder
+
+
+async def test_a_tls_store_behind_a_private_ca(apps, tmp_path):
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is needed to make the test CA (Debian: apt-get install openssl)")
+    tls = private_ca(tmp_path / "tls")
+    secured = Redis(tmp_path, tls=tls)
+    try:
+        config = fleet_config(apps, secured, tmp_path / "shared")
+        # Without the CA the certificate is not trusted: a clear refusal.
+        untrusted = start_refused(config, tmp_path)
+        assert untrusted.returncode == 1 and secured.url in untrusted.stderr, untrusted.stderr
+        assert "trusts its TLS certificate" in untrusted.stderr and "--store-ca" in untrusted.stderr, untrusted.stderr
+        trusted = replica(config, tmp_path, ["--store-ca", str(tls / "ca.crt")])
+        try:
+            status, body = get(trusted.url + "/health")
+            assert status == 200 and json.loads(body)["store"]["address"].startswith("rediss://"), body
+            result = tasks_client(trusted.url, "call", "greet", '{"name": "tls"}')
+            assert result["ok"]["content"][0]["text"] == "Hello, tls!", result
+        finally:
+            trusted.stop()
+    finally:
+        secured.stop()
 
 
 # Last: a restarted store has lost everything the tests above left in it.

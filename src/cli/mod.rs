@@ -151,6 +151,9 @@ struct ServeArgs {
     /// A Valkey/Redis that replicas share (redis://host:6379, rediss:// for TLS): jobs, call slots and Space descriptions live there; overrides `store` in spaces.toml. A password may come from SPACES_MCP_STORE_PASSWORD.
     #[arg(long, value_name = "URL", env = "SPACES_MCP_STORE")]
     store: Option<String>,
+    /// The CA certificate (PEM file) that signed a rediss:// store's certificate, when it is a private CA; overrides `store_ca`.
+    #[arg(long, value_name = "FILE", env = "SPACES_MCP_STORE_CA")]
+    store_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -232,11 +235,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         _ => {}
     }
     let mut config = Config::load(config_path.as_deref())?;
-    if let Some(Command::Serve(ServeArgs {
-        store: Some(store), ..
-    })) = &cli.command
-    {
-        config.settings.store = Some(store.clone()).filter(|s| !s.trim().is_empty());
+    if let Some(Command::Serve(args)) = &cli.command {
+        if let Some(store) = &args.store {
+            config.settings.store = Some(store.clone()).filter(|s| !s.trim().is_empty());
+        }
+        if let Some(ca) = &args.store_ca {
+            config.settings.store_ca = Some(ca.clone()).filter(|c| !c.as_os_str().is_empty());
+        }
     }
     let runtime = runtime()?;
     match cli.command {

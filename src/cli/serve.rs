@@ -57,7 +57,8 @@ async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
 /// replica).
 async fn join_fleet(config: &Config, address: &str) -> Result<Arc<Fleet>, CliError> {
     let password = std::env::var(STORE_PASSWORD_ENV).ok();
-    let url = StoreUrl::parse(address, password).map_err(|e| CliError::Usage(e.to_string()))?;
+    let ca = config.settings.store_ca.as_deref();
+    let url = StoreUrl::parse(address, password, ca).map_err(|e| CliError::Usage(e.to_string()))?;
     if config.settings.private_output_dir {
         return Err(CliError::Usage(format!(
             "--store {}: replicas serve each other's saved files (resources/read), but output_dir is this machine's private default; set output_dir in spaces.toml (or SPACES_MCP_OUTPUT_DIR) to a folder on a volume every replica mounts",

@@ -36,6 +36,8 @@ pub(crate) enum FleetError {
         "--store {0}: not a Valkey/Redis address; use redis://host:6379 (or rediss:// for TLS)"
     )]
     BadUrl(String),
+    #[error("--store-ca: {0}")]
+    Ca(String),
     /// Wrong or missing credentials.
     #[error(
         "the shared store at {store} refused this replica: {reason}; check the password (SPACES_MCP_STORE_PASSWORD, or in the URL) and the user name"
@@ -50,9 +52,15 @@ pub(crate) enum FleetError {
         key: String,
     },
     #[error(
-        "the shared store at {store} is unreachable: {reason}; check that Valkey/Redis is running there"
+        "the shared store at {store} is unreachable: {reason}; check that Valkey/Redis is running there{}",
+        if *.tls { " and that this replica trusts its TLS certificate (a private CA's is given with --store-ca)" } else { "" }
     )]
-    Unreachable { store: String, reason: String },
+    Unreachable {
+        store: String,
+        reason: String,
+        /// A `rediss://` store: its certificate may be the trouble.
+        tls: bool,
+    },
 }
 
 /// A store address as given, with any password kept out of everything
@@ -60,13 +68,21 @@ pub(crate) enum FleetError {
 #[derive(Clone)]
 pub(crate) struct StoreUrl {
     url: Url,
+    /// The PEM certificate of the CA that signed the store's TLS
+    /// certificate, when that is not a public one (`rediss://` only).
+    ca: Option<Vec<u8>>,
 }
 
 impl StoreUrl {
-    /// Parses `redis://…` or `rediss://…`; a password may come from
-    /// `password_env` instead of the URL (so that it stays out of process
-    /// listings and config files).
-    pub(crate) fn parse(text: &str, password: Option<String>) -> Result<StoreUrl, FleetError> {
+    /// Parses `redis://…` or `rediss://…`; a password may come from the
+    /// environment instead of the URL (so that it stays out of process
+    /// listings and config files); `ca` is the PEM file of the CA
+    /// certificate that `rediss://` trusts (a store behind a private CA).
+    pub(crate) fn parse(
+        text: &str,
+        password: Option<String>,
+        ca: Option<&Path>,
+    ) -> Result<StoreUrl, FleetError> {
         let mut url = Url::parse(text.trim()).map_err(|_| FleetError::BadUrl(redact(text)))?;
         if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none() {
             return Err(FleetError::BadUrl(redact(text)));
@@ -77,7 +93,20 @@ impl StoreUrl {
             url.set_password(Some(&password))
                 .map_err(|_| FleetError::BadUrl(redact(text)))?;
         }
-        Ok(StoreUrl { url })
+        let ca = match ca {
+            None => None,
+            Some(_) if url.scheme() != "rediss" => {
+                return Err(FleetError::Ca(
+                    "a CA certificate is for rediss:// (TLS) addresses; this one is redis://"
+                        .to_string(),
+                ));
+            }
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| FleetError::Ca(format!("cannot read {}: {e}", path.display())))?,
+            ),
+        };
+        Ok(StoreUrl { url, ca })
     }
 
     /// The address without its password, for logs and errors.
@@ -111,6 +140,8 @@ pub(crate) struct Fleet {
     client: redis::Client,
     connection: ConnectionManager,
     shown: String,
+    /// A `rediss://` store.
+    tls: bool,
     /// Keys start with this, so one Redis can serve several fleets.
     prefix: String,
     /// This replica, as leases name it.
@@ -141,6 +172,7 @@ impl Fleet {
         lease: Duration,
     ) -> Result<Arc<Fleet>, FleetError> {
         let shown = url.shown();
+        let tls = url.url.scheme() == "rediss";
         let unreachable = |e: redis::RedisError| {
             if e.kind() == redis::ErrorKind::AuthenticationFailed {
                 FleetError::Refused {
@@ -151,10 +183,21 @@ impl Fleet {
                 FleetError::Unreachable {
                     store: shown.clone(),
                     reason: describe(&e),
+                    tls,
                 }
             }
         };
-        let client = redis::Client::open(url.url.as_str()).map_err(unreachable)?;
+        let client = match &url.ca {
+            None => redis::Client::open(url.url.as_str()),
+            Some(pem) => redis::Client::build_with_tls(
+                url.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+        }
+        .map_err(unreachable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
@@ -166,6 +209,7 @@ impl Fleet {
         )
         .await
         .map_err(|_| FleetError::Unreachable {
+            tls,
             store: shown.clone(),
             reason: format!("no answer within {}s", (COMMAND_TIMEOUT * 2).as_secs()),
         })?
@@ -175,6 +219,7 @@ impl Fleet {
             client,
             connection,
             shown,
+            tls,
             prefix: format!("{prefix}:"),
             replica: uuid::Uuid::new_v4().to_string(),
             lease,
@@ -278,6 +323,7 @@ impl Fleet {
                 Err(FleetError::Unreachable {
                     store: self.shown.clone(),
                     reason,
+                    tls: self.tls,
                 })
             }
         }
@@ -471,20 +517,22 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        let url = StoreUrl::parse("redis://:hunter2@127.0.0.1:6379/0", None).unwrap();
+        let url = StoreUrl::parse("redis://:hunter2@127.0.0.1:6379/0", None, None).unwrap();
         assert!(!url.shown().contains("hunter2"));
         assert!(!format!("{url:?}").contains("hunter2"));
         let from_env =
-            StoreUrl::parse("rediss://cache.internal:6380", Some("s3cret".into())).unwrap();
+            StoreUrl::parse("rediss://cache.internal:6380", Some("s3cret".into()), None).unwrap();
         assert_eq!(from_env.url.password(), Some("s3cret"));
         assert!(!from_env.shown().contains("s3cret"));
         for bad in ["http://127.0.0.1", "127.0.0.1:6379", "redis://", ""] {
             assert!(
-                matches!(StoreUrl::parse(bad, None), Err(FleetError::BadUrl(_))),
+                matches!(StoreUrl::parse(bad, None, None), Err(FleetError::BadUrl(_))),
                 "{bad}"
             );
         }
-        let err = StoreUrl::parse("http://u:pw@host", None).err().unwrap();
+        let err = StoreUrl::parse("http://u:pw@host", None, None)
+            .err()
+            .unwrap();
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
 }
