@@ -12,6 +12,10 @@
 //! - `gradio`: the Gradio protocol, one client per Space.
 //! - `jobs`: the job store behind tasks and detached calls (beside `gradio`
 //!   at the bottom: it knows nothing above it).
+//! - `fleet`: what replicas share through Valkey/Redis (jobs, each Space's
+//!   call slots, Space descriptions), at the bottom too: it implements the
+//!   job store's trait and `gradio`'s shared-slots trait.
+//! - `metrics`: the counters behind `/metrics`.
 
 mod call;
 pub mod cli;
