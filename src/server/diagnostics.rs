@@ -112,22 +112,24 @@ impl Diagnostics {
                 CallToolResult::success(vec![ContentBlock::text(t)]).into()
             ))
         };
+        // Flips the probe on or off, and says which.
+        let toggle = |probe: &AtomicBool, what: &str| {
+            let on = !probe.fetch_xor(true, Ordering::SeqCst);
+            format!(
+                "the {what} {PROBE} was {}",
+                if on { "added" } else { "removed" }
+            )
+        };
         match request.name.as_ref() {
             TRIGGER_TOOL_CHANGE => {
-                let on = !self.probe_tool.fetch_xor(true, Ordering::SeqCst);
+                let said = toggle(&self.probe_tool, "tool");
                 registry.tools_changed_elsewhere();
-                text(format!(
-                    "the tool {PROBE} was {}",
-                    if on { "added" } else { "removed" }
-                ))
+                text(said)
             }
             TRIGGER_PROMPT_CHANGE => {
-                let on = !self.probe_prompt.fetch_xor(true, Ordering::SeqCst);
+                let said = toggle(&self.probe_prompt, "prompt");
                 registry.prompts_changed_elsewhere();
-                text(format!(
-                    "the prompt {PROBE} was {}",
-                    if on { "added" } else { "removed" }
-                ))
+                text(said)
             }
             PROBE if self.probe_tool.load(Ordering::SeqCst) => text("ok".to_string()),
             MISSING_CAPABILITY => Some(sample(request, context).await),
