@@ -160,7 +160,8 @@ async def round_robin(replicas: list[HttpServer]):
 
 
 def peak(app, jobs: set[str]) -> int:
-    """The most of `jobs` the app ran at once, from its own record."""
+    """The most slow_compute jobs the app ran at once when one of `jobs`
+    started, from its own record (it counts every job it runs)."""
     most = 0
     for event in app.jobs():
         if event["job"] in jobs and event["event"] == "start":
@@ -296,7 +297,7 @@ async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_pa
         assert status == 200
         assert 'spaces_mcp_calls_total{tool="greet",outcome="ok"} 1' in text, text
         for name in ["spaces_mcp_calls_in_flight 0", "spaces_mcp_store_up 1", "spaces_mcp_jobs_running 0",
-                     "spaces_mcp_queue_wait_seconds_count 1", "spaces_mcp_store_errors_total"]:
+                     "spaces_mcp_queue_wait_seconds_count 1", "spaces_mcp_store_errors_total", "spaces_mcp_jobs_started_total 0"]:
             assert name in text, text
         status, body = get(watched.url + "/health")
         health = json.loads(body)

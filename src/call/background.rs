@@ -36,8 +36,8 @@ pub(crate) struct Background {
     /// The parent of every job's cancel token: stopping the server stops
     /// the Spaces' jobs too.
     all: CancellationToken,
-    /// Jobs started here since start, for `/metrics`.
-    started: std::sync::atomic::AtomicU64,
+    /// Calls that outlived their request here (became jobs), for `/metrics`.
+    detached: std::sync::atomic::AtomicU64,
 }
 
 /// A job that runs in this process.
@@ -108,7 +108,7 @@ impl Background {
             running: Arc::default(),
             ttl,
             all: CancellationToken::new(),
-            started: Default::default(),
+            detached: Default::default(),
         });
         let mut cancels = background.store.cancels();
         let running = Arc::downgrade(&background.running);
@@ -137,11 +137,16 @@ impl Background {
         &self.runner
     }
 
-    /// Jobs running in this process now, and started here since start.
+    /// Jobs (calls that outlived their request) running in this process
+    /// now, and how many there have been since start.
     pub(crate) fn counts(&self) -> (usize, u64) {
+        let running = lock(&self.running)
+            .values()
+            .filter(|r| *r.detached.borrow())
+            .count();
         (
-            lock(&self.running).len(),
-            self.started.load(std::sync::atomic::Ordering::Relaxed),
+            running,
+            self.detached.load(std::sync::atomic::Ordering::Relaxed),
         )
     }
 
@@ -170,8 +175,6 @@ impl Background {
         let id = record.id.clone();
         let (ended_tx, ended) = tokio::sync::watch::channel(None::<Job>);
         let stored: Arc<tokio::sync::Mutex<bool>> = Arc::default();
-        self.started
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 
         let cancel = self.all.child_token();
         let listener: Arc<Mutex<Option<ProgressSink>>> = Arc::default();
@@ -334,6 +337,8 @@ impl Background {
         *stored = true;
         *lock(&log) = None;
         detached.send_replace(true);
+        self.detached
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Detached::Stored(record))
     }
 

@@ -11,12 +11,12 @@ use crate::fleet::jobs::RedisJobStore;
 use crate::fleet::{Fleet, StoreUrl};
 use crate::jobs::JobStore;
 use crate::jobs::memory::{MemoryStore, StoreLimits};
+use crate::server::http::{self, HttpOptions};
+use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 
 /// Where a store password may come from, so it stays out of the command
 /// line and the config file.
 const STORE_PASSWORD_ENV: &str = "SPACES_MCP_STORE_PASSWORD";
-use crate::server::http::{self, HttpOptions};
-use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 
 /// The MCP handler over fresh services, with the Spaces of tools whose
 /// inputs come from them being read in the background. With a shared store

@@ -81,14 +81,22 @@ fn groups(config: &Config) -> Vec<Group> {
     by_space.into_values().collect()
 }
 
+/// Where the fleet keeps what `space` said about itself.
+fn shared_key(space: &SpaceRef) -> String {
+    format!("space:{}", space.base())
+}
+
 impl Discovery {
     /// What a replica of the fleet last read of `space`.
     async fn shared(&self, space: &SpaceRef) -> Option<ApiInfo> {
-        let text = self
-            .fleet
-            .as_ref()?
-            .load_description(space.base().as_str())
-            .await?;
+        let fleet = self.fleet.as_ref()?;
+        let text = match fleet.get(&shared_key(space)).await {
+            Ok(text) => text?,
+            Err(e) => {
+                tracing::debug!(space = %space, "no shared description: {e}");
+                return None;
+            }
+        };
         let info = serde_json::from_str(&text).ok()?;
         tracing::info!(space = %space, "using the Space's API as another replica read it");
         Some(info)
@@ -97,10 +105,11 @@ impl Discovery {
     /// Tells the fleet what `space` said.
     async fn share(&self, space: &SpaceRef, info: &ApiInfo) {
         let Some(fleet) = &self.fleet else { return };
-        if let Ok(text) = serde_json::to_string(info) {
-            fleet
-                .store_description(space.base().as_str(), &text, cache::CACHE_TTL)
-                .await;
+        let Ok(text) = serde_json::to_string(info) else {
+            return;
+        };
+        if let Err(e) = fleet.set(&shared_key(space), &text, cache::CACHE_TTL).await {
+            tracing::debug!(space = %space, "the description was not shared: {e}");
         }
     }
 

@@ -3,8 +3,9 @@
 //! One process needs none of this: the embedded job store and the in-process
 //! call slots serve it. Several replicas behind a load balancer share what
 //! must not be per process: jobs ([`jobs::RedisJobStore`]), each Space's
-//! call slots ([`line::FleetLine`]) and what each Space said about itself
-//! ([`Fleet::load_description`]). Anything a replica must hear at once (a
+//! call slots ([`line::FleetLine`]), and small records the layers above
+//! keep there ([`Fleet::get`]: what each Space said about itself, older
+//! clients' sessions). Anything a replica must hear at once (a
 //! job changed, a cancel, a slot freed) goes out on pub/sub; anything that
 //! must survive a replica's death has a lease, renewed while the replica
 //! lives, so that a SIGKILL never leaves a job `working` or a slot taken.
@@ -33,10 +34,10 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FleetError {
     #[error(
-        "--store {0}: not a Valkey/Redis address; use redis://host:6379 (or rediss:// for TLS)"
+        "store address {0} (--store, or store in spaces.toml): not a Valkey/Redis address; use redis://host:6379 (or rediss:// for TLS)"
     )]
     BadUrl(String),
-    #[error("--store-ca: {0}")]
+    #[error("the store's CA certificate (--store-ca, or store_ca in spaces.toml): {0}")]
     Ca(String),
     /// Wrong or missing credentials.
     #[error(
@@ -335,8 +336,8 @@ impl Fleet {
         self.messages.subscribe()
     }
 
-    /// A value of this fleet's (under [`Fleet::key`]`(["kv", name])`), for
-    /// the layers above that share small records (a session's start).
+    /// A small record of this fleet's (under [`Fleet::key`]`(["kv", name])`),
+    /// for the layers above: a Space's description, a session's start.
     pub(crate) async fn get(&self, name: &str) -> Result<Option<String>, FleetError> {
         self.run(redis::cmd("GET").arg(self.key(&["kv", name])))
             .await
@@ -363,35 +364,6 @@ impl Fleet {
             .run(redis::cmd("DEL").arg(self.key(&["kv", name])))
             .await?;
         Ok(())
-    }
-
-    /// What a Space said about itself, as another replica stored it.
-    pub(crate) async fn load_description(&self, space: &str) -> Option<String> {
-        match self
-            .run::<Option<String>>(redis::cmd("GET").arg(self.key(&["space", space])))
-            .await
-        {
-            Ok(text) => text,
-            Err(e) => {
-                tracing::debug!("no shared description of {space}: {e}");
-                None
-            }
-        }
-    }
-
-    pub(crate) async fn store_description(&self, space: &str, text: &str, ttl: Duration) {
-        let stored = self
-            .run::<()>(
-                redis::cmd("SET")
-                    .arg(self.key(&["space", space]))
-                    .arg(text)
-                    .arg("PX")
-                    .arg(ttl.as_millis() as u64),
-            )
-            .await;
-        if let Err(e) = stored {
-            tracing::debug!("the description of {space} was not shared: {e}");
-        }
     }
 }
 
@@ -487,9 +459,8 @@ async fn listen(fleet: std::sync::Weak<Fleet>) {
         match pubsub {
             Ok(Ok(pubsub)) => {
                 delay = Duration::from_millis(100);
-                // Subscribed anew: whatever was published meanwhile is
-                // caught by the pollers (leases, flags), so say so.
-                let _ = sender.send(("resubscribed".to_string(), String::new()));
+                // What was published while unsubscribed is caught by the
+                // pollers: lease renewals read cancel flags, waiters retry.
                 let mut stream = pubsub.into_on_message();
                 while let Some(message) = stream.next().await {
                     let channel = message.get_channel_name().to_string();

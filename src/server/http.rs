@@ -290,14 +290,14 @@ async fn metrics(State(server): State<SpacesServer>) -> Response {
         &mut out,
         "spaces_mcp_jobs_running",
         "gauge",
-        "Background calls (tasks, detached calls) running in this process now.",
+        "Jobs (tasks, detached calls: calls that outlived their request) running in this process now.",
         running,
     );
     metrics::single(
         &mut out,
         "spaces_mcp_jobs_started_total",
         "counter",
-        "Background calls started in this process.",
+        "Calls that outlived their request in this process and became jobs.",
         started,
     );
     if let Some(fleet) = server.fleet() {

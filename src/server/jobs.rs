@@ -123,7 +123,7 @@ pub(super) async fn call_in_background(
         Ok(Detached::Ended(job)) => return finished(&job).map(CallToolResponse::Complete),
         // No job can be kept (a fleet's store is away): the request waits
         // for the call's end instead, as for a client that waits.
-        Err(e) => {
+        Err(JobError::Store(e)) => {
             tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
             let longest = tool.limits.timeout + Duration::from_secs(30);
             let ended = tokio::select! {
@@ -138,6 +138,7 @@ pub(super) async fn call_in_background(
                 )),
             };
         }
+        Err(e) => return Err(job_error(e)),
     };
     match later {
         Later::Task => {
