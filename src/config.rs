@@ -137,9 +137,9 @@ pub(crate) struct Settings {
     /// How long the first `tools/list` may wait, at most, for Spaces not yet
     /// described in the cache (all read at once, in parallel).
     pub(crate) discovery_wait: Duration,
-    /// Saved files older than this are removed (at start, then hourly);
-    /// `None` keeps them.
-    pub(crate) output_retention: Option<Duration>,
+    /// What saved files may take: their retention, their total size, and
+    /// the most one `resources/read` returns.
+    pub(crate) saved: SavedLimits,
     pub(crate) jobs: JobSettings,
     /// The fleet's shared store (Valkey/Redis), if replicas share one.
     pub(crate) store: Option<String>,
@@ -155,6 +155,17 @@ pub(crate) struct Settings {
     pub(crate) diagnostics: bool,
 }
 
+/// The limits on saved files (`call::saved`), from `[settings]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SavedLimits {
+    /// Files older than this are removed; `None` keeps them.
+    pub(crate) retention: Option<Duration>,
+    /// The most all saved files may take together; the oldest go first.
+    pub(crate) max_bytes: u64,
+    /// The largest file one `resources/read` returns.
+    pub(crate) read_max_bytes: u64,
+}
+
 /// How long a replica's leases last unless the config says otherwise: long
 /// enough for a store hiccup, short enough that a dead replica's job is
 /// reported failed soon.
@@ -163,6 +174,18 @@ pub(crate) const DEFAULT_STORE_LEASE: Duration = Duration::from_secs(10);
 /// The most `inline_max_bytes` may be: a result is sent whole to the client,
 /// base64 makes it a third larger, and clients refuse far smaller ones.
 pub(crate) const MAX_INLINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most all saved files may take together unless the config says
+/// otherwise (`output_max_bytes`): past it the oldest are removed.
+pub(crate) const DEFAULT_OUTPUT_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The most `output_max_bytes` may be.
+const MAX_OUTPUT_BYTES: u64 = 1024 * 1024 * 1024 * 1024;
+
+/// The largest saved file one `resources/read` returns unless the config
+/// says otherwise: its base64 is held whole until sent, and a client holds
+/// the whole answer too.
+pub(crate) const DEFAULT_RESOURCE_READ_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The most `job_store_max_bytes` may be.
 const MAX_JOB_STORE_BYTES: u64 = 16 * 1024 * 1024 * 1024;
@@ -468,6 +491,8 @@ struct RawSettings {
     input_dirs: Vec<PathBuf>,
     discovery_wait: Option<f64>,
     output_retention_hours: Option<f64>,
+    output_max_bytes: Option<u64>,
+    resource_read_max_bytes: Option<u64>,
     job_ttl: Option<f64>,
     job_store_max_results: Option<usize>,
     job_store_max_bytes: Option<u64>,
@@ -599,6 +624,28 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// A byte count: `default` when absent, else within `range`.
+    fn bytes_within(
+        &self,
+        key: &str,
+        value: Option<u64>,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(n) if range.contains(&n) => Ok(n),
+            Some(n) => Err(self.invalid(
+                key,
+                format!(
+                    "expected {} to {} bytes, found {n}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
     fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             origin: self.origin.to_string(),
@@ -651,18 +698,32 @@ impl Validator<'_> {
                 .unwrap_or_else(crate::dirs::default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
             input_dirs: raw.input_dirs,
-            output_retention: match raw.output_retention_hours {
-                None => Some(Duration::from_secs(24 * 3600)),
-                Some(0.0) => None,
-                Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 => {
-                    Some(Duration::from_secs_f64(h * 3600.0))
-                }
-                Some(h) => {
-                    return Err(self.invalid(
-                        "settings.output_retention_hours",
-                        format!("expected 0 (keep) to 8760 hours, found {h}"),
-                    ));
-                }
+            saved: SavedLimits {
+                retention: match raw.output_retention_hours {
+                    None => Some(Duration::from_secs(24 * 3600)),
+                    Some(0.0) => None,
+                    Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 => {
+                        Some(Duration::from_secs_f64(h * 3600.0))
+                    }
+                    Some(h) => {
+                        return Err(self.invalid(
+                            "settings.output_retention_hours",
+                            format!("expected 0 (keep) to 8760 hours, found {h}"),
+                        ));
+                    }
+                },
+                max_bytes: self.bytes_within(
+                    "settings.output_max_bytes",
+                    raw.output_max_bytes,
+                    DEFAULT_OUTPUT_MAX_BYTES,
+                    1024 * 1024..=MAX_OUTPUT_BYTES,
+                )?,
+                read_max_bytes: self.bytes_within(
+                    "settings.resource_read_max_bytes",
+                    raw.resource_read_max_bytes,
+                    DEFAULT_RESOURCE_READ_MAX_BYTES,
+                    4096..=MAX_INLINE_BYTES,
+                )?,
             },
             discovery_wait: match raw.discovery_wait {
                 None => DEFAULT_DISCOVERY_WAIT,

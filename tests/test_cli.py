@@ -40,7 +40,7 @@ def test_call_saves_files_and_prints_where(apps, tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout[done.stdout.index("{"):])
     saved = Path(result["image"]["path"])
-    assert saved.parent == out and saved.exists()
+    assert saved.parent == out / "spaces-mcp" / "local" and saved.exists()
     assert str(saved) in done.stdout
     with Image.open(saved) as picture:
         assert picture.size == (288, 512)

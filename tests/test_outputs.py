@@ -52,7 +52,7 @@ async def test_every_output_kind(apps, tmp_path):
     assert {"clip.mp4", "report.txt"} <= set(links), links
     assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
     assert links["clip.mp4"].mime_type == "video/mp4"
-    assert s["clip"]["kind"] == "video" and Path(s["clip"]["path"]).parent == out
+    assert s["clip"]["kind"] == "video" and Path(s["clip"]["path"]).parent == out / "spaces-mcp" / "local"
     assert Path(s["report"]["path"]).read_text() == "report on hello big world\n"
     # Saved files are this user's alone.
     assert Path(s["report"]["path"]).stat().st_mode & 0o777 == 0o600

@@ -21,13 +21,14 @@ pub(crate) mod background;
 pub(crate) mod budget;
 pub(crate) mod explain;
 pub(crate) mod files;
-pub(crate) mod outputs;
 pub(crate) mod progress;
 pub(crate) mod render;
+pub(crate) mod saved;
 pub(crate) mod text;
 
 use crate::config::{Settings, ToolConfig};
 use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
+use crate::jobs::Owner;
 use crate::metrics::{self, Metrics};
 use crate::tools::derive::from_endpoint;
 use crate::tools::{
@@ -37,6 +38,7 @@ use budget::Budget;
 use explain::explain;
 use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter, log_line};
 use render::{Features, OutputError, RenderOptions, Rendered, render};
+use saved::SavedFiles;
 
 /// The tools, the Space clients and the settings, shared by every call.
 pub(crate) struct Runner {
@@ -48,6 +50,8 @@ pub(crate) struct Runner {
     idle: tokio::sync::Notify,
     /// Images decoded for previews at once: each takes tens of MiB.
     previews: Arc<tokio::sync::Semaphore>,
+    /// The server's folder of saved files.
+    saved_files: SavedFiles,
     /// Ticks whenever a call saved files (the resource list changed).
     saved: tokio::sync::watch::Sender<u64>,
     /// Calls by outcome and slot waits, for `/metrics`.
@@ -71,6 +75,8 @@ pub(crate) struct CallOptions {
     pub(crate) progress: Option<ProgressSink>,
     /// Where the Space's log lines go, when the client asked for them.
     pub(crate) log: Option<LogSink>,
+    /// Whose call it is: its saved files go to that owner's folder.
+    pub(crate) owner: Owner,
 }
 
 /// Why a call produced no result at all.
@@ -109,7 +115,13 @@ impl Runner {
         settings: Settings,
         token: Option<HfToken>,
     ) -> Runner {
+        let saved_files = SavedFiles::new(
+            settings.output_dir.clone(),
+            settings.private_output_dir,
+            settings.saved.clone(),
+        );
         Runner {
+            saved_files,
             registry,
             pool,
             settings,
@@ -126,17 +138,18 @@ impl Runner {
         &self.registry
     }
 
-    /// The files calls saved, as resources.
-    pub(crate) fn saved_files(&self) -> Vec<rmcp::model::Resource> {
-        outputs::list(&self.settings.output_dir)
+    /// The files `owner`'s calls saved, as resources.
+    pub(crate) fn saved_files(&self, owner: &Owner) -> Vec<rmcp::model::Resource> {
+        self.saved_files.list(owner)
     }
 
-    /// A saved file's contents, from `output_dir` only.
-    pub(crate) fn read_saved(
+    /// One of `owner`'s saved files, from that owner's folder only.
+    pub(crate) async fn read_saved(
         &self,
+        owner: &Owner,
         uri: &str,
-    ) -> Result<rmcp::model::ResourceContents, outputs::ReadError> {
-        outputs::read(&self.settings.output_dir, uri)
+    ) -> Result<rmcp::model::ResourceContents, saved::ReadError> {
+        self.saved_files.read(owner, uri).await
     }
 
     /// Ticks whenever a call saved files.
@@ -144,14 +157,12 @@ impl Runner {
         self.saved.subscribe()
     }
 
-    /// Removes saved files past the retention period (`output_retention_hours`).
-    pub(crate) fn sweep_outputs(&self) {
-        let Some(retention) = self.settings.output_retention else {
-            return;
-        };
-        let removed = outputs::sweep(&self.settings.output_dir, retention);
+    /// Removes saved files past the retention period (`output_retention_hours`)
+    /// or over the folder's cap (`output_max_bytes`), oldest first.
+    pub(crate) fn tidy_outputs(&self) {
+        let removed = self.saved_files.tidy();
         if removed > 0 {
-            tracing::info!(removed, dir = %self.settings.output_dir.display(), "removed saved files past their retention");
+            tracing::info!(removed, dir = %self.saved_files.root().display(), "removed saved files past their retention or over output_max_bytes");
             self.saved.send_modify(|n| *n += 1);
         }
     }
@@ -244,6 +255,8 @@ impl Runner {
                 } = rendered;
                 if saved > 0 {
                     self.saved.send_modify(|n| *n += 1);
+                    let runner = Arc::clone(self);
+                    tokio::task::spawn_blocking(move || runner.tidy_outputs());
                 }
                 let mut result = CallToolResult::success(content);
                 if options.features.structured {
@@ -343,8 +356,8 @@ impl Runner {
         let render_options = RenderOptions {
             features: options.features,
             save_all: options.save_all,
-            output_dir: &self.settings.output_dir,
-            private_output_dir: self.settings.private_output_dir,
+            saved: &self.saved_files,
+            owner: &options.owner,
             download_max_bytes: tool.limits.download_max_bytes,
             idle,
             token,

@@ -8,14 +8,15 @@
 //! result under its name.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rmcp::model::{ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
 use super::budget::{Media, MediaKind};
+use super::saved::{SAVED_SCHEME, SaveError, SavedFiles};
 use crate::gradio::{Fetched, GradioError, HfToken, ReturnInfo, SpaceClient};
+use crate::jobs::Owner;
 
 /// What the negotiated MCP protocol version lets us send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +47,9 @@ pub(crate) struct RenderOptions<'a> {
     pub(crate) features: Features,
     /// Never inline media (the CLI's `call`, which prints the saved paths).
     pub(crate) save_all: bool,
-    pub(crate) output_dir: &'a Path,
-    /// Keep `output_dir` private (our default folder): see `dirs::ensure_private_dir`.
-    pub(crate) private_output_dir: bool,
+    /// Where files are saved, and for whom.
+    pub(crate) saved: &'a SavedFiles,
+    pub(crate) owner: &'a Owner,
     pub(crate) download_max_bytes: u64,
     pub(crate) idle: Duration,
     pub(crate) token: Option<&'a HfToken>,
@@ -65,6 +66,12 @@ pub(crate) enum OutputError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<SaveError> for OutputError {
+    fn from(SaveError { path, source }: SaveError) -> OutputError {
+        OutputError::Save { path, source }
+    }
 }
 
 /// A call's result as MCP content and structured data.
@@ -478,15 +485,17 @@ async fn render_file(
     let named_type = field("mime_type")
         .map(str::to_string)
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
-    let (path, mut sink) = create_saved(options, file_name, &named_type).await?;
+    let mut saving = options
+        .saved
+        .create(options.owner, file_name, &named_type)
+        .await?;
+    let sink = saving.writer();
     let fetched = if inline_data {
         // The file came inside the answer: decode it, within the budget.
         match super::files::resolve(&url, &[], budget) {
             Ok(super::files::FileSource::Bytes { bytes, .. }) => {
-                let written = tokio::io::AsyncWriteExt::write_all(&mut sink, &bytes).await;
-                let flushed = tokio::io::AsyncWriteExt::flush(&mut sink).await;
-                written
-                    .and(flushed)
+                tokio::io::AsyncWriteExt::write_all(sink, &bytes)
+                    .await
                     .map(|()| Fetched {
                         size: bytes.len() as u64,
                         content_type: None,
@@ -501,17 +510,12 @@ async fn render_file(
         }
     } else {
         client
-            .download_into(&url, budget, options.token, options.idle, &mut sink)
+            .download_into(&url, budget, options.token, options.idle, sink)
             .await
     };
-    drop(sink);
-    let fetched = match fetched {
-        Ok(fetched) => fetched,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(error.into());
-        }
-    };
+    // A failed (or, by drop, cancelled) download leaves no file behind.
+    let fetched = fetched?;
+    let path = saving.finish().await?;
     let mime = sniff_mime(&fetched.head)
         .map(str::to_string)
         .or(fetched
@@ -563,9 +567,6 @@ pub(crate) fn saved_uri(path: &Path) -> String {
     format!("{SAVED_SCHEME}{}", file_name_of(path))
 }
 
-/// The URI prefix of saved files.
-pub(crate) const SAVED_SCHEME: &str = "spaces-mcp://outputs/";
-
 /// A file the Space names on another host: returned as its link (a text
 /// line and a `resource_link`), never fetched by this server.
 fn link_only(
@@ -598,50 +599,6 @@ fn file_name_of(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Saves bytes under a fresh, safe name in `dir`: the Space's file name is
-/// reduced to its last component and plain characters, so no name it sends
-/// can climb out of the folder or overwrite another output.
-async fn create_saved(
-    options: &RenderOptions<'_>,
-    suggested: &str,
-    mime: &str,
-) -> Result<(PathBuf, tokio::io::BufWriter<tokio::fs::File>), OutputError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = options.output_dir;
-    let io = |path: &Path, source| OutputError::Save {
-        path: path.to_path_buf(),
-        source,
-    };
-    let made = if options.private_output_dir {
-        let owned = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::dirs::ensure_private_dir(&owned))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-    } else {
-        tokio::fs::create_dir_all(dir).await
-    };
-    made.map_err(|e| io(dir, e))?;
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(
-        "{stamp}-{}-{n}-{}",
-        std::process::id(),
-        safe_file_name(suggested, mime)
-    );
-    let path = dir.join(name);
-    // A new file only (never through a link planted under the name), readable
-    // by this user alone.
-    let mut open = tokio::fs::OpenOptions::new();
-    open.write(true).create_new(true);
-    #[cfg(unix)]
-    open.mode(0o600);
-    let file = open.open(&path).await.map_err(|e| io(&path, e))?;
-    Ok((path, tokio::io::BufWriter::with_capacity(256 * 1024, file)))
 }
 
 /// The last path component of `name`, in letters, digits, `.`, `-` and `_`,

@@ -47,6 +47,7 @@ pub(super) async fn run(
         progress: Some(Arc::new(|_, _, message: String| eprintln!("… {message}"))),
         // The Space's log lines are among the progress printed above.
         log: None,
+        owner: crate::jobs::Owner::local(),
     };
     let outcome = services
         .runner

@@ -39,14 +39,14 @@ async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
     let background = Background::new(services.runner.clone(), store, jobs.ttl);
     let server = SpacesServer::new(background, fleet);
     services.discovery.start(config);
-    // Saved files past their retention go at start, then hourly.
+    // Saved files past their retention or over the cap go at start, then hourly.
     let runner = services.runner.clone();
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             hourly.tick().await;
             let sweeping = runner.clone();
-            let _ = tokio::task::spawn_blocking(move || sweeping.sweep_outputs()).await;
+            let _ = tokio::task::spawn_blocking(move || sweeping.tidy_outputs()).await;
         }
     });
     Ok(server)

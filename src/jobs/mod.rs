@@ -75,6 +75,22 @@ impl Owner {
         &self.0
     }
 
+    /// The name of this owner's folder of saved files: `local`, `anonymous`,
+    /// or the first 128 bits of the digest (plain hex: safe on every OS).
+    pub(crate) fn folder_name(&self) -> String {
+        let name: String = self
+            .0
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(32)
+            .collect();
+        if name.is_empty() {
+            "anonymous".to_string()
+        } else {
+            name
+        }
+    }
+
     /// A caller known by what it sent: each credential, labelled, digested
     /// together. No credentials at all is one owner too ("anonymous"): then
     /// the unguessable id is what guards a job.

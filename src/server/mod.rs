@@ -28,9 +28,9 @@ use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionConte
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
-use crate::call::outputs::ReadError;
 use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
+use crate::call::saved::ReadError;
 use crate::call::{CallOptions, RunError, Runner};
 use crate::fleet::Fleet;
 use crate::gradio::HfToken;
@@ -405,27 +405,24 @@ impl ServerHandler for SpacesServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let runner = self.runner.clone();
-        let files = tokio::task::spawn_blocking(move || runner.saved_files())
+        let owner = jobs::owner_of(&context);
+        let files = tokio::task::spawn_blocking(move || runner.saved_files(&owner))
             .await
             .unwrap_or_default();
         Ok(ListResourcesResult::with_all_items(files))
     }
 
-    /// A saved file, read from the output folder only.
+    /// A saved file of the caller's, read from its owner's folder only.
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let runner = self.runner.clone();
-        let uri = request.uri.clone();
-        let read = tokio::task::spawn_blocking(move || runner.read_saved(&uri))
-            .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        match read {
+        let owner = jobs::owner_of(&context);
+        match self.runner.read_saved(&owner, &request.uri).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(e @ (ReadError::NotFound(_) | ReadError::NotOurs(_))) => {
                 Err(McpError::resource_not_found(
@@ -433,6 +430,10 @@ impl ServerHandler for SpacesServer {
                     Some(serde_json::json!({ "uri": request.uri })),
                 ))
             }
+            Err(e @ ReadError::TooLarge { .. }) => Err(McpError::invalid_request(
+                e.to_string(),
+                Some(serde_json::json!({ "uri": request.uri })),
+            )),
             Err(e) => Err(McpError::internal_error(e.to_string(), None)),
         }
     }
@@ -580,6 +581,7 @@ impl ServerHandler for SpacesServer {
             cancel: context.ct.clone(),
             client_token,
             progress: progress.clone(),
+            owner: jobs::owner_of(&context),
         };
         if let Some(diagnostics) = &self.diagnostics
             && let Some(answer) = diagnostics

@@ -1,0 +1,737 @@
+//! The files this server saved: where they go, whose they are, and how they
+//! are listed, read back (`resources/read`) and removed.
+//!
+//! `output_dir` may be a folder the user keeps other files in (`~/Downloads`
+//! is a likely answer). So the server never decides by a file's name what is
+//! its own: every file it saves goes into a folder it made for itself,
+//! `<output_dir>/spaces-mcp/`, which holds a marker file only it writes, and
+//! in there into one folder per owner (the same owner as jobs: a digest of
+//! the caller's credentials, `local` over stdio, `anonymous` for a caller
+//! that sent none). Listing, reading, the retention sweep and the size cap
+//! look inside that folder only, and a caller only ever sees its own owner's
+//! folder. A folder named `spaces-mcp` that the server did not make is never
+//! used. A download is written under a hidden `.partial-` name and renamed
+//! when complete, so a cancelled or failed one is never listed or served,
+//! and is removed.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use rmcp::model::{Resource, ResourceContents};
+
+use super::render::{mime_from_name, safe_file_name};
+use crate::config::SavedLimits;
+use crate::jobs::Owner;
+
+/// The URI prefix of saved files, under which `resources/read` serves them.
+pub(crate) const SAVED_SCHEME: &str = "spaces-mcp://outputs/";
+
+/// The folder inside `output_dir` that is the server's own.
+const OWN_FOLDER: &str = "spaces-mcp";
+
+/// The file that marks [`OWN_FOLDER`] as made by this server.
+const MARKER: &str = ".spaces-mcp-folder";
+
+/// What a download is called until it is complete.
+const PARTIAL: &str = ".partial-";
+
+/// A partial file this old belongs to a process that died mid-download.
+const PARTIAL_MAX_AGE: Duration = Duration::from_secs(6 * 3600);
+
+/// The most files `resources/list` lists (newest first).
+const MAX_LISTED: usize = 1000;
+
+/// How many `resources/read` answers are built at once: each holds its
+/// file's base64 until it is sent.
+pub(crate) const CONCURRENT_READS: usize = 2;
+
+/// Why a saved file could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error("no saved file {0}: it was never saved here for this caller, or has been removed")]
+    NotFound(String),
+    #[error("{0} is not a saved file's URI (spaces-mcp://outputs/<file>)")]
+    NotOurs(String),
+    #[error(
+        "{uri} is {size} bytes, over the {max} bytes one resources/read returns (resource_read_max_bytes in spaces.toml); on the server it is {path}"
+    )]
+    TooLarge {
+        uri: String,
+        size: u64,
+        max: u64,
+        path: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+/// A file could not be saved.
+#[derive(Debug)]
+pub(crate) struct SaveError {
+    pub(crate) path: PathBuf,
+    pub(crate) source: io::Error,
+}
+
+/// The server's folder of saved files.
+#[derive(Debug)]
+pub(crate) struct SavedFiles {
+    output_dir: PathBuf,
+    /// `output_dir` is our default folder: it is made private (0700).
+    private: bool,
+    limits: SavedLimits,
+    reads: tokio::sync::Semaphore,
+}
+
+/// A file being saved: written under a partial name, renamed by
+/// [`NewFile::finish`], removed if dropped before that.
+pub(crate) struct NewFile {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: Option<tokio::io::BufWriter<tokio::fs::File>>,
+}
+
+impl NewFile {
+    pub(crate) fn writer(&mut self) -> &mut tokio::io::BufWriter<tokio::fs::File> {
+        self.writer
+            .as_mut()
+            .expect("a NewFile has its writer until finished")
+    }
+
+    /// Flushes the file and gives it its final name.
+    pub(crate) async fn finish(mut self) -> Result<PathBuf, SaveError> {
+        let fail = |path: &Path, source| SaveError {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(mut writer) = self.writer.take() {
+            tokio::io::AsyncWriteExt::flush(&mut writer)
+                .await
+                .map_err(|e| fail(&self.partial, e))?;
+        }
+        tokio::fs::rename(&self.partial, &self.path)
+            .await
+            .map_err(|e| fail(&self.path, e))?;
+        // Renamed: nothing is left for Drop to remove.
+        self.partial = PathBuf::new();
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        self.writer.take();
+        if !self.partial.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+impl SavedFiles {
+    pub(crate) fn new(output_dir: PathBuf, private: bool, limits: SavedLimits) -> SavedFiles {
+        SavedFiles {
+            output_dir,
+            private,
+            limits,
+            reads: tokio::sync::Semaphore::new(CONCURRENT_READS),
+        }
+    }
+
+    /// The folder that is the server's own (it may not exist yet).
+    pub(crate) fn root(&self) -> PathBuf {
+        self.output_dir.join(OWN_FOLDER)
+    }
+
+    /// The folder of `owner`'s saved files (it may not exist yet).
+    pub(crate) fn owner_dir(&self, owner: &Owner) -> PathBuf {
+        self.root().join(owner.folder_name())
+    }
+
+    /// Starts a new file for `owner`, under a fresh, safe name: the Space's
+    /// file name is reduced to its last component and plain characters, so
+    /// no name it sends can climb out of the folder or overwrite another.
+    pub(crate) async fn create(
+        &self,
+        owner: &Owner,
+        suggested: &str,
+        mime: &str,
+    ) -> Result<NewFile, SaveError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = {
+            let (output_dir, private, owner) =
+                (self.output_dir.clone(), self.private, owner.clone());
+            tokio::task::spawn_blocking(move || make_owner_dir(&output_dir, private, &owner))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(SaveError {
+                        path: self.output_dir.clone(),
+                        source: io::Error::other(e),
+                    })
+                })?
+        };
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{stamp}-{}-{n}-{}",
+            std::process::id(),
+            safe_file_name(suggested, mime)
+        );
+        let path = dir.join(&name);
+        let partial = dir.join(format!("{PARTIAL}{name}"));
+        // A new file only (never through a link planted under the name),
+        // readable by this user alone.
+        let mut open = tokio::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        open.mode(0o600);
+        let file = open.open(&partial).await.map_err(|source| SaveError {
+            path: partial.clone(),
+            source,
+        })?;
+        Ok(NewFile {
+            path,
+            partial,
+            writer: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
+        })
+    }
+
+    /// `owner`'s saved files, newest first.
+    pub(crate) fn list(&self, owner: &Owner) -> Vec<Resource> {
+        if !self.is_ours() {
+            return Vec::new();
+        }
+        let mut files: Vec<(SystemTime, String, u64)> = files_in(&self.owner_dir(owner))
+            .into_iter()
+            .filter(|f| !f.partial && f.single_link)
+            .map(|f| (f.modified, f.name, f.size))
+            .collect();
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
+        files
+            .into_iter()
+            .take(MAX_LISTED)
+            .map(|(_, name, size)| {
+                Resource::new(format!("{SAVED_SCHEME}{name}"), name.clone())
+                    .with_mime_type(mime_from_name(&name))
+                    .with_size(size)
+            })
+            .collect()
+    }
+
+    /// The contents of `owner`'s saved file `uri`, read from that owner's
+    /// folder only, at most `resource_read_max_bytes`, and base64-encoded
+    /// from the file piece by piece (the file's bytes are never held whole
+    /// beside their base64). At most [`CONCURRENT_READS`] are built at once.
+    pub(crate) async fn read(
+        &self,
+        owner: &Owner,
+        uri: &str,
+    ) -> Result<ResourceContents, ReadError> {
+        let name = uri
+            .strip_prefix(SAVED_SCHEME)
+            .ok_or_else(|| ReadError::NotOurs(uri.to_string()))?;
+        // A plain name: no separators, no `..`, not hidden (partial files).
+        if name.is_empty()
+            || name.starts_with('.')
+            || name.contains(['/', '\\', '\0'])
+            || name.contains("..")
+            || !self.is_ours()
+        {
+            return Err(ReadError::NotFound(uri.to_string()));
+        }
+        let path = self.owner_dir(owner).join(name);
+        let _permit = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|_| ReadError::NotFound(uri.to_string()))?;
+        let (uri_owned, max) = (uri.to_string(), self.limits.read_max_bytes);
+        let blob = tokio::task::spawn_blocking(move || encode_file(&path, &uri_owned, max))
+            .await
+            .map_err(|e| ReadError::Io {
+                path: name.to_string(),
+                source: io::Error::other(e),
+            })??;
+        Ok(ResourceContents::blob(blob, uri).with_mime_type(mime_from_name(name)))
+    }
+
+    /// Removes saved files past the retention period, partial files left
+    /// by a process that died, and then the oldest files while all of them
+    /// together take more than `output_max_bytes`. Only inside the server's
+    /// own folder. Says how many files went.
+    pub(crate) fn tidy(&self) -> usize {
+        if !self.is_ours() {
+            return 0;
+        }
+        let now = SystemTime::now();
+        let age = |f: &FileEntry| now.duration_since(f.modified).unwrap_or_default();
+        let mut kept = Vec::new();
+        let mut removed = 0;
+        for owner_dir in owner_dirs(&self.root()) {
+            for file in files_in(&owner_dir) {
+                let expired = if file.partial {
+                    age(&file) > PARTIAL_MAX_AGE
+                } else {
+                    self.limits.retention.is_some_and(|r| age(&file) > r)
+                };
+                if expired {
+                    removed += usize::from(std::fs::remove_file(&file.path).is_ok());
+                } else if !file.partial {
+                    kept.push(file);
+                }
+            }
+        }
+        let mut total: u64 = kept.iter().map(|f| f.size).sum();
+        if total > self.limits.max_bytes {
+            kept.sort_by_key(|f| f.modified);
+            for file in kept {
+                if total <= self.limits.max_bytes {
+                    break;
+                }
+                if std::fs::remove_file(&file.path).is_ok() {
+                    total = total.saturating_sub(file.size);
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
+    /// Whether the server's own folder exists and is marked as made by it.
+    fn is_ours(&self) -> bool {
+        let root = self.root();
+        real_dir(&root) && is_real_file(&root.join(MARKER))
+    }
+}
+
+/// Makes (if missing) and checks the server's folder and `owner`'s folder in
+/// it. A `spaces-mcp` folder without our marker is the user's: refused.
+fn make_owner_dir(output_dir: &Path, private: bool, owner: &Owner) -> Result<PathBuf, SaveError> {
+    let fail = |path: &Path, source| SaveError {
+        path: path.to_path_buf(),
+        source,
+    };
+    if private {
+        crate::dirs::ensure_private_dir(output_dir).map_err(|e| fail(output_dir, e))?;
+    } else {
+        std::fs::create_dir_all(output_dir).map_err(|e| fail(output_dir, e))?;
+    }
+    let root = output_dir.join(OWN_FOLDER);
+    let marker = root.join(MARKER);
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(&root) {
+        Ok(()) => {
+            let mut open = std::fs::OpenOptions::new();
+            open.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+            let mut file = open.open(&marker).map_err(|e| fail(&marker, e))?;
+            io::Write::write_all(
+                &mut file,
+                b"This folder is spaces-mcp's own: it saves Space outputs here and removes them past output_retention_hours.\n",
+            )
+            .map_err(|e| fail(&marker, e))?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Another process may have made it a moment ago and be writing
+            // the marker.
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            while !(real_dir(&root) && is_real_file(&marker)) {
+                if std::time::Instant::now() > deadline {
+                    return Err(fail(
+                        &root,
+                        io::Error::other(
+                            "this folder was not made by spaces-mcp, which saves only into a folder of its own; move it away, or set output_dir to another folder",
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Err(e) => return Err(fail(&root, e)),
+    }
+    let dir = root.join(owner.folder_name());
+    crate::dirs::ensure_private_dir(&dir).map_err(|e| fail(&dir, e))?;
+    Ok(dir)
+}
+
+/// A regular file in one of the server's folders.
+struct FileEntry {
+    path: PathBuf,
+    name: String,
+    size: u64,
+    modified: SystemTime,
+    partial: bool,
+    /// Not hard-linked from elsewhere (always true where links are not counted).
+    single_link: bool,
+}
+
+fn real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn is_real_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The owners' folders: real folders only, never a link.
+fn owner_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// The regular files in `dir` (links and folders are passed over).
+fn files_in(dir: &Path) -> Vec<FileEntry> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            // `DirEntry::metadata` does not follow links.
+            let meta = entry.metadata().ok()?;
+            if !meta.is_file() || name == MARKER {
+                return None;
+            }
+            Some(FileEntry {
+                path: entry.path(),
+                partial: name.starts_with(PARTIAL),
+                single_link: single_link(&meta),
+                name,
+                size: meta.len(),
+                modified: meta.modified().unwrap_or(UNIX_EPOCH),
+            })
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn single_link(meta: &std::fs::Metadata) -> bool {
+    std::os::unix::fs::MetadataExt::nlink(meta) == 1
+}
+
+#[cfg(not(unix))]
+fn single_link(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// The same file (not one swapped in between two looks).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// The base64 of the file at `path`: a regular file, not a link, with one
+/// link only, of at most `max` bytes.
+fn encode_file(path: &Path, uri: &str, max: u64) -> Result<String, ReadError> {
+    let not_found = || ReadError::NotFound(uri.to_string());
+    let io = |source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let looked = std::fs::symlink_metadata(path).map_err(|_| not_found())?;
+    if !looked.is_file() || !single_link(&looked) {
+        return Err(not_found());
+    }
+    let too_large = |size| ReadError::TooLarge {
+        uri: uri.to_string(),
+        size,
+        max,
+        path: path.display().to_string(),
+    };
+    if looked.len() > max {
+        return Err(too_large(looked.len()));
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let opened = file.metadata().map_err(io)?;
+    if !same_file(&looked, &opened) || !opened.is_file() || !single_link(&opened) {
+        return Err(not_found());
+    }
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut out =
+        String::with_capacity(base64::encoded_len(opened.len() as usize, true).unwrap_or(0));
+    // A multiple of 3, so that only the last piece is padded.
+    let mut piece = vec![0u8; 3 * 64 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let mut filled = 0;
+        while filled < piece.len() {
+            match file.read(&mut piece[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        total += filled as u64;
+        if total > max {
+            // It grew since we looked.
+            return Err(too_large(total));
+        }
+        engine.encode_string(&piece[..filled], &mut out);
+        if filled < piece.len() {
+            return Ok(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("spaces-mcp-saved-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn limits() -> SavedLimits {
+        SavedLimits {
+            retention: Some(Duration::from_secs(3600)),
+            max_bytes: 1 << 30,
+            read_max_bytes: 1 << 20,
+        }
+    }
+
+    async fn save(saved: &SavedFiles, owner: &Owner, name: &str, bytes: &[u8]) -> PathBuf {
+        let mut file = saved.create(owner, name, "image/png").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(file.writer(), bytes)
+            .await
+            .unwrap();
+        file.finish().await.unwrap()
+    }
+
+    fn age(path: &Path, seconds: u64) {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(seconds))
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_users_own_files_are_never_listed_read_or_removed() {
+        let dir = scratch("user");
+        // What a user keeps in ~/Downloads, named like our files once were.
+        let theirs = [
+            "2024-03-01-bank-statement.pdf",
+            "2024-01-15-10-30-00.png",
+            "1700000000000-42-0-image.png",
+        ];
+        for name in theirs {
+            std::fs::write(dir.join(name), b"the user's own").unwrap();
+            age(&dir.join(name), 48 * 3600);
+        }
+        let saved = SavedFiles::new(dir.clone(), false, limits());
+        let owner = Owner::local();
+        let ours = save(&saved, &owner, "image.png", b"\x89PNG").await;
+        age(&ours, 48 * 3600);
+        let listed: Vec<String> = saved.list(&owner).into_iter().map(|r| r.name).collect();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        for name in theirs {
+            let uri = format!("{SAVED_SCHEME}{name}");
+            assert!(matches!(
+                saved.read(&owner, &uri).await,
+                Err(ReadError::NotFound(_))
+            ));
+        }
+        assert_eq!(saved.tidy(), 1, "only our old file goes");
+        for name in theirs {
+            assert!(dir.join(name).exists(), "{name} was removed");
+        }
+        assert!(!ours.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_spaces_mcp_folder_the_server_did_not_make_is_left_alone() {
+        let dir = scratch("foreign");
+        let foreign = dir.join(OWN_FOLDER).join("local");
+        std::fs::create_dir_all(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+        age(&foreign.join("notes.txt"), 48 * 3600);
+        let saved = SavedFiles::new(dir.clone(), false, limits());
+        let owner = Owner::local();
+        assert!(saved.list(&owner).is_empty());
+        assert_eq!(saved.tidy(), 0);
+        let refused = saved
+            .create(&owner, "a.png", "image/png")
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            refused
+                .source
+                .to_string()
+                .contains("not made by spaces-mcp")
+        );
+        assert!(foreign.join("notes.txt").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn each_owner_sees_only_its_own_files() {
+        let dir = scratch("owners");
+        let saved = SavedFiles::new(dir.clone(), false, limits());
+        let alice = Owner::of_credentials([("bearer", "alice")]);
+        let bob = Owner::of_credentials([("bearer", "bob")]);
+        let path = save(&saved, &alice, "a.png", b"\x89PNG").await;
+        let uri = format!(
+            "{SAVED_SCHEME}{}",
+            path.file_name().unwrap().to_str().unwrap()
+        );
+        assert_eq!(saved.list(&alice).len(), 1);
+        assert!(saved.list(&bob).is_empty());
+        let ResourceContents::BlobResourceContents {
+            blob, mime_type, ..
+        } = saved.read(&alice, &uri).await.unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(blob, "iVBORw==");
+        assert_eq!(mime_type.as_deref(), Some("image/png"));
+        assert!(matches!(
+            saved.read(&bob, &uri).await,
+            Err(ReadError::NotFound(_))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn hostile_names_links_and_partial_files_are_not_served() {
+        let dir = scratch("hostile");
+        let saved = SavedFiles::new(dir.clone(), false, limits());
+        let owner = Owner::local();
+        let path = save(&saved, &owner, "a.png", b"\x89PNG").await;
+        let owner_dir = path.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("secret.txt"), b"secret").unwrap();
+        std::fs::write(owner_dir.join(".partial-1-2-3-b.png"), b"half").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("secret.txt"), owner_dir.join("link.txt")).unwrap();
+            std::fs::hard_link(dir.join("secret.txt"), owner_dir.join("hard.txt")).unwrap();
+        }
+        for hostile in [
+            "spaces-mcp://outputs/../../secret.txt",
+            "spaces-mcp://outputs/1-2-3-a/../../b",
+            "spaces-mcp://outputs/.partial-1-2-3-b.png",
+            "spaces-mcp://outputs/link.txt",
+            "spaces-mcp://outputs/hard.txt",
+            "spaces-mcp://outputs/",
+        ] {
+            assert!(
+                matches!(
+                    saved.read(&owner, hostile).await,
+                    Err(ReadError::NotFound(_))
+                ),
+                "{hostile}"
+            );
+        }
+        assert!(matches!(
+            saved.read(&owner, "file:///etc/passwd").await,
+            Err(ReadError::NotOurs(_))
+        ));
+        let listed: Vec<String> = saved.list(&owner).into_iter().map(|r| r.name).collect();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_file_leaves_nothing_and_reads_are_capped() {
+        let dir = scratch("partial");
+        let saved = SavedFiles::new(
+            dir.clone(),
+            false,
+            SavedLimits {
+                read_max_bytes: 10,
+                ..limits()
+            },
+        );
+        let owner = Owner::local();
+        let mut unfinished = saved.create(&owner, "cut.png", "image/png").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(unfinished.writer(), b"half a file")
+            .await
+            .unwrap();
+        drop(unfinished);
+        assert!(
+            files_in(&saved.owner_dir(&owner)).is_empty(),
+            "the partial file is gone"
+        );
+        let big = save(&saved, &owner, "big.bin", &[7u8; 11]).await;
+        let uri = format!(
+            "{SAVED_SCHEME}{}",
+            big.file_name().unwrap().to_str().unwrap()
+        );
+        let refused = saved.read(&owner, &uri).await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                ReadError::TooLarge {
+                    size: 11,
+                    max: 10,
+                    ..
+                }
+            ),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("resource_read_max_bytes"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_cap_removes_the_oldest_of_our_files() {
+        let dir = scratch("cap");
+        let saved = SavedFiles::new(
+            dir.clone(),
+            false,
+            SavedLimits {
+                max_bytes: 25,
+                ..limits()
+            },
+        );
+        let (a, b) = (Owner::local(), Owner::of_credentials([("bearer", "b")]));
+        let oldest = save(&saved, &a, "1.bin", &[1u8; 10]).await;
+        age(&oldest, 30);
+        let middle = save(&saved, &b, "2.bin", &[2u8; 10]).await;
+        age(&middle, 20);
+        let newest = save(&saved, &a, "3.bin", &[3u8; 10]).await;
+        std::fs::write(dir.join("theirs.bin"), [0u8; 100]).unwrap();
+        assert_eq!(saved.tidy(), 1);
+        assert!(!oldest.exists() && middle.exists() && newest.exists());
+        assert!(dir.join("theirs.bin").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn long_files_encode_as_one_base64() {
+        let dir = scratch("encode");
+        let bytes: Vec<u8> = (0..500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let path = dir.join("f");
+        std::fs::write(&path, &bytes).unwrap();
+        let blob = encode_file(&path, "u", 1 << 20).unwrap();
+        assert_eq!(
+            blob,
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
