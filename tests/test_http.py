@@ -18,8 +18,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import binary, local_config, slow_tool, with_settings, write_config
-from mcp_helpers import HttpServer, blocks, decoded, legacy, streamable, texts
+from conftest import binary, local_config, slow_tool, tasks_tools, with_settings, write_config
+from mcp_helpers import HttpServer, blocks, decoded, events, label, legacy, streamable, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio
 
@@ -237,6 +237,29 @@ async def test_disconnect_cancels_the_call(serve, apps):
     while "cancelled by the client" not in server.logs() and time.monotonic() < deadline:
         await anyio.sleep(0.2)
     assert "call cancelled by the client" in server.logs()
+
+
+async def test_closing_a_session_request_cancels_its_call_on_the_space(serve, apps):
+    # A raw client, as a script would be: a session, then a call whose
+    # connection it closes after a moment, without ending the session.
+    server = serve(config_text=tasks_tools(apps))
+    job = label()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
+        session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "slow_compute", "arguments": {"seconds": 40, "label": job}}}
+        async with client.stream("POST", "/mcp", headers=session, json=call) as response:
+            assert response.status_code == 200
+            await wait_for_event(apps.tasks, job, "tick")
+        # The connection of that request is closed; the session stays open.
+        stopped = await wait_for_event(apps.tasks, job, "cancelled", 10)
+        assert "end" not in {e["event"] for e in events(apps.tasks, job)}
+        assert stopped
+        listed = {"jsonrpc": "2.0", "id": 8, "method": "tools/list"}
+        assert (await client.post("/mcp", headers=session, json=listed)).status_code == 200
+    assert "a client left before its answer" in server.logs()
 
 
 async def call_in_flight(server) -> None:

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::access::{AccessPolicy, guard, refuse};
+use super::disconnect::CancelOnDisconnect;
 use super::sessions::FleetSessions;
 use super::sse::{self, LegacySessions};
 use super::{Arrivals, SpacesServer};
@@ -366,7 +367,11 @@ pub(crate) async fn serve(
         let mut manager = LocalSessionManager::default();
         manager.session_config.keep_alive = Some(session_idle);
         let manager = Arc::new(manager);
-        let service = StreamableHttpService::new(factory, manager.clone(), config);
+        let service = StreamableHttpService::new(
+            factory,
+            Arc::new(CancelOnDisconnect(manager.clone())),
+            config,
+        );
         (Router::new().route_service("/mcp", service), Some(manager))
     };
 

@@ -3,6 +3,7 @@
 
 mod access;
 mod diagnostics;
+mod disconnect;
 pub(crate) mod http;
 mod jobs;
 mod sessions;
