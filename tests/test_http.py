@@ -16,6 +16,7 @@ import wave
 import anyio
 import httpx
 import pytest
+from mcp import Client
 from PIL import Image
 
 from conftest import binary, local_config, slow_tool, tasks_tools, with_settings, write_config
@@ -173,6 +174,58 @@ async def test_session_cap(serve):
         assert httpx.get(server.url + "/sse", timeout=5).status_code == 503
         # Requests within open sessions still pass.
         assert len((await first.list_tools()).tools) == 4
+        # So do requests that open no session: a 2026-07-28 client's, with
+        # the official SDK, and a tools/list sent raw with no session.
+        async with Client(server.url + "/mcp", mode="2026-07-28") as modern:
+            assert {t.name for t in (await modern.list_tools()).tools} >= {"generate_image"}
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "probe", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        listed = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta}}
+        reply = httpx.post(server.url + "/mcp", headers={**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"}, json=listed, timeout=5)
+        assert reply.status_code == 200, reply.text
+
+
+async def test_one_caller_cannot_fill_the_session_cap(serve):
+    server = serve(args=["--max-sessions", "10", "--max-sessions-per-client", "2"])
+    greedy = {"X-HF-Authorization": "Bearer hf_greedy"}
+    async with streamable(server.url, greedy), legacy(server.url, greedy):
+        reply = httpx.post(server.url + "/mcp", headers={**ACCEPT, **greedy}, json=INIT, timeout=5)
+        assert reply.status_code == 429 and "--max-sessions-per-client" in reply.json()["error"], reply.text
+        assert httpx.get(server.url + "/sse", headers=greedy, timeout=5).status_code == 429
+        # Someone else still gets in.
+        async with streamable(server.url, {"X-HF-Authorization": "Bearer hf_other"}) as other:
+            assert await other.list_tools()
+    # Closed sessions give their places back.
+    async with streamable(server.url, greedy) as again:
+        assert await again.list_tools()
+
+
+async def test_a_session_answers_only_the_credentials_that_opened_it(serve):
+    server = serve()
+    alice = {"X-HF-Authorization": "Bearer hf_alice"}
+    opened = httpx.post(server.url + "/mcp", headers={**ACCEPT, **alice}, json=INIT, timeout=5)
+    session_id = opened.headers["mcp-session-id"]
+    listed = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    for method, body in (("POST", listed), ("GET", None), ("DELETE", None)):
+        stolen = httpx.request(method, server.url + "/mcp", headers={**ACCEPT, "Mcp-Session-Id": session_id, "X-HF-Authorization": "Bearer hf_mallory"}, json=body, timeout=5)
+        assert stolen.status_code == 404, (method, stolen.text)
+    # Alice's session is still hers (the DELETE above did not end it).
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    mine = {**ACCEPT, **alice, "Mcp-Session-Id": session_id}
+    assert httpx.post(server.url + "/mcp", headers=mine, json=initialized, timeout=5).status_code == 202
+    assert httpx.post(server.url + "/mcp", headers=mine, json=listed, timeout=5).status_code == 200
+    # The legacy transport's sessions likewise.
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+        async with client.stream("GET", "/sse", headers=alice) as stream:
+            lines = stream.aiter_lines()  # read on, never closed, while the session is used
+            line = ""
+            while not line.startswith("data: /messages"):
+                line = await lines.__anext__()
+            endpoint = line.removeprefix("data: ")
+            stolen = await client.post(endpoint, json=INIT, headers={"X-HF-Authorization": "Bearer hf_mallory"})
+            assert stolen.status_code == 404, stolen.text
+            assert (await client.post(endpoint, json=INIT, headers=alice)).status_code == 202
 
 
 async def test_32_concurrent_calls_lose_nothing(serve):

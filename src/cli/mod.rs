@@ -136,6 +136,9 @@ struct ServeArgs {
     /// Most sessions open at once, Streamable HTTP and legacy SSE together (http; more: 503).
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_sessions: u64,
+    /// Most sessions one caller (one bearer/HF token pair; callers without any share one) may hold open (http; more: 429).
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_sessions_per_client: u64,
     /// Seconds without a message before a session is dropped; never less than the longest tool timeout (http).
     #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     session_idle_timeout: u64,

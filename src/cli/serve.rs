@@ -134,6 +134,7 @@ pub(super) fn http_options(args: ServeArgs, config: &Config) -> Result<HttpOptio
         },
         max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+        max_sessions_per_owner: usize::try_from(args.max_sessions_per_client).unwrap_or(usize::MAX),
         session_idle: Duration::from_secs(args.session_idle_timeout),
         longest_call: config.longest_timeout(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),

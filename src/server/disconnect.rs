@@ -15,11 +15,11 @@ use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId};
+use rmcp::transport::streamable_http_server::session::EventStore;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::{
     RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
-use rmcp::transport::streamable_http_server::session::EventStore;
 
 /// rmcp's in-memory session manager, cancelling requests whose client left.
 pub(crate) struct CancelOnDisconnect(pub(crate) Arc<LocalSessionManager>);

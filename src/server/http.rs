@@ -11,8 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -35,6 +33,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::access::{AccessPolicy, guard, refuse};
 use super::disconnect::CancelOnDisconnect;
+use super::session_cap::{RpcMethod, SessionCap, cap_sessions};
 use super::sessions::FleetSessions;
 use super::sse::{self, LegacySessions};
 use super::{Arrivals, SpacesServer};
@@ -56,6 +55,8 @@ pub(crate) struct HttpOptions {
     pub(crate) access: AccessPolicy,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_sessions: usize,
+    /// Sessions one caller (one set of credentials) may hold open at once.
+    pub(crate) max_sessions_per_owner: usize,
     /// A session with no message for this long is dropped; never less than the
     /// longest tool timeout, so a silent long call keeps its session.
     pub(crate) session_idle: Duration,
@@ -76,74 +77,6 @@ pub(crate) enum HttpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// What the session cap needs to count sessions.
-struct SessionCap {
-    streamable: Option<Arc<LocalSessionManager>>,
-    legacy: Arc<LegacySessions>,
-    max: usize,
-    /// Held while a request checks the count and reserves its place, so two
-    /// requests never both take the last one.
-    gate: tokio::sync::Mutex<()>,
-    /// Requests that may open a session and have not yet answered: their
-    /// sessions do not show in the managers' counts until they exist.
-    reserved: AtomicUsize,
-}
-
-impl SessionCap {
-    async fn open(&self) -> usize {
-        let streamable = match &self.streamable {
-            Some(manager) => manager.sessions.read().await.len(),
-            None => 0,
-        };
-        streamable + self.legacy.count()
-    }
-}
-
-/// Gives a reserved place back once the request that held it has answered
-/// (by then its session, if it made one, is counted).
-struct Reservation(Arc<SessionCap>);
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.0.reserved.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Refuses a request that would open a session past the cap. The check and
-/// the reservation happen under one lock: a burst cannot overshoot the cap.
-async fn cap_sessions(
-    State(cap): State<Arc<SessionCap>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    let opens_session = (request.method() == Method::GET && path == "/sse")
-        || (cap.streamable.is_some()
-            && request.method() == Method::POST
-            && path == "/mcp"
-            && !request.headers().contains_key("mcp-session-id"));
-    if !opens_session {
-        return next.run(request).await;
-    }
-    let reservation = {
-        let _gate = cap.gate.lock().await;
-        if cap.open().await + cap.reserved.load(Ordering::SeqCst) >= cap.max {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
-                    "too many open sessions (the limit is {}); try again later",
-                    cap.max
-                ),
-            );
-        }
-        cap.reserved.fetch_add(1, Ordering::SeqCst);
-        Reservation(cap.clone())
-    };
-    let response = next.run(request).await;
-    drop(reservation);
-    response
 }
 
 /// Stamps each request with its arrival, for calls to start in that order
@@ -188,11 +121,18 @@ async fn check_json_rpc(State(max): State<usize>, request: Request, next: Next) 
             );
         }
     };
-    if let Err(error) = serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
-        return json_rpc_refusal(&bytes, &error);
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let method = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
+        Ok(message) => match &message {
+            rmcp::model::JsonRpcMessage::Request(request) => {
+                Some(request.request.method().to_string())
+            }
+            _ => None,
+        },
+        Err(error) => return json_rpc_refusal(&bytes, &error),
+    };
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(RpcMethod(method));
+    next.run(request).await
 }
 
 /// The 400 answer for a body that does not parse as a client message.
@@ -384,13 +324,12 @@ pub(crate) async fn serve(
         SSE_KEEP_ALIVE,
         shutdown.child_token(),
     ));
-    let cap = Arc::new(SessionCap {
+    let cap = Arc::new(SessionCap::new(
         streamable,
-        legacy: legacy.clone(),
-        max: options.max_sessions,
-        gate: tokio::sync::Mutex::new(()),
-        reserved: AtomicUsize::new(0),
-    });
+        legacy.clone(),
+        options.max_sessions,
+        options.max_sessions_per_owner,
+    ));
     let app = Router::new()
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
@@ -399,11 +338,12 @@ pub(crate) async fn serve(
         .route("/metrics", get(metrics).with_state(probe))
         .merge(mcp)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        // The cap reads the method the JSON-RPC check found: it runs inside it.
+        .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(middleware::from_fn_with_state(
             options.max_body_bytes,
             check_json_rpc,
         ))
-        .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(RequestBodyTimeoutLayer::new(options.read_timeout))
         .layer(middleware::from_fn_with_state(arrivals, stamp_arrival))
         .layer(middleware::from_fn_with_state(

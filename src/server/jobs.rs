@@ -63,15 +63,20 @@ impl Later {
     }
 }
 
-/// Who is calling, as far as jobs are concerned: over HTTP, the credentials
-/// the request carries (bearer token, HF token); over stdio, the one client.
+/// Who is calling, as far as jobs and saved files are concerned: over HTTP,
+/// the credentials the request carries (bearer token, HF token); over
+/// stdio, the one client.
 pub(super) fn owner_of(context: &RequestContext<RoleServer>) -> Owner {
-    let Some(parts) = context.extensions.get::<axum::http::request::Parts>() else {
-        return Owner::local();
-    };
+    match context.extensions.get::<axum::http::request::Parts>() {
+        Some(parts) => owner_of_headers(&parts.headers),
+        None => Owner::local(),
+    }
+}
+
+/// The owner an HTTP request's headers name.
+pub(super) fn owner_of_headers(headers: &axum::http::HeaderMap) -> Owner {
     let header = |name: &'static str| {
-        parts
-            .headers
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)

@@ -6,6 +6,7 @@ mod diagnostics;
 mod disconnect;
 pub(crate) mod http;
 mod jobs;
+mod session_cap;
 mod sessions;
 mod sse;
 pub(crate) mod stdio;

@@ -30,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::SpacesServer;
 use super::access::refuse;
+use super::jobs::owner_of_headers;
 use super::wrap::ServerSide;
+use crate::jobs::Owner;
 
 /// How many messages may wait in either direction before senders wait.
 const CHANNEL_CAPACITY: usize = 64;
@@ -38,7 +40,8 @@ const CHANNEL_CAPACITY: usize = 64;
 /// The open legacy sessions.
 pub(crate) struct LegacySessions {
     server: SpacesServer,
-    sessions: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+    /// Each session's way in, and whose it is (the credentials that opened it).
+    sessions: Mutex<HashMap<String, (mpsc::Sender<ClientJsonRpcMessage>, Owner)>>,
     keep_alive: Duration,
     /// Cancelled at shutdown: ends every session and its stream.
     shutdown: CancellationToken,
@@ -64,7 +67,8 @@ impl LegacySessions {
 
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (mpsc::Sender<ClientJsonRpcMessage>, Owner)>>
+    {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -121,12 +125,15 @@ impl Drop for SessionGuard {
 /// `GET /sse`.
 pub(crate) async fn open(
     State(sessions): State<Arc<LegacySessions>>,
+    headers: axum::http::HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, incoming) = mpsc::channel(CHANNEL_CAPACITY);
     let (outgoing, to_client) = mpsc::channel(CHANNEL_CAPACITY);
     let cancel = sessions.shutdown.child_token();
-    sessions.lock().insert(id.clone(), to_server);
+    sessions
+        .lock()
+        .insert(id.clone(), (to_server, owner_of_headers(&headers)));
 
     let server = sessions.server.clone();
     let session_cancel = cancel.clone();
@@ -181,7 +188,15 @@ pub(crate) async fn post(
             "the sessionId query parameter is missing",
         );
     };
-    let Some(sender) = sessions.lock().get(&id).cloned() else {
+    // A session named with other credentials than those that opened it is,
+    // to this caller, no session at all.
+    let caller = owner_of_headers(&parts.headers);
+    let Some(sender) = sessions
+        .lock()
+        .get(&id)
+        .filter(|(_, owner)| *owner == caller)
+        .map(|(sender, _)| sender.clone())
+    else {
         return refuse(
             StatusCode::NOT_FOUND,
             "unknown session: it has ended or never existed; open a new one with GET /sse",
