@@ -189,7 +189,7 @@ def test_two_hundred_simultaneous_initializes_open_only_ten_sessions(tmp_path):
             assert health["status"] == "ok"
     finally:
         server.stop()
-    print(f"200 initializes against a cap of 10: {len(opened)} opened, {len(refused)} refused")
+    print(f"200 initializes against a cap of 10: {len(opened)} opened, {len(refused)} refused", sorted({(r.status_code, r.text[:80]) for r in responses}))
     assert len(opened) == 10
     assert len(refused) == 190
     assert len({r.headers["mcp-session-id"] for r in opened}) == 10
@@ -295,3 +295,63 @@ def test_an_unparseable_stdio_request_gets_a_parse_error_and_nothing_is_lost(tmp
         process.wait(timeout=10)
     assert reply["id"] == 7 and reply["error"]["code"] == -32700, reply
     assert answer["id"] == 8 and answer["result"]["serverInfo"]["name"] == "spaces-mcp", answer
+
+
+def test_a_flood_of_progress_and_logs_to_a_client_that_stops_reading_is_bounded(tmp_path):
+    # A raw stdio client: it asks for progress and info logs, then reads
+    # nothing while the Space floods (20,000 progress messages of 1.6 kB,
+    # 2,000 log lines), then reads everything.
+    with hostile("flood") as (url, _):
+        config = tool_config(tmp_path, url, "timeout = 60")
+        process = subprocess.Popen(
+            [binary(), "--config", str(config), "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            def send(message: dict) -> None:
+                process.stdin.write(json.dumps(message).encode() + b"\n")
+                process.stdin.flush()
+
+            send(INIT)
+            assert json.loads(process.stdout.readline())["id"] == 1
+            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            send({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "info"}})
+            assert json.loads(process.stdout.readline())["id"] == 2
+            send({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                  "params": {"name": "victim", "arguments": {"text": "x"}, "_meta": {"progressToken": "p"}}})
+            time.sleep(8)  # not reading: the flood meets a full pipe
+            peak = peak_mib(process.pid)
+            progress = logs = dropped = 0
+            dropped_note = ""
+            result = None
+            while True:
+                message = json.loads(process.stdout.readline())
+                if message.get("id") == 3:
+                    result = message["result"]
+                    # What still waits goes out after the result: read up to a ping's answer.
+                    time.sleep(1)
+                    send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+                if message.get("id") == 4:
+                    break
+                if message.get("method") == "notifications/progress":
+                    progress += 1
+                elif message.get("method") == "notifications/message":
+                    logs += 1
+                    if message["params"].get("logger") == "spaces-mcp":
+                        dropped_note = message["params"]["data"]
+                        dropped += int(dropped_note.split()[0])
+                        logs -= 1
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+    print(f"flood: peak {peak:.1f} MiB, {progress} progress notifications, {logs} log lines; {dropped_note}")
+    assert result.get("isError") is not True, result
+    assert peak < 100, f"{peak:.1f} MiB"
+    # Coalesced: at most four a second (the wait above, and the call's own).
+    assert progress <= 60, progress
+    # At most 64 lines wait (and one batch of as many is on its way), and
+    # the client is told how many were dropped.
+    assert 0 < logs <= 2 * 64 + 1 and "were dropped" in dropped_note, (logs, dropped_note)
+    assert 1500 < dropped and logs + dropped <= 2000, (logs, dropped)

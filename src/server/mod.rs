@@ -6,6 +6,7 @@ mod diagnostics;
 mod disconnect;
 pub(crate) mod http;
 mod jobs;
+mod outbox;
 mod session_cap;
 mod sessions;
 mod sse;
@@ -16,21 +17,19 @@ pub(crate) use access::{AccessPolicy, BearerToken};
 
 use std::sync::{Arc, Mutex};
 
+#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
+use rmcp::model::LoggingLevel;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest,
     CustomResult, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
     Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, SubscriptionFilter,
-    Tool, UpdateTaskParams,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ServerCapabilities, ServerConfig, SubscriptionFilter, Tool, UpdateTaskParams,
 };
-#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
-use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
-use crate::call::progress::{LogSink, ProgressSink};
 use crate::call::render::Features;
 use crate::call::saved::ReadError;
 use crate::call::{CallOptions, RunError, Runner};
@@ -568,7 +567,7 @@ impl ServerHandler for SpacesServer {
                     .and_then(|parts| parts.extensions.get::<Arrival>())
             })
             .map(|a| a.0);
-        let progress = progress_sink(&context);
+        let progress = outbox::progress_sink(&context);
         // Logs go only to a request that asks for them: its own level
         // (2026-07-28), or its session's (`logging/setLevel`).
         let log_level = context
@@ -576,7 +575,7 @@ impl ServerHandler for SpacesServer {
             .log_level()
             .or(*self.log_level.lock().unwrap_or_else(|p| p.into_inner()));
         let options = CallOptions {
-            log: log_level.map(|floor| log_sink(&context, floor)),
+            log: log_level.map(|floor| outbox::log_sink(&context, floor)),
             arrival,
             features,
             save_all: false,
@@ -652,73 +651,4 @@ fn client_hf_token(context: &RequestContext<RoleServer>) -> Option<HfToken> {
         .trim();
     let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
     (!token.is_empty()).then(|| HfToken::new(token))
-}
-
-/// Sends the Space's log lines as `notifications/message`, in order, from
-/// `floor` up.
-#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
-fn log_sink(context: &RequestContext<RoleServer>, floor: LoggingLevel) -> LogSink {
-    let peer = context.peer.clone();
-    let (sender, mut receiver) =
-        tokio::sync::mpsc::unbounded_channel::<LoggingMessageNotificationParam>();
-    tokio::spawn(async move {
-        while let Some(message) = receiver.recv().await {
-            if let Err(e) = peer.notify_logging_message(message).await {
-                tracing::debug!("log message not sent: {e}");
-                break;
-            }
-        }
-    });
-    Arc::new(move |level: &str, line: String| {
-        let level = match level.to_ascii_lowercase().as_str() {
-            "warning" | "warn" => LoggingLevel::Warning,
-            "error" => LoggingLevel::Error,
-            "debug" => LoggingLevel::Debug,
-            _ => LoggingLevel::Info,
-        };
-        if severity(level) >= severity(floor) {
-            let message =
-                LoggingMessageNotificationParam::new(level, serde_json::Value::String(line))
-                    .with_logger("space");
-            let _ = sender.send(message);
-        }
-    })
-}
-
-/// A log level's place in the syslog order MCP uses (debug lowest).
-#[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
-fn severity(level: LoggingLevel) -> u8 {
-    match level {
-        LoggingLevel::Debug => 0,
-        LoggingLevel::Info => 1,
-        LoggingLevel::Notice => 2,
-        LoggingLevel::Warning => 3,
-        LoggingLevel::Error => 4,
-        LoggingLevel::Critical => 5,
-        LoggingLevel::Alert => 6,
-        LoggingLevel::Emergency => 7,
-    }
-}
-
-/// Sends `notifications/progress` for this request, in order, when the client
-/// gave a progress token.
-fn progress_sink(context: &RequestContext<RoleServer>) -> Option<ProgressSink> {
-    let token = context.meta.get_progress_token()?;
-    let peer = context.peer.clone();
-    let (sender, mut receiver) =
-        tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
-    tokio::spawn(async move {
-        while let Some(notification) = receiver.recv().await {
-            if let Err(e) = peer.notify_progress(notification).await {
-                tracing::debug!("progress notification not sent: {e}");
-                break;
-            }
-        }
-    });
-    Some(Arc::new(move |progress, total, message| {
-        let mut notification = ProgressNotificationParam::new(token.clone(), progress);
-        notification.total = total;
-        notification.message = Some(message);
-        let _ = sender.send(notification);
-    }))
 }

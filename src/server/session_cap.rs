@@ -92,32 +92,55 @@ impl SessionCap {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sessions open now (ended Streamable HTTP sessions are forgotten).
-    async fn open(&self) -> usize {
-        let streamable = match &self.streamable {
+    /// Sessions open or reserved now (ended Streamable HTTP sessions are
+    /// forgotten). A session a request opened is counted once: reserved
+    /// until the request answers, then known, in one step; the managers'
+    /// own counts cover sessions that came another way (restored in a fleet).
+    async fn taken(&self) -> usize {
+        let (managed, streamable_ids) = match &self.streamable {
             Some(manager) => {
                 let sessions = manager.sessions.read().await;
-                self.counts()
-                    .streamable
-                    .retain(|id, _| sessions.contains_key(id.as_str()));
-                sessions.len()
+                let ids: std::collections::HashSet<String> =
+                    sessions.keys().map(|id| id.to_string()).collect();
+                (sessions.len(), Some(ids))
             }
-            None => 0,
+            None => (0, None),
         };
-        streamable + self.legacy.count()
+        let managed = managed + self.legacy.count();
+        let mut counts = self.counts();
+        if let Some(ids) = streamable_ids {
+            counts.streamable.retain(|id, _| ids.contains(id));
+        }
+        let ours = counts.streamable.len()
+            + counts.legacy.values().sum::<usize>()
+            + counts.reserved.values().sum::<usize>();
+        ours.max(managed)
     }
 }
 
-/// Gives a reserved place back once the request that held it has answered
-/// (by then its session, if it made one, is counted).
+/// A place held for a request that may open a session, until it answers
+/// (then [`Reservation::settle`] turns it into the session it opened, in
+/// one step) or gives up (dropped: the place is free again).
 struct Reservation {
     cap: Arc<SessionCap>,
     owner: Owner,
+    settled: bool,
+}
+
+impl Reservation {
+    fn settle(mut self, opened: impl FnOnce(&mut Counts, &Owner)) {
+        let mut counts = self.cap.counts();
+        Counts::add(&mut counts.reserved, &self.owner, -1);
+        opened(&mut counts, &self.owner);
+        self.settled = true;
+    }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        Counts::add(&mut self.cap.counts().reserved, &self.owner, -1);
+        if !self.settled {
+            Counts::add(&mut self.cap.counts().reserved, &self.owner, -1);
+        }
     }
 }
 
@@ -168,10 +191,9 @@ pub(super) async fn cap_sessions(
     }
     let reservation = {
         let _gate = cap.gate.lock().await;
-        let open = cap.open().await;
+        let taken = cap.taken().await;
         let counts = cap.counts();
-        let reserved: usize = counts.reserved.values().sum();
-        if open + reserved >= cap.max {
+        if taken >= cap.max {
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!(
@@ -194,26 +216,24 @@ pub(super) async fn cap_sessions(
         Reservation {
             cap: cap.clone(),
             owner: owner.clone(),
+            settled: false,
         }
     };
-    if legacy {
-        Counts::add(&mut cap.counts().legacy, &owner, 1);
-    }
     let response = next.run(request).await;
-    if initialize
-        && let Some(id) = response
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-    {
-        cap.counts()
-            .streamable
-            .insert(id.to_string(), owner.clone());
-    }
-    drop(reservation);
+    let opened = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if !legacy {
+        if let Some(id) = opened.filter(|_| response.status().is_success()) {
+            reservation.settle(|counts, owner| {
+                counts.streamable.insert(id, owner.clone());
+            });
+        }
         return response;
     }
+    reservation.settle(|counts, owner| Counts::add(&mut counts.legacy, owner, 1));
     // The stream is counted for its owner until it ends.
     let open = LegacyStream { cap, owner };
     let (parts, body) = response.into_parts();

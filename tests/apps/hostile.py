@@ -17,6 +17,9 @@ MODE:
 - `gallery`:  the result is a gallery of 50 files of 4 MB each.
 - `badtext`:  the job fails with 100 kB of error text full of terminal
               escapes and bidi overrides.
+- `flood`:    before its result, the job sends 20,000 progress messages of
+              1.6 kB and 2,000 log lines of 1 kB, at wire speed (a real app
+              can send as many, but only slowly).
 
 With MODE `collect` it is instead a plain listener that records every request
 it receives (method, path, token headers) as JSON lines on stdout: the
@@ -133,6 +136,15 @@ async def handle(reader, writer) -> None:
                         writer.write(b"A" * 1024)
                         await writer.drain()
                         await asyncio.sleep(0.05)
+            if MODE == "flood":
+                desc = "d" * 1600
+                for i in range(20_000):
+                    step = {"msg": "progress", "event_id": EVENT_ID, "progress_data": [{"index": i, "length": 20_000, "unit": "steps", "progress": None, "desc": desc}]}
+                    writer.write(f"data: {json.dumps(step)}\n\n".encode())
+                    if i % 10 == 0:
+                        line = {"msg": "log", "event_id": EVENT_ID, "log": f"line {i // 10} " + "L" * 1024, "level": "info"}
+                        writer.write(f"data: {json.dumps(line)}\n\n".encode())
+                        await writer.drain()
             if MODE == "badtext":
                 text = "\x1b[31mboom\x07\u202egnp.exe\u2066 " + "A" * 100_000
                 failed = {"msg": "process_completed", "event_id": EVENT_ID, "success": False, "output": {"error": text}}
