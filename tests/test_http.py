@@ -115,8 +115,11 @@ async def test_bearer_token_is_required(serve):
         assert reply.status_code == 401, headers
         assert reply.headers["www-authenticate"] == "Bearer"
         assert httpx.get(server.url + "/sse", headers=headers, timeout=5).status_code == 401
-    assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+    # /health answers without the token, but says no more than ok.
+    public = httpx.get(server.url + "/health", timeout=5)
+    assert public.status_code == 200 and public.json() == {"status": "ok"}
     good = {"Authorization": "Bearer team-secret-42"}
+    assert "calls_in_flight" in httpx.get(server.url + "/health", headers=good, timeout=5).json()
     async with streamable(server.url, good) as session:
         assert len((await session.list_tools()).tools) == 4
     async with legacy(server.url, good) as session:

@@ -222,6 +222,10 @@ async def test_finished_jobs_expire_and_the_store_keeps_at_most_its_cap(apps, tm
             assert gone.is_error and "there is no job" in texts(gone), texts(gone)
     log = Path(errlog).read_text()
     assert "job store full: dropped the oldest finished jobs" in log and "evicted=1" in log, log
+    # A job id is a capability: logs name a job by its first 8 characters only.
+    assert "answered with a job handle" in log
+    for job_id in ids:
+        assert job_id not in log and job_id[:8] in log, job_id
 
 
 async def test_a_client_that_leaves_takes_its_jobs_with_it(apps):

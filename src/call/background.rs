@@ -231,7 +231,7 @@ impl Background {
             while latest.changed().await.is_ok() {
                 let message = latest.borrow_and_update().clone();
                 if let Err(e) = store.progress(&flushed, message).await {
-                    tracing::warn!(job = %flushed, "progress not stored: {e}");
+                    tracing::warn!(job = %flushed.short(), "progress not stored: {e}");
                 }
                 tokio::time::sleep(PROGRESS_EVERY).await;
             }
@@ -262,7 +262,7 @@ impl Background {
                     e.to_string(),
                 ),
                 Err(_) => {
-                    tracing::error!(job = %job, tool = name, "a background call panicked");
+                    tracing::error!(job = %job.short(), tool = name, "a background call panicked");
                     let message = format!(
                         "internal error: the call to {name} stopped unexpectedly; call the tool again"
                     );
@@ -279,7 +279,7 @@ impl Background {
                         .finish(&job, state.clone(), Some(message.clone()))
                         .await
                 {
-                    tracing::warn!(job = %job, "the end of a job was not stored: {e}");
+                    tracing::warn!(job = %job.short(), "the end of a job was not stored: {e}");
                 }
                 let mut end = record;
                 end.state = state;
@@ -397,7 +397,7 @@ impl Background {
     pub(crate) async fn cancel(&self, id: &JobId, owner: &Owner) -> Result<Job, JobError> {
         let job = self.get(id, owner).await?;
         if !job.state.is_finished() {
-            tracing::info!(job = %id, tool = job.tool, "cancelling a job");
+            tracing::info!(job = %id.short(), tool = job.tool, "cancelling a job");
             self.store.request_cancel(id).await?;
         }
         Ok(job)

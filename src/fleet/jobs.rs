@@ -145,7 +145,7 @@ impl RedisJobStore {
         let state = JobState::Failed(json!({ "code": -32603, "message": ORPHANED }));
         let reaped = self.end(id, &state, Some(ORPHANED), true).await?;
         if reaped {
-            tracing::warn!(job = %id, "a job's replica stopped renewing its lease: marked failed");
+            tracing::warn!(job = %id.short(), "a job's replica stopped renewing its lease: marked failed");
         }
         Ok(reaped)
     }
@@ -194,7 +194,7 @@ impl RedisJobStore {
             let (renewed, cancelled) = (pair.first() == Some(&true), pair.get(1) == Some(&true));
             if cancelled || !renewed {
                 if !renewed {
-                    tracing::warn!(job = %id, "the job's lease was lost (the store restarted or was out of reach): stopping it");
+                    tracing::warn!(job = %id.short(), "the job's lease was lost (the store restarted or was out of reach): stopping it");
                 }
                 let _ = self.cancels.send(id.clone());
             }

@@ -49,6 +49,14 @@ impl JobId {
     }
 }
 
+impl JobId {
+    /// The first 8 characters, for logs: the whole id is a capability (who
+    /// has it may read or cancel the job), so logs never hold it whole.
+    pub(crate) fn short(&self) -> &str {
+        self.0.get(..8).unwrap_or(&self.0)
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -114,18 +114,22 @@ impl AccessPolicy {
                 )));
             }
         }
-        if let Some(token) = &self.bearer_token
-            && path != "/health"
-        {
-            let presented = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-                .unwrap_or(b"");
-            if !token.matches(presented) {
-                return Err(Refusal::Unauthorized);
-            }
+        if path != "/health" && !self.authorized(headers) {
+            return Err(Refusal::Unauthorized);
         }
         Ok(())
+    }
+
+    /// Whether the request carries the bearer token (always, when none is set).
+    pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.bearer_token else {
+            return true;
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or(b"");
+        token.matches(presented)
     }
 }
 

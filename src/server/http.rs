@@ -175,8 +175,13 @@ fn json_rpc_refusal(bytes: &[u8], error: &serde_json::Error) -> Response {
 
 /// Whether this server can serve: 200 when it can, 503 when its shared
 /// store is out of reach (a load balancer should send calls elsewhere; the
-/// body says what is wrong).
-async fn health(State(server): State<SpacesServer>) -> Response {
+/// body says what is wrong). Without the bearer token (when one is set) it
+/// says only `ok` or `degraded`: the store's address and the replica's id
+/// are for operators.
+async fn health(
+    State((server, access)): State<(SpacesServer, Arc<AccessPolicy>)>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let runner = server.runner();
     let (store, reachable) = match server.fleet() {
         None => (
@@ -198,18 +203,26 @@ async fn health(State(server): State<SpacesServer>) -> Response {
             )
         }
     };
-    let body = axum::Json(serde_json::json!({
-        "status": if reachable { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "tools": runner.registry().snapshot().len(),
-        "calls_in_flight": runner.in_flight(),
-        "store": store,
-    }));
+    let status_word = if reachable { "ok" } else { "degraded" };
     let status = if reachable {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if !access.authorized(&headers) {
+        return (
+            status,
+            axum::Json(serde_json::json!({ "status": status_word })),
+        )
+            .into_response();
+    }
+    let body = axum::Json(serde_json::json!({
+        "status": status_word,
+        "version": env!("CARGO_PKG_VERSION"),
+        "tools": runner.registry().snapshot().len(),
+        "calls_in_flight": runner.in_flight(),
+        "store": store,
+    }));
     (status, body).into_response()
 }
 
@@ -334,7 +347,10 @@ pub(crate) async fn serve(
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
         .with_state(legacy)
-        .route("/health", get(health).with_state(probe.clone()))
+        .route(
+            "/health",
+            get(health).with_state((probe.clone(), Arc::new(options.access.clone()))),
+        )
         .route("/metrics", get(metrics).with_state(probe))
         .merge(mcp)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))

@@ -147,7 +147,7 @@ pub(super) async fn call_in_background(
     };
     match later {
         Later::Task => {
-            tracing::info!(job = %id, tool = tool.name, "the call goes on as a task");
+            tracing::info!(job = %id.short(), tool = tool.name, "the call goes on as a task");
             Ok(CallToolResponse::Task(CreateTaskResult::new(task(
                 &job,
                 background.ttl(),
@@ -155,7 +155,7 @@ pub(super) async fn call_in_background(
             ))))
         }
         Later::Handle(_) => {
-            tracing::info!(job = %id, tool = tool.name, "the call goes on in the background; answered with a job handle");
+            tracing::info!(job = %id.short(), tool = tool.name, "the call goes on in the background; answered with a job handle");
             Ok(still_running(&job, tool, wait, features.structured).into())
         }
     }
