@@ -299,7 +299,10 @@ async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_pa
         for name in ["spaces_mcp_calls_in_flight 0", "spaces_mcp_store_up 1", "spaces_mcp_jobs_running 0",
                      "spaces_mcp_queue_wait_seconds_count 1", "spaces_mcp_store_errors_total", "spaces_mcp_jobs_started_total 0"]:
             assert name in text, text
+        # Without the token /health says only ok; with it, the store too.
         status, body = get(watched.url + "/health")
+        assert status == 200 and json.loads(body) == {"status": "ok"}, body
+        status, body = get(watched.url + "/health", {"Authorization": f"Bearer {token}"})
         health = json.loads(body)
         assert status == 200 and health["store"]["reachable"] is True and health["store"]["kind"] == "redis", body
     finally:
