@@ -355,3 +355,30 @@ def test_a_flood_of_progress_and_logs_to_a_client_that_stops_reading_is_bounded(
     # the client is told how many were dropped.
     assert 0 < logs <= 2 * 64 + 1 and "were dropped" in dropped_note, (logs, dropped_note)
     assert 1500 < dropped and logs + dropped <= 2000, (logs, dropped)
+
+
+def test_an_oversize_stdio_message_is_refused_unread_and_the_server_reads_on(tmp_path):
+    # 9 MB of one JSON array (4.5M numbers): parsed, it would take hundreds of MB.
+    config = tool_config(tmp_path, "http://127.0.0.1:9")
+    process = subprocess.Popen(
+        [binary(), "--config", str(config), "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        huge = b'{"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"x": [' + b"0," * 4_500_000 + b"0]}}\n"
+        process.stdin.write(huge)
+        process.stdin.flush()
+        reply = json.loads(process.stdout.readline())
+        process.stdin.write(json.dumps(dict(INIT, id=6)).encode() + b"\n")
+        process.stdin.flush()
+        answer = json.loads(process.stdout.readline())
+        peak = peak_mib(process.pid)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    assert reply["error"]["code"] == -32600 and "--max-message-bytes" in reply["error"]["message"], reply
+    assert answer["id"] == 6 and answer["result"]["serverInfo"]["name"] == "spaces-mcp", answer
+    print(f"a 9 MB stdio line: peak {peak:.1f} MiB")
+    assert peak < 64, f"{peak:.1f} MiB"

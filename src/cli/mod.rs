@@ -133,6 +133,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes (http; larger: 413).
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
     max_body_bytes: u64,
+    /// Largest message read from stdin, in bytes (stdio; larger: -32600, and the server reads on).
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(4096..=256 * 1024 * 1024))]
+    max_message_bytes: u64,
     /// Most sessions open at once, Streamable HTTP and legacy SSE together (http; more: 503).
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_sessions: u64,
@@ -248,12 +251,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     }
     let runtime = runtime()?;
     match cli.command {
-        None => runtime.block_on(serve::stdio(config)),
+        None => runtime.block_on(serve::stdio(
+            config,
+            crate::server::stdio::DEFAULT_MAX_MESSAGE_BYTES,
+        )),
         Some(Command::Serve(args)) if args.transport == Transport::Http => {
             let options = serve::http_options(args, &config)?;
             runtime.block_on(serve::http(config, options))
         }
-        Some(Command::Serve(_)) => runtime.block_on(serve::stdio(config)),
+        Some(Command::Serve(args)) => runtime.block_on(serve::stdio(
+            config,
+            usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
+        )),
         Some(Command::Tools) => runtime.block_on(tools::run(&config)),
         Some(Command::Call {
             tool,

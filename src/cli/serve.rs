@@ -76,9 +76,9 @@ async fn join_fleet(config: &Config, address: &str) -> Result<Arc<Fleet>, CliErr
     Ok(fleet)
 }
 
-pub(super) async fn stdio(config: Config) -> Result<ExitCode, CliError> {
+pub(super) async fn stdio(config: Config, max_message_bytes: usize) -> Result<ExitCode, CliError> {
     tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
-    stdio::serve(serving(&config).await?)
+    stdio::serve(serving(&config).await?, max_message_bytes)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(ExitCode::SUCCESS)

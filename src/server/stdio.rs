@@ -20,8 +20,10 @@ use tokio::sync::mpsc;
 use super::SpacesServer;
 use super::wrap::ServerSide;
 
-/// The longest line read from stdin; longer ones are refused and skipped.
-const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// The longest line read from stdin unless `--max-message-bytes` says
+/// otherwise; longer ones are refused and skipped, never parsed (a short
+/// JSON text can take a hundred times its size once parsed).
+pub(crate) const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StdioError {
@@ -33,11 +35,15 @@ pub(crate) enum StdioError {
 
 /// Serves until the client closes stdin. Calls still running then are
 /// cancelled, and their jobs cancelled on the Spaces, before it returns.
-pub(crate) async fn serve(server: SpacesServer) -> Result<(), StdioError> {
+pub(crate) async fn serve(server: SpacesServer, max_message: usize) -> Result<(), StdioError> {
     let runner = server.runner().clone();
     let jobs = server.clone();
     let transport = ServerSide::new(
-        LineTransport::new(BufReader::new(tokio::io::stdin()), tokio::io::stdout()),
+        LineTransport::new(
+            BufReader::new(tokio::io::stdin()),
+            tokio::io::stdout(),
+            max_message,
+        ),
         server.arrivals().clone(),
     );
     let running = match server.serve(transport).await {
@@ -77,7 +83,7 @@ type Outgoing = (String, Option<tokio::sync::oneshot::Sender<()>>);
 pub(crate) struct OutputClosed;
 
 impl LineTransport {
-    pub(crate) fn new<R, W>(reader: R, writer: W) -> LineTransport
+    pub(crate) fn new<R, W>(reader: R, writer: W, max_message: usize) -> LineTransport
     where
         R: AsyncBufRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -85,7 +91,7 @@ impl LineTransport {
         let (to_server, incoming) = mpsc::channel(32);
         let (outgoing, to_writer) = mpsc::channel::<Outgoing>(32);
         tokio::spawn(write_lines(writer, to_writer));
-        tokio::spawn(read_lines(reader, to_server, outgoing.clone()));
+        tokio::spawn(read_lines(reader, to_server, outgoing.clone(), max_message));
         LineTransport { incoming, outgoing }
     }
 }
@@ -139,15 +145,18 @@ async fn read_lines<R: AsyncBufRead + Unpin>(
     mut reader: R,
     messages: mpsc::Sender<ClientJsonRpcMessage>,
     replies: mpsc::Sender<Outgoing>,
+    max_message: usize,
 ) {
     loop {
-        let line = match read_line(&mut reader).await {
+        let line = match read_line(&mut reader, max_message).await {
             Ok(Some(Line::Text(line))) => line,
             Ok(Some(Line::TooLong)) => {
                 let reply = error_reply(
                     Value::Null,
                     -32600,
-                    format!("Invalid Request: a message longer than {MAX_LINE_BYTES} bytes"),
+                    format!(
+                        "Invalid Request: a message longer than {max_message} bytes (--max-message-bytes); it was not read"
+                    ),
                 );
                 if replies.send((reply, None)).await.is_err() {
                     return;
@@ -185,12 +194,15 @@ async fn read_lines<R: AsyncBufRead + Unpin>(
 /// What one read of stdin gave.
 enum Line {
     Text(Vec<u8>),
-    /// A line over [`MAX_LINE_BYTES`], read to its end and dropped.
+    /// A line over the cap, read to its end and dropped.
     TooLong,
 }
 
 /// Reads up to the next newline without holding more than the cap.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Line>> {
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> std::io::Result<Option<Line>> {
     let mut line = Vec::new();
     let mut too_long = false;
     loop {
@@ -207,7 +219,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<O
             None => (buf, buf.len()),
         };
         let found_end = done <= buf.len() && buf.get(done - 1) == Some(&b'\n');
-        if !too_long && line.len() + chunk.len() <= MAX_LINE_BYTES {
+        if !too_long && line.len() + chunk.len() <= max {
             line.extend_from_slice(chunk);
         } else {
             too_long = true;
@@ -315,14 +327,16 @@ mod tests {
     async fn lines_are_read_whole_and_overlong_ones_skipped() {
         let long = "x".repeat(100);
         let input = format!("a\n{long}\nb");
-        let mut reader = BufReader::with_capacity(7, input.as_bytes());
-        let mut seen = Vec::new();
-        while let Some(line) = read_line(&mut reader).await.unwrap() {
-            seen.push(match line {
-                Line::Text(t) => String::from_utf8(t).unwrap(),
-                Line::TooLong => "<too long>".into(),
-            });
+        for (max, expected) in [(1000, long.as_str()), (64, "<too long>")] {
+            let mut reader = BufReader::with_capacity(7, input.as_bytes());
+            let mut seen = Vec::new();
+            while let Some(line) = read_line(&mut reader, max).await.unwrap() {
+                seen.push(match line {
+                    Line::Text(t) => String::from_utf8(t).unwrap(),
+                    Line::TooLong => "<too long>".into(),
+                });
+            }
+            assert_eq!(seen, ["a", expected, "b"], "max {max}");
         }
-        assert_eq!(seen, ["a", long.as_str(), "b"]);
     }
 }
