@@ -279,6 +279,11 @@ pub(crate) struct JobSettings {
     pub(crate) max_results: usize,
     /// The most bytes of results kept; past it, the oldest go first.
     pub(crate) max_bytes: u64,
+    /// The most jobs (calls that outlived their request) one owner may have
+    /// running in this process at once.
+    pub(crate) max_per_owner: usize,
+    /// The most jobs running in this process at once, all owners together.
+    pub(crate) max_running: usize,
 }
 
 impl Default for JobSettings {
@@ -287,6 +292,8 @@ impl Default for JobSettings {
             ttl: Duration::from_secs(3600),
             max_results: 1000,
             max_bytes: 256 * 1024 * 1024,
+            max_per_owner: 32,
+            max_running: 256,
         }
     }
 }
@@ -496,6 +503,8 @@ struct RawSettings {
     job_ttl: Option<f64>,
     job_store_max_results: Option<usize>,
     job_store_max_bytes: Option<u64>,
+    max_jobs_per_owner: Option<u64>,
+    max_jobs: Option<u64>,
     store: Option<String>,
     store_lease: Option<f64>,
     store_ca: Option<PathBuf>,
@@ -632,13 +641,39 @@ impl Validator<'_> {
         default: u64,
         range: std::ops::RangeInclusive<u64>,
     ) -> Result<u64, ConfigError> {
+        self.within(key, value, default, range, "bytes")
+    }
+
+    /// A count of `unit`: `default` when absent, else within `range`.
+    fn count_within(
+        &self,
+        key: &str,
+        value: Option<u64>,
+        default: usize,
+        range: std::ops::RangeInclusive<usize>,
+        unit: &str,
+    ) -> Result<usize, ConfigError> {
+        let (start, end) = (*range.start() as u64, *range.end() as u64);
+        let n = self.within(key, value, default as u64, start..=end, unit)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// `default` when absent, else `value` within `range` (of `unit`).
+    fn within(
+        &self,
+        key: &str,
+        value: Option<u64>,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+        unit: &str,
+    ) -> Result<u64, ConfigError> {
         match value {
             None => Ok(default),
             Some(n) if range.contains(&n) => Ok(n),
             Some(n) => Err(self.invalid(
                 key,
                 format!(
-                    "expected {} to {} bytes, found {n}",
+                    "expected {} to {} {unit}, found {n}",
                     range.start(),
                     range.end()
                 ),
@@ -819,6 +854,20 @@ impl Validator<'_> {
                     ));
                 }
             },
+            max_per_owner: self.count_within(
+                "settings.max_jobs_per_owner",
+                raw.max_jobs_per_owner,
+                base.max_per_owner,
+                1..=100_000,
+                "jobs",
+            )?,
+            max_running: self.count_within(
+                "settings.max_jobs",
+                raw.max_jobs,
+                base.max_running,
+                1..=1_000_000,
+                "jobs",
+            )?,
         })
     }
 

@@ -257,3 +257,66 @@ async def test_a_server_stopping_stops_its_jobs_after_the_grace(apps, tmp_path):
     stopped = await wait_for_event(apps.tasks, job, "cancelled", 10)
     print(f"SIGTERM to job stopped on the Space: {(stopped['t'] - stopping) * 1000:.0f} ms (no request was waiting on it)")
     assert stopped["t"] - stopping < 5
+
+
+async def test_one_caller_at_its_job_limit_is_told_and_others_are_not(apps, tmp_path):
+    config = write_config(apps.tmp, tasks_tools(apps, "max_jobs_per_owner = 2\ndetach_after = 1"))
+    server = HttpServer(config, tmp_path)
+    heavy = {"X-HF-Authorization": "Bearer hf_heavy"}
+    try:
+        made = []
+        for _ in range(2):
+            job = label()
+            created = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 20, "label": job}), headers=heavy)["ok"]
+            assert created["resultType"] == "task", created
+            made.append(created["taskId"])
+        # The third task of the same caller is refused, before anything runs.
+        job = label()
+        refused = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 20, "label": job}), headers=heavy)["ok"]
+        assert refused.get("isError") is True, refused
+        assert "max_jobs_per_owner" in refused["content"][0]["text"], refused
+        assert events(apps.tasks, job) == []
+        # Another caller still gets its task.
+        other = tasks_client(server.url, "call", "slow_compute", json.dumps({"seconds": 1, "label": label()}),
+                             headers={"X-HF-Authorization": "Bearer hf_light"})["ok"]
+        assert other["resultType"] == "task", other
+        # A client without tasks at the limit: its long call is answered in its request, not as a job handle.
+        async with streamable(server.url, heavy) as session:
+            job = label()
+            result = await session.call_tool("slow_compute", {"seconds": 3, "label": job})
+            assert texts(result) == f"computed {job} in 3s", texts(result)
+        for task in made:
+            assert tasks_client(server.url, "cancel", task, headers=heavy) == {"ok": {}}
+    finally:
+        server.stop()
+    assert "answering the call in its request" in server.logs()
+
+
+async def test_the_space_line_is_fair_between_callers(apps, tmp_path):
+    # One call at a time on the Space; a heavy caller queues six calls, a
+    # light one a single call just after: the light call runs second, not seventh.
+    config = write_config(apps.tmp, tasks_tools(apps, "space_concurrency = 1\ndetach_after = 0"))
+    server = HttpServer(config, tmp_path)
+    try:
+        heavy_jobs = [label() for _ in range(6)]
+        light_job = label()
+
+        async def call(headers, job):
+            async with streamable(server.url, headers) as session:
+                result = await session.call_tool("slow_compute", {"seconds": 0.5, "label": job})
+                assert not result.is_error, texts(result)
+
+        async with anyio.create_task_group() as group:
+            for job in heavy_jobs:
+                group.start_soon(call, {"X-HF-Authorization": "Bearer hf_heavy"}, job)
+            with anyio.fail_after(20):
+                while not [e for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs]:
+                    await anyio.sleep(0.05)
+            await anyio.sleep(0.2)  # the other five are in line by now
+            group.start_soon(call, {"X-HF-Authorization": "Bearer hf_light"}, light_job)
+    finally:
+        server.stop()
+    started = sorted((e["t"], e["job"]) for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs + [light_job])
+    order = [job for _, job in started]
+    # Second, or third if a second heavy call had started before it came.
+    assert order.index(light_job) <= 2, order

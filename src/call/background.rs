@@ -38,6 +38,28 @@ pub(crate) struct Background {
     all: CancellationToken,
     /// Calls that outlived their request here (became jobs), for `/metrics`.
     detached: std::sync::atomic::AtomicU64,
+    /// The most jobs one owner, and this process, may have running.
+    limits: JobLimits,
+}
+
+/// How many jobs (calls that outlived their request) may run at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobLimits {
+    pub(crate) per_owner: usize,
+    pub(crate) total: usize,
+}
+
+/// A job limit that was reached.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub(crate) enum LimitReached {
+    #[error(
+        "this caller already has {0} calls running in the background (max_jobs_per_owner in spaces.toml); wait for one to end (await_job, tasks/get) or cancel one (cancel_job, tasks/cancel), then call again"
+    )]
+    Owner(usize),
+    #[error(
+        "this server already runs {0} calls in the background (max_jobs in spaces.toml); try again in a moment"
+    )]
+    Server(usize),
 }
 
 /// A job that runs in this process.
@@ -57,6 +79,9 @@ struct Running {
     stored: Arc<tokio::sync::Mutex<bool>>,
     /// The job as the store will first hold it.
     record: Job,
+    /// Counted against its owner's and the server's job limits: set (under
+    /// the `running` lock) when the call goes on as a job.
+    counted: bool,
 }
 
 /// A call started in the background: its job's id, and its end once it has
@@ -84,6 +109,8 @@ pub(crate) enum JobError {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Limit(#[from] LimitReached),
 }
 
 /// The most often a detached job's progress is written to the store.
@@ -101,12 +128,14 @@ impl Background {
         runner: Arc<Runner>,
         store: Arc<dyn JobStore>,
         ttl: Duration,
+        limits: JobLimits,
     ) -> Arc<Background> {
         let background = Arc::new(Background {
             runner,
             store,
             running: Arc::default(),
             ttl,
+            limits,
             all: CancellationToken::new(),
             detached: Default::default(),
         });
@@ -213,6 +242,7 @@ impl Background {
                 latest: latest.clone(),
                 stored: stored.clone(),
                 record: record.clone(),
+                counted: false,
             },
         );
 
@@ -314,8 +344,14 @@ impl Background {
     /// meanwhile is not stored at all.
     pub(crate) async fn detach(&self, started: &Started) -> Result<Detached, JobError> {
         let Some((stored, mut record, detached, latest, log)) = ({
-            let running = lock(&self.running);
-            running.get(&started.id).map(|r| {
+            let mut running = lock(&self.running);
+            let owner = running.get(&started.id).map(|r| r.record.owner.clone());
+            // The job takes its place under the limits now, or not at all.
+            if let Some(owner) = owner {
+                self.room_for(&running, &owner)?;
+            }
+            running.get_mut(&started.id).map(|r| {
+                r.counted = true;
                 (
                     r.stored.clone(),
                     r.record.clone(),
@@ -327,19 +363,52 @@ impl Background {
         }) else {
             return self.ended_meanwhile(started);
         };
+        let uncount = || {
+            if let Some(r) = lock(&self.running).get_mut(&started.id) {
+                r.counted = false;
+            }
+        };
         let mut stored = stored.lock().await;
         if started.ended.borrow().is_some() {
             return self.ended_meanwhile(started);
         }
         record.message = Some(latest.borrow().clone()).filter(|m| !m.is_empty());
         record.updated = std::time::SystemTime::now();
-        self.store.create(record.clone()).await?;
+        if let Err(e) = self.store.create(record.clone()).await {
+            uncount();
+            return Err(e.into());
+        }
         *stored = true;
         *lock(&log) = None;
         detached.send_replace(true);
         self.detached
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Detached::Stored(record))
+    }
+
+    /// Whether `owner` may have one more job, and the server too.
+    pub(crate) fn has_room(&self, owner: &Owner) -> Result<(), LimitReached> {
+        self.room_for(&lock(&self.running), owner)
+    }
+
+    fn room_for(
+        &self,
+        running: &HashMap<JobId, Running>,
+        owner: &Owner,
+    ) -> Result<(), LimitReached> {
+        let jobs = running.values().filter(|r| r.counted);
+        let (mut total, mut owners) = (0, 0);
+        for job in jobs {
+            total += 1;
+            owners += usize::from(job.record.owner == *owner);
+        }
+        if owners >= self.limits.per_owner {
+            return Err(LimitReached::Owner(self.limits.per_owner));
+        }
+        if total >= self.limits.total {
+            return Err(LimitReached::Server(self.limits.total));
+        }
+        Ok(())
     }
 
     fn ended_meanwhile(&self, started: &Started) -> Result<Detached, JobError> {

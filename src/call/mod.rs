@@ -27,7 +27,7 @@ pub(crate) mod saved;
 pub(crate) mod text;
 
 use crate::config::{Settings, ToolConfig};
-use crate::gradio::{GradioError, HfToken, SpacePool, Stage};
+use crate::gradio::{GradioError, HfToken, SpacePool, Stage, Ticket};
 use crate::jobs::Owner;
 use crate::metrics::{self, Metrics};
 use crate::tools::derive::from_endpoint;
@@ -316,7 +316,11 @@ impl Runner {
         // First of all, a place in the Space's line: calls start in the order
         // they came, even while the Space is still being read.
         let waiting = std::time::Instant::now();
-        let slot = client.slot(&observe, options.arrival).await?;
+        let ticket = Ticket {
+            arrival: options.arrival,
+            caller: options.owner.as_str(),
+        };
+        let slot = client.slot(&observe, ticket).await?;
         self.metrics.waited(waiting.elapsed());
         // A tool that lists its inputs is checked before anything is sent; one
         // whose inputs come from the Space is checked against them as the

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CliError, ServeArgs, Services};
-use crate::call::background::Background;
+use crate::call::background::{Background, JobLimits};
 use crate::config::Config;
 use crate::fleet::jobs::RedisJobStore;
 use crate::fleet::{Fleet, StoreUrl};
@@ -36,7 +36,11 @@ async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
             max_bytes: usize::try_from(jobs.max_bytes).unwrap_or(usize::MAX),
         })),
     };
-    let background = Background::new(services.runner.clone(), store, jobs.ttl);
+    let limits = JobLimits {
+        per_owner: jobs.max_per_owner,
+        total: jobs.max_running,
+    };
+    let background = Background::new(services.runner.clone(), store, jobs.ttl, limits);
     let server = SpacesServer::new(background, fleet);
     services.discovery.start(config);
     // Saved files past their retention or over the cap go at start, then hourly.

@@ -17,7 +17,7 @@ use super::body::{MAX_DESCRIPTION_BYTES, check_status, read_json};
 use super::hub;
 use super::pool::CancelsInFlight;
 use super::retry::{Request, backoff, retrying};
-use super::slots::{Held, Shared, SharedSlot, Slots};
+use super::slots::{Held, Shared, SharedSlot, Slots, Ticket};
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
 };
@@ -279,10 +279,10 @@ impl SpaceClient {
     pub(crate) async fn slot(
         &self,
         observe: Observer<'_>,
-        arrival: Option<u64>,
+        ticket: Ticket<'_>,
     ) -> Result<Slot<'_>, GradioError> {
         let Some(shared) = &self.shared else {
-            return Ok(Slot(self.slots.acquire(observe, arrival).await, None));
+            return Ok(Slot(self.slots.acquire(observe, ticket).await, None));
         };
         // The fleet's slot first: a call holding one of this process's slots
         // while it waits for the fleet's would hold back the calls behind it
@@ -296,10 +296,7 @@ impl SpaceClient {
                 space: self.space.to_string(),
                 reason: e.to_string(),
             })?;
-        Ok(Slot(
-            self.slots.acquire(observe, arrival).await,
-            Some(fleet),
-        ))
+        Ok(Slot(self.slots.acquire(observe, ticket).await, Some(fleet)))
     }
 
     /// Runs `api` with `data` (every input, in order) within `slot` and

@@ -31,7 +31,7 @@ pub(crate) use events::follow;
 pub(crate) use files::Fetched;
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
-pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError};
+pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError, Ticket};
 pub(crate) use space::SpaceRef;
 
 /// A Hugging Face token. It is only ever written into a request header marked

@@ -2,18 +2,21 @@
 //! Space at once, the rest wait in line and are told their place as it
 //! changes.
 //!
-//! The line is ordered by each call's turn: the moment its request arrived,
-//! stamped by the transport while messages are still read one by one (once
-//! handlers run, tokio may start the last spawned first). A waiter that gives
-//! up (cancelled, timed out) leaves the line, so the places reported to those
-//! behind it stay true.
+//! The line is fair between callers, and in arrival order within each: a
+//! caller's calls take turns with everyone else's (round-robin, as in
+//! start-time fair queuing), so one caller with two hundred calls in line
+//! does not keep another's single call waiting behind all of them. A call's
+//! turn is the moment its request arrived, stamped by the transport while
+//! messages are still read one by one (once handlers run, tokio may start
+//! the last spawned first). A waiter that gives up (cancelled, timed out)
+//! leaves the line, so the places reported to those behind it stay true.
 //!
 //! Holding a slot is not yet reaching the Space: a call still reads the
 //! Space's description, checks its arguments and uploads its files. So that
 //! the Space sees jobs in the order the calls came, a holder submits its job
 //! only when no holder with an earlier turn is still to submit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -56,9 +59,28 @@ pub(crate) struct SharedSlotsError(pub(crate) String);
 /// The shared slots, if this process is one of a fleet.
 pub(crate) type Shared = Option<Arc<dyn SharedSlots>>;
 
-/// A call's place in the order: its arrival stamp (when it has one), then a
-/// number that makes it unique.
+/// A call's place in the order of its caller's calls: its arrival stamp
+/// (when it has one), then a number that makes it unique.
 type Turn = (u64, u64);
+
+/// Who asks for a slot, and when the request arrived.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket<'a> {
+    /// The arrival stamp (see `server::Arrival`); `None`: now.
+    pub(crate) arrival: Option<u64>,
+    /// Whose call it is (an opaque key: calls of one key take turns with
+    /// those of the others).
+    pub(crate) caller: &'a str,
+}
+
+impl Ticket<'_> {
+    /// A ticket of one anonymous caller arriving now (tests, the CLI).
+    #[cfg(test)]
+    pub(crate) const NOW: Ticket<'static> = Ticket {
+        arrival: None,
+        caller: "",
+    };
+}
 
 pub(crate) struct Slots {
     state: Mutex<State>,
@@ -69,9 +91,72 @@ pub(crate) struct Slots {
 
 struct State {
     free: usize,
-    waiting: BTreeSet<Turn>,
+    /// The calls in line, and whose each is.
+    waiting: BTreeMap<Turn, Arc<str>>,
     /// Holders that have not submitted their job yet.
     unsubmitted: BTreeSet<Turn>,
+    /// The round of the last call served (virtual time).
+    round: u64,
+    /// Per caller, the first round its next call may have: one past the
+    /// round of its last call served. Callers at or below `round` are
+    /// forgotten (they start at `round` anyway).
+    next_round: HashMap<Arc<str>, u64>,
+}
+
+impl State {
+    /// Where a waiter stands: its round (its caller's next round, or now,
+    /// plus the number of its caller's calls ahead of it), then its turn.
+    fn key(&self, turn: Turn) -> Option<(u64, Turn)> {
+        let caller = self.waiting.get(&turn)?;
+        let base = self
+            .next_round
+            .get(caller)
+            .copied()
+            .unwrap_or(0)
+            .max(self.round);
+        let rank = self
+            .waiting
+            .range(..turn)
+            .filter(|(_, c)| *c == caller)
+            .count() as u64;
+        Some((base + rank, turn))
+    }
+
+    /// How many waiters stand before `turn`.
+    fn ahead(&self, turn: Turn) -> usize {
+        let Some(mine) = self.key(turn) else {
+            return 0;
+        };
+        let mut ranks: HashMap<&str, u64> = HashMap::new();
+        self.waiting
+            .iter()
+            .filter(|(other, caller)| {
+                let rank = ranks.entry(caller).or_default();
+                let base = self
+                    .next_round
+                    .get(*caller)
+                    .copied()
+                    .unwrap_or(0)
+                    .max(self.round);
+                let key = (base + *rank, **other);
+                *rank += 1;
+                key < mine
+            })
+            .count()
+    }
+
+    /// `turn` is served: its caller's next call waits a round more.
+    fn serve(&mut self, turn: Turn) {
+        if let Some((round, _)) = self.key(turn) {
+            self.round = round;
+            if let Some(caller) = self.waiting.get(&turn).cloned() {
+                self.next_round.insert(caller, round + 1);
+            }
+            let now = self.round;
+            self.next_round.retain(|_, next| *next > now);
+        }
+        self.waiting.remove(&turn);
+    }
 }
 
 impl Slots {
@@ -79,19 +164,21 @@ impl Slots {
         Slots {
             state: Mutex::new(State {
                 free: concurrency.max(1),
-                waiting: BTreeSet::new(),
+                waiting: BTreeMap::new(),
                 unsubmitted: BTreeSet::new(),
+                round: 0,
+                next_round: HashMap::new(),
             }),
             changed: watch::Sender::new(0),
             next: AtomicU64::new(0),
         }
     }
 
-    /// Waits for a slot, in turn (`arrival`, when the request was stamped;
-    /// else now), reporting the place in line (1: next) whenever it changes.
-    pub(crate) async fn acquire(&self, observe: Observer<'_>, arrival: Option<u64>) -> Held<'_> {
+    /// Waits for a slot, in turn (fair between callers; within one, by
+    /// arrival), reporting the place in line (1: next) whenever it changes.
+    pub(crate) async fn acquire(&self, observe: Observer<'_>, ticket: Ticket<'_>) -> Held<'_> {
         let unique = self.next.fetch_add(1, Ordering::SeqCst);
-        let turn = (arrival.unwrap_or(u64::MAX), unique);
+        let turn = (ticket.arrival.unwrap_or(u64::MAX), unique);
         let mut changed = self.changed.subscribe();
         let mut in_line: Option<InLine<'_>> = None;
         let mut reported = None;
@@ -99,10 +186,14 @@ impl Slots {
             changed.borrow_and_update();
             {
                 let mut state = self.lock();
-                let ahead = state.waiting.range(..turn).count();
+                if in_line.is_none() {
+                    state.waiting.insert(turn, Arc::from(ticket.caller));
+                    in_line = Some(InLine { slots: self, turn });
+                }
+                let ahead = state.ahead(turn);
                 if state.free > 0 && ahead == 0 {
                     state.free -= 1;
-                    state.waiting.remove(&turn);
+                    state.serve(turn);
                     state.unsubmitted.insert(turn);
                     drop(state);
                     if let Some(in_line) = in_line.take() {
@@ -110,10 +201,6 @@ impl Slots {
                     }
                     self.bump();
                     return Held { slots: self, turn };
-                }
-                if in_line.is_none() {
-                    state.waiting.insert(turn);
-                    in_line = Some(InLine { slots: self, turn });
                 }
                 let position = ahead as u64 + 1;
                 if reported != Some(position) {
@@ -212,6 +299,13 @@ mod tests {
 
     type Seen = Arc<Mutex<Vec<u64>>>;
 
+    fn at(arrival: u64) -> Ticket<'static> {
+        Ticket {
+            arrival: Some(arrival),
+            caller: "one caller",
+        }
+    }
+
     fn positions() -> (Seen, impl Fn(Stage) + Send + Sync + 'static) {
         let seen: Seen = Arc::default();
         let sink = seen.clone();
@@ -238,7 +332,7 @@ mod tests {
     ) -> tokio::task::JoinHandle<()> {
         let slots = slots.clone();
         tokio::spawn(async move {
-            let held = slots.acquire(&*observe, Some(arrival)).await;
+            let held = slots.acquire(&*observe, at(arrival)).await;
             order.lock().unwrap().push(arrival);
             held.submitted();
         })
@@ -248,7 +342,7 @@ mod tests {
     async fn places_stay_true_when_a_waiter_gives_up() {
         let slots = Arc::new(Slots::new(1));
         let order: Arc<Mutex<Vec<u64>>> = Arc::default();
-        let held = slots.acquire(&|_| {}, Some(0)).await;
+        let held = slots.acquire(&|_| {}, at(0)).await;
         let (_, a) = positions();
         let waiter_a = waiter(&slots, 1, Box::new(a), order.clone());
         until(|| slots.waiting() == 1).await;
@@ -269,7 +363,7 @@ mod tests {
         assert_eq!(slots.waiting(), 0);
 
         // A later call that must wait is first in line, not behind ghosts.
-        let held = slots.acquire(&|_| {}, Some(4)).await;
+        let held = slots.acquire(&|_| {}, at(4)).await;
         let (seen_d, d) = positions();
         let waiter_d = waiter(&slots, 5, Box::new(d), order.clone());
         until(|| !seen_d.lock().unwrap().is_empty()).await;
@@ -282,7 +376,7 @@ mod tests {
     async fn the_line_goes_by_arrival_not_by_who_asked_first() {
         let slots = Arc::new(Slots::new(1));
         let order: Arc<Mutex<Vec<u64>>> = Arc::default();
-        let held = slots.acquire(&|_| {}, Some(0)).await;
+        let held = slots.acquire(&|_| {}, at(0)).await;
         // Arrival 2 asks first, arrival 1 a moment later (as tokio may run them).
         let late = waiter(&slots, 2, Box::new(|_| {}), order.clone());
         until(|| slots.waiting() == 1).await;
@@ -295,13 +389,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn callers_take_turns_however_many_calls_one_has_in_line() {
+        let slots = Arc::new(Slots::new(1));
+        let order: Arc<Mutex<Vec<String>>> = Arc::default();
+        let held = slots.acquire(&|_| {}, at(0)).await;
+        let mut waiters = Vec::new();
+        let mut enqueue = |caller: &'static str, arrival: u64| {
+            let (slots, order) = (slots.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let ticket = Ticket {
+                    arrival: Some(arrival),
+                    caller,
+                };
+                let held = slots.acquire(&|_| {}, ticket).await;
+                order.lock().unwrap().push(format!("{caller}{arrival}"));
+                held.submitted();
+            }));
+        };
+        for arrival in 1..=4 {
+            enqueue("heavy", arrival);
+        }
+        until(|| slots.waiting() == 4).await;
+        enqueue("light", 5);
+        enqueue("light", 6);
+        until(|| slots.waiting() == 6).await;
+        drop(held);
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["heavy1", "light5", "heavy2", "light6", "heavy3", "heavy4"]
+        );
+    }
+
+    #[tokio::test]
     async fn holders_submit_in_turn() {
         let slots = Arc::new(Slots::new(4));
-        let first = slots.acquire(&|_| {}, Some(1)).await;
-        let second = slots.acquire(&|_| {}, Some(2)).await;
+        let first = slots.acquire(&|_| {}, at(1)).await;
+        let second = slots.acquire(&|_| {}, at(2)).await;
         let third = slots.clone();
         let waiting = tokio::spawn(async move {
-            let held = third.acquire(&|_| {}, Some(3)).await;
+            let held = third.acquire(&|_| {}, at(3)).await;
             held.wait_turn().await;
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -320,8 +449,8 @@ mod tests {
     async fn a_free_slot_is_taken_at_once() {
         let slots = Slots::new(2);
         let (seen, observe) = positions();
-        let _a = slots.acquire(&observe, None).await;
-        let _b = slots.acquire(&observe, None).await;
+        let _a = slots.acquire(&observe, Ticket::NOW).await;
+        let _b = slots.acquire(&observe, Ticket::NOW).await;
         assert!(seen.lock().unwrap().is_empty());
     }
 }

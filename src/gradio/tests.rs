@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::{GradioError, SpacePool, SpaceRef, Stage};
+use super::{GradioError, SpacePool, SpaceRef, Stage, Ticket};
 use crate::fixtures::wire;
 
 /// What the stub answers: status line, content type, body. A body of `None`
@@ -159,7 +159,7 @@ async fn infer(
     client: &super::SpaceClient,
     observe: super::Observer<'_>,
 ) -> Result<Vec<Value>, GradioError> {
-    let slot = client.slot(&|_| {}, None).await.unwrap();
+    let slot = client.slot(&|_| {}, Ticket::NOW).await.unwrap();
     client
         .call(
             &slot,
@@ -289,7 +289,7 @@ async fn a_dropped_call_cancels_its_job_on_the_space() {
     let pool = SpacePool::new(4);
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
-    let slot = client.slot(&observe, None).await.unwrap();
+    let slot = client.slot(&observe, Ticket::NOW).await.unwrap();
     let call = client.call(
         &slot,
         "/infer",

@@ -106,6 +106,18 @@ pub(super) async fn call_in_background(
     };
     let request_cancelled = options.cancel.clone();
     let features = options.features;
+    // A task is background work by request: a caller (or the server) at its
+    // job limit gets an answer the model can act on, before anything runs.
+    // A call that may only become a job handle is started, and answered in
+    // its request if it is still running at the limit.
+    if matches!(later, Later::Task)
+        && let Err(limit) = background.has_room(&owner)
+    {
+        tracing::warn!(tool = tool.name, "{limit}");
+        return Ok(CallToolResponse::Complete(CallToolResult::error(vec![
+            ContentBlock::text(format!("{} was not started: {limit}", tool.name)),
+        ])));
+    }
     let started = background
         .start(&tool.name, arguments, options, owner)
         .await
@@ -126,9 +138,10 @@ pub(super) async fn call_in_background(
     let job = match background.detach(&started).await {
         Ok(Detached::Stored(job)) => job,
         Ok(Detached::Ended(job)) => return finished(&job).map(CallToolResponse::Complete),
-        // No job can be kept (a fleet's store is away): the request waits
-        // for the call's end instead, as for a client that waits.
-        Err(JobError::Store(e)) => {
+        // No job can be kept (a fleet's store is away, or the caller is at
+        // its job limit): the request waits for the call's end instead, as
+        // for a client that waits.
+        Err(e @ (JobError::Store(_) | JobError::Limit(_))) => {
             tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
             let longest = tool.limits.timeout + Duration::from_secs(30);
             let ended = tokio::select! {
@@ -444,6 +457,7 @@ pub(super) fn job_error(e: JobError) -> McpError {
             None,
         ),
         JobError::Store(e) => McpError::internal_error(e.to_string(), None),
+        JobError::Limit(e) => McpError::invalid_request(e.to_string(), None),
     }
 }
 
