@@ -382,3 +382,18 @@ def test_an_oversize_stdio_message_is_refused_unread_and_the_server_reads_on(tmp
     assert answer["id"] == 6 and answer["result"]["serverInfo"]["name"] == "spaces-mcp", answer
     print(f"a 9 MB stdio line: peak {peak:.1f} MiB")
     assert peak < 64, f"{peak:.1f} MiB"
+
+
+@pytest.mark.anyio
+async def test_only_http_links_to_ordinary_hosts_reach_the_client_as_links(tmp_path):
+    with hostile("links") as (url, _):
+        async with mcp_session(tool_config(tmp_path, url), env={"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache")}) as session:
+            result = await session.call_tool("victim", {"text": "x"})
+    assert not result.is_error, texts(result)
+    links = [str(c.uri) for c in result.content if c.type == "resource_link"]
+    assert links == ["https://example.com/ok.png"], links
+    text = texts(result)
+    for claimed in ("file:///etc/passwd", "javascript:alert(1)", "169.254.169.254"):
+        assert claimed in text and "not passed on as a link" in text, text
+    gallery = result.structured_content["result"]
+    assert [item["url"] for item in gallery] == ["", "", "", "https://example.com/ok.png"], gallery

@@ -568,7 +568,10 @@ pub(crate) fn saved_uri(path: &Path) -> String {
 }
 
 /// A file the Space names on another host: returned as its link (a text
-/// line and a `resource_link`), never fetched by this server.
+/// line and a `resource_link`), never fetched by this server. Only an
+/// http(s) link to a host that is not link-local becomes a link; anything
+/// else (`file:`, `javascript:`, a cloud metadata address) is only quoted,
+/// as the Space's claim, so no client follows it on the Space's word.
 fn link_only(
     url: &str,
     file_name: &str,
@@ -582,6 +585,15 @@ fn link_only(
         .map(str::to_string)
         .unwrap_or_else(|| mime_from_name(url.split(['?', '#']).next().unwrap_or(url)).to_string());
     let kind = FileKind::of(component, &mime);
+    if !linkable(url) {
+        // No URL in the structured result either: only the claim, quoted.
+        let quoted = super::text::clean_text(url, 300);
+        rendered.content.push(ContentBlock::text(format!(
+            "{name}: the Space named a {} at {quoted:?}, which is not passed on as a link (only http(s) links to hosts that are not link-local are)",
+            kind.name()
+        )));
+        return json!({ "kind": kind.name(), "url": "", "claimed_url": quoted });
+    }
     if options.features.structured {
         let name_part = file_name.rsplit('/').next().unwrap_or(file_name);
         let resource =
@@ -593,6 +605,23 @@ fn link_only(
         kind.name()
     )));
     json!({ "kind": kind.name(), "url": url, "mime_type": mime })
+}
+
+/// Whether a URL a Space names may reach the client as a link.
+fn linkable(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return false;
+    }
+    match parsed.host() {
+        Some(url::Host::Domain(domain)) => !domain.is_empty(),
+        Some(url::Host::Ipv4(ip)) => !ip.is_link_local(),
+        // fe80::/10
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) != 0xfe80,
+        None => false,
+    }
 }
 
 fn file_name_of(path: &Path) -> String {
@@ -753,6 +782,28 @@ mod tests {
         );
         assert_eq!(safe_file_name(".bashrc", "text/plain"), "bashrc");
         assert!(safe_file_name(&"x".repeat(500), "image/png").len() <= 100);
+    }
+
+    #[test]
+    fn only_http_links_to_ordinary_hosts_are_links() {
+        for ok in [
+            "https://example.com/a.png",
+            "http://127.0.0.2:9/x",
+            "http://[2001:db8::1]/a",
+        ] {
+            assert!(linkable(ok), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "data:text/html,<b>",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/x",
+            "ftp://example.com/a",
+            "not a url",
+        ] {
+            assert!(!linkable(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -17,6 +17,9 @@ MODE:
 - `gallery`:  the result is a gallery of 50 files of 4 MB each.
 - `badtext`:  the job fails with 100 kB of error text full of terminal
               escapes and bidi overrides.
+- `links`:    the result is a gallery naming its files at `file:`,
+              `javascript:`, link-local and ordinary https URLs (a real
+              Gradio app builds its file URLs itself).
 - `flood`:    before its result, the job sends 20,000 progress messages of
               1.6 kB and 2,000 log lines of 1 kB, at wire speed (a real app
               can send as many, but only slowly).
@@ -153,6 +156,9 @@ async def handle(reader, writer) -> None:
                 return
             if MODE == "huge":
                 output = [file_data(base, "big.bin")]
+            elif MODE == "links":
+                claimed = ["file:///etc/passwd", "javascript:alert(1)", "http://169.254.169.254/latest/meta-data/", "https://example.com/ok.png"]
+                output = [[{"image": {"path": u, "url": u, "orig_name": "x.png", "meta": {"_type": "gradio.FileData"}}, "caption": None} for u in claimed]]
             elif MODE == "gallery":
                 output = [[{"image": file_data(base, f"g{i}.png"), "caption": None} for i in range(50)]]
             else:
