@@ -397,3 +397,37 @@ async def test_only_http_links_to_ordinary_hosts_reach_the_client_as_links(tmp_p
         assert claimed in text and "not passed on as a link" in text, text
     gallery = result.structured_content["result"]
     assert [item["url"] for item in gallery] == ["", "", "", "https://example.com/ok.png"], gallery
+
+
+def test_a_second_request_with_a_running_ones_id_is_refused_at_once(tmp_path):
+    with hostile("trickle") as (url, _):
+        config = tool_config(tmp_path, url, "timeout = 30")
+        process = subprocess.Popen(
+            [binary(), "--config", str(config), "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            def send(message: dict) -> None:
+                process.stdin.write(json.dumps(message).encode() + b"\n")
+                process.stdin.flush()
+
+            send(INIT)
+            assert json.loads(process.stdout.readline())["id"] == 1
+            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            send({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "victim", "arguments": {"text": "x"}}})
+            time.sleep(0.5)
+            started = time.monotonic()
+            send({"jsonrpc": "2.0", "id": 9, "method": "tools/list"})
+            refused = json.loads(process.stdout.readline())
+            waited = time.monotonic() - started
+            send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}})
+            send({"jsonrpc": "2.0", "id": 10, "method": "ping"})
+            after = json.loads(process.stdout.readline())
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+    assert refused["id"] == 9 and refused["error"]["code"] == -32600 and "still running" in refused["error"]["message"], refused
+    assert waited < 5, waited
+    assert after == {"jsonrpc": "2.0", "id": 10, "result": {}}, after

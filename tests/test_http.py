@@ -318,6 +318,26 @@ async def test_closing_a_session_request_cancels_its_call_on_the_space(serve, ap
     assert "a client left before its answer" in server.logs()
 
 
+async def test_a_request_reusing_a_running_ones_id_is_refused_at_once(serve, apps):
+    server = serve(config_text=tasks_tools(apps))
+    job = label()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
+        session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
+        await client.post("/mcp", headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "slow_compute", "arguments": {"seconds": 20, "label": job}}}
+        listed = {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
+        async with client.stream("POST", "/mcp", headers=session, json=call):
+            await wait_for_event(apps.tasks, job, "tick")
+            with anyio.fail_after(5):
+                reused = await client.post("/mcp", headers=session, json=listed)
+            assert '"code":-32600' in reused.text and "still running" in reused.text, reused.text
+        # The first request's client left (cancelled): its id is free again.
+        await wait_for_event(apps.tasks, job, "cancelled", 10)
+        again = await client.post("/mcp", headers=session, json=listed)
+        assert '"tools"' in again.text and "slow_compute" in again.text, again.text
+
+
 async def call_in_flight(server) -> None:
     """Waits until the server reports a call running (its own /health)."""
     async with httpx.AsyncClient(timeout=5) as client:

@@ -8,13 +8,21 @@
 //! wraps rmcp's own and, when a request's stream is dropped before the
 //! request's answer went out on it, tells the session
 //! `notifications/cancelled` for that request, exactly as a client would.
+//!
+//! It also answers at once, with -32600, a request that reuses the id of one
+//! still running in its session: two answers under one id would leave the
+//! client waiting for one of them forever.
 
+use std::collections::HashSet;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId};
+use futures_util::future::Either;
+use rmcp::model::{
+    ClientJsonRpcMessage, ErrorData, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+};
 use rmcp::transport::streamable_http_server::session::EventStore;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::{
@@ -22,7 +30,26 @@ use rmcp::transport::streamable_http_server::session::{
 };
 
 /// rmcp's in-memory session manager, cancelling requests whose client left.
-pub(crate) struct CancelOnDisconnect(pub(crate) Arc<LocalSessionManager>);
+pub(crate) struct CancelOnDisconnect {
+    inner: Arc<LocalSessionManager>,
+    /// Requests of each session not yet answered.
+    running: Running,
+}
+
+type Running = Arc<Mutex<HashSet<(SessionId, RequestId)>>>;
+
+impl CancelOnDisconnect {
+    pub(crate) fn new(inner: Arc<LocalSessionManager>) -> CancelOnDisconnect {
+        CancelOnDisconnect {
+            inner,
+            running: Arc::default(),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 type Inner = LocalSessionManager;
 
@@ -31,23 +58,23 @@ impl SessionManager for CancelOnDisconnect {
     type Transport = <Inner as SessionManager>::Transport;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
-        self.0.create_session().await
+        self.inner.create_session().await
     }
 
     async fn initialize_session(
         &self,
         id: &SessionId,
         message: ClientJsonRpcMessage,
-    ) -> Result<rmcp::model::ServerJsonRpcMessage, Self::Error> {
-        self.0.initialize_session(id, message).await
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        self.inner.initialize_session(id, message).await
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
-        self.0.has_session(id).await
+        self.inner.has_session(id).await
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        self.0.close_session(id).await
+        self.inner.close_session(id).await
     }
 
     async fn create_stream(
@@ -59,15 +86,40 @@ impl SessionManager for CancelOnDisconnect {
             JsonRpcMessage::Request(request) => Some(request.id.clone()),
             _ => None,
         };
-        let inner = self.0.create_stream(id, message).await?;
-        Ok(Watched {
+        if let Some(request) = &request
+            && !lock(&self.running).insert((id.clone(), request.clone()))
+        {
+            tracing::debug!(session = %id, "a request reused the id of one still running");
+            let refusal = ErrorData::invalid_request(
+                format!(
+                    "Invalid Request: a request with id {request} is still running in this session; give each request its own id"
+                ),
+                None,
+            );
+            let answer = ServerSseMessage::from_message(ServerJsonRpcMessage::error(
+                refusal,
+                Some(request.clone()),
+            ));
+            return Ok(Either::Right(futures_util::stream::iter([answer])));
+        }
+        let inner = match self.inner.create_stream(id, message).await {
+            Ok(inner) => inner,
+            Err(e) => {
+                if let Some(request) = request {
+                    lock(&self.running).remove(&(id.clone(), request));
+                }
+                return Err(e);
+            }
+        };
+        Ok(Either::Left(Watched {
             inner: Box::pin(inner),
             pending: request.map(|request| Pending {
                 request,
                 session: id.clone(),
-                manager: self.0.clone(),
+                manager: self.inner.clone(),
+                running: self.running.clone(),
             }),
-        })
+        }))
     }
 
     async fn accept_message(
@@ -75,14 +127,14 @@ impl SessionManager for CancelOnDisconnect {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<(), Self::Error> {
-        self.0.accept_message(id, message).await
+        self.inner.accept_message(id, message).await
     }
 
     async fn create_standalone_stream(
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        self.0.create_standalone_stream(id).await
+        self.inner.create_standalone_stream(id).await
     }
 
     async fn resume(
@@ -90,18 +142,18 @@ impl SessionManager for CancelOnDisconnect {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        self.0.resume(id, last_event_id).await
+        self.inner.resume(id, last_event_id).await
     }
 
     async fn restore_session(
         &self,
         id: SessionId,
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
-        self.0.restore_session(id).await
+        self.inner.restore_session(id).await
     }
 
     fn event_store(&self) -> Option<Arc<dyn EventStore>> {
-        self.0.event_store()
+        self.inner.event_store()
     }
 }
 
@@ -110,6 +162,14 @@ struct Pending {
     request: RequestId,
     session: SessionId,
     manager: Arc<LocalSessionManager>,
+    running: Running,
+}
+
+impl Pending {
+    /// The request is answered (or given up on): its id is free again.
+    fn done(&self) {
+        lock(&self.running).remove(&(self.session.clone(), self.request.clone()));
+    }
 }
 
 /// A request's response stream, which notices being dropped unanswered.
@@ -138,8 +198,8 @@ impl<S: Stream<Item = ServerSseMessage>> Stream for Watched<S> {
                     _ => false,
                 },
             };
-            if answered {
-                self.pending = None;
+            if answered && let Some(pending) = self.pending.take() {
+                pending.done();
             }
         }
         polled
@@ -148,14 +208,16 @@ impl<S: Stream<Item = ServerSseMessage>> Stream for Watched<S> {
 
 impl<S> Drop for Watched<S> {
     fn drop(&mut self) {
-        let Some(Pending {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        pending.done();
+        let Pending {
             request,
             session,
             manager,
-        }) = self.pending.take()
-        else {
-            return;
-        };
+            ..
+        } = pending;
         let cancel = serde_json::json!({
             "jsonrpc": "2.0",
             "method": "notifications/cancelled",

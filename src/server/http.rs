@@ -322,7 +322,7 @@ pub(crate) async fn serve(
         let manager = Arc::new(manager);
         let service = StreamableHttpService::new(
             factory,
-            Arc::new(CancelOnDisconnect(manager.clone())),
+            Arc::new(CancelOnDisconnect::new(manager.clone())),
             config,
         );
         (Router::new().route_service("/mcp", service), Some(manager))

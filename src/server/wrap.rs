@@ -5,15 +5,18 @@
 //!   their handlers in;
 //! - answers to cancelled requests are kept off the wire: rmcp answers every
 //!   request its handler returns from, but MCP says a request the client
-//!   cancelled (`notifications/cancelled`) gets no answer at all.
+//!   cancelled (`notifications/cancelled`) gets no answer at all;
+//! - a request whose id is the id of one still running is answered at once
+//!   with an error (-32600), never handed on: two answers under one id
+//!   would leave the client waiting for one of them forever.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::{Either, ready};
 use rmcp::RoleServer;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, GetExtensions, JsonRpcMessage, RequestId,
+    ClientJsonRpcMessage, ClientNotification, ErrorData, GetExtensions, JsonRpcMessage, RequestId,
     ServerJsonRpcMessage,
 };
 use rmcp::transport::Transport;
@@ -27,6 +30,8 @@ const REMEMBERED: usize = 256;
 pub(crate) struct ServerSide<T> {
     inner: T,
     cancelled: Arc<Mutex<VecDeque<RequestId>>>,
+    /// Requests handed on and not yet answered.
+    running: Arc<Mutex<HashSet<RequestId>>>,
     arrivals: Arrivals,
 }
 
@@ -35,6 +40,7 @@ impl<T> ServerSide<T> {
         ServerSide {
             inner,
             cancelled: Arc::default(),
+            running: Arc::default(),
             arrivals,
         }
     }
@@ -52,6 +58,9 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for ServerSide<T> {
             JsonRpcMessage::Error(error) => error.id.as_ref(),
             _ => None,
         };
+        if let Some(id) = id {
+            lock(&self.running).remove(id);
+        }
         let silenced = id.is_some_and(|id| {
             let mut cancelled = self.cancelled.lock().unwrap_or_else(|p| p.into_inner());
             match cancelled.iter().position(|c| c == id) {
@@ -73,9 +82,31 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for ServerSide<T> {
     fn receive(&mut self) -> impl Future<Output = Option<ClientJsonRpcMessage>> + Send {
         let cancelled = self.cancelled.clone();
         let arrivals = self.arrivals.clone();
-        let next = self.inner.receive();
+        let running = self.running.clone();
         async move {
-            let mut message = next.await;
+            let mut message = loop {
+                let message = self.inner.receive().await;
+                let Some(JsonRpcMessage::Request(request)) = &message else {
+                    break message;
+                };
+                if lock(&running).insert(request.id.clone()) {
+                    break message;
+                }
+                let id = request.id.clone();
+                tracing::debug!(?id, "a request reused the id of one still running");
+                let refusal = ServerJsonRpcMessage::error(
+                    ErrorData::invalid_request(
+                        format!(
+                            "Invalid Request: a request with id {id} is still running; give each request its own id"
+                        ),
+                        None,
+                    ),
+                    Some(id),
+                );
+                if self.inner.send(refusal).await.is_err() {
+                    return None;
+                }
+            };
             if let Some(JsonRpcMessage::Request(request)) = &mut message {
                 request.request.extensions_mut().insert(arrivals.next());
             }
@@ -97,4 +128,8 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for ServerSide<T> {
     fn close(&mut self) -> impl Future<Output = Result<(), T::Error>> + Send {
         self.inner.close()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
