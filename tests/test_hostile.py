@@ -230,6 +230,40 @@ def test_slow_headers_are_closed_within_the_read_timeout(tmp_path):
     assert closed_after < 2 + 1.5, closed_after
 
 
+def test_a_trickled_body_and_an_idle_connection_are_closed_within_the_read_timeout(tmp_path):
+    config = tool_config(tmp_path, "http://127.0.0.1:9")
+    server = HttpServer(config, tmp_path, ["--read-timeout", "2"])
+    try:
+        # A body of 100 bytes, one byte every 0.5 s: each piece in time, the whole never.
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n")
+            sock.settimeout(0.5)
+            started = time.monotonic()
+            answer = b""
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    sock.sendall(b" ")
+                with contextlib.suppress(socket.timeout):
+                    answer = sock.recv(4096)
+                    break
+            trickled = time.monotonic() - started
+        # A kept-alive connection that sends nothing more is closed too.
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            sock.settimeout(10)
+            started = time.monotonic()
+            assert sock.recv(10) == b""
+            idle = time.monotonic() - started
+    finally:
+        server.stop()
+    print(f"trickled body: {answer[:30]!r} after {trickled:.1f}s; idle connection closed after {idle:.1f}s")
+    assert answer.startswith(b"HTTP/1.1 408") and b"--read-timeout" in answer, answer
+    assert trickled < 2 + 1.5, trickled
+    assert idle < 2 + 1.5, idle
+
+
 def raw_request(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)

@@ -90,10 +90,50 @@ async fn stamp_arrival(
     next.run(request).await
 }
 
-/// Answers a POST whose body is not a JSON-RPC message with HTTP 400 and the
-/// JSON-RPC error for it (-32700 for text that is not JSON, -32600 for JSON
-/// that is not a message), as the spec asks; rmcp would answer 415.
-async fn check_json_rpc(State(max): State<usize>, request: Request, next: Next) -> Response {
+/// How a request body is read: at most this many bytes, whole within this long.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    max_bytes: usize,
+    within: Duration,
+}
+
+/// Reads every POST body whole, within `--read-timeout` (408 otherwise: a
+/// client that trickles a byte at a time cannot hold a connection for
+/// long), and answers a POST whose body is not a JSON-RPC message with HTTP
+/// 400 and the JSON-RPC error for it (-32700 for text that is not JSON,
+/// -32600 for JSON that is not a message), as the spec asks; rmcp would
+/// answer 415.
+async fn check_json_rpc(
+    State(limits): State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = limits.max_bytes;
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(limits.within, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the request body is larger than {max} bytes (--max-body-bytes), or did not arrive whole"
+                ),
+            );
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "the request body did not arrive whole within {}s (--read-timeout)",
+                    limits.within.as_secs_f64()
+                ),
+            );
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
     let path = request.uri().path();
     let is_json = request
         .headers()
@@ -106,21 +146,12 @@ async fn check_json_rpc(State(max): State<usize>, request: Request, next: Next) 
                 .trim()
                 .eq_ignore_ascii_case("application/json")
         });
-    if request.method() != Method::POST || !(path == "/mcp" || path == "/messages") || !is_json {
+    if !(path == "/mcp" || path == "/messages") || !is_json {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, max).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the request body is larger than {max} bytes (--max-body-bytes), or did not arrive whole"
-                ),
-            );
-        }
-    };
+    // Already whole: this only takes it back.
+    let bytes = axum::body::to_bytes(body, max).await.unwrap_or_default();
     let method = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
         Ok(message) => match &message {
             rmcp::model::JsonRpcMessage::Request(request) => {
@@ -357,7 +388,10 @@ pub(crate) async fn serve(
         // The cap reads the method the JSON-RPC check found: it runs inside it.
         .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(middleware::from_fn_with_state(
-            options.max_body_bytes,
+            BodyLimits {
+                max_bytes: options.max_body_bytes,
+                within: options.read_timeout,
+            },
             check_json_rpc,
         ))
         .layer(RequestBodyTimeoutLayer::new(options.read_timeout))
