@@ -148,7 +148,7 @@ struct ServeArgs {
     /// Seconds calls in flight get to finish after SIGINT/SIGTERM before they are cancelled (http).
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_grace: u64,
-    /// Seconds a client has to send a request's headers, and each piece of its body; slower connections are closed (http).
+    /// Seconds a client has to send a request's headers, and its whole body; slower or idle connections are closed (http).
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
     read_timeout: u64,
     /// Most connections served at once; more wait to be accepted (http).
