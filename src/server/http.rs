@@ -63,7 +63,7 @@ pub(crate) struct HttpOptions {
     /// The longest timeout of any tool, `[spaces]` tables' included.
     pub(crate) longest_call: Duration,
     pub(crate) shutdown_grace: Duration,
-    /// A connection must send a request's head, and each piece of its body,
+    /// A connection must send a request's head, and its whole body,
     /// within this long.
     pub(crate) read_timeout: Duration,
     /// Connections served at once.
