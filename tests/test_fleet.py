@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -313,6 +314,46 @@ async def test_metrics_behind_the_token_and_json_logs(apps, redis, fleet, tmp_pa
         record = json.loads(line)
         assert {"timestamp", "level", "message"} <= record.keys(), record
     assert token not in watched.logs()
+
+
+def redis_command(redis: Redis, *words: str):
+    """One command to the test's redis-server over RESP: its answer (a
+    string, a list, or None)."""
+    request = f"*{len(words)}\r\n" + "".join(f"${len(w.encode())}\r\n{w}\r\n" for w in words)
+    with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as conn:
+        conn.sendall(request.encode())
+        reader = conn.makefile("rb")
+
+        def read():
+            line = reader.readline().rstrip(b"\r\n")
+            kind, rest = line[:1], line[1:]
+            if kind == b"$":
+                return None if rest == b"-1" else reader.read(int(rest) + 2)[:-2].decode()
+            if kind == b"*":
+                return [read() for _ in range(int(rest))]
+            return rest.decode()
+
+        return read()
+
+
+async def test_owner_digests_in_the_store_are_salted_with_a_secret_kept_beside_the_files(apps, redis, fleet):
+    a, b, _ = fleet.replicas
+    token = "Bearer fleet-owner-token"
+    job = label()
+    created = tasks_client(a.url, "call", "slow_compute", json.dumps({"seconds": 30, "label": job}), headers={"Authorization": token})["ok"]
+    try:
+        [key] = [k for k in redis_command(redis, "KEYS", f"*{created['taskId']}*") if "job" in k]
+        owner = redis_command(redis, "HGET", key, "owner")
+        plain = hashlib.sha256(f"authorization\0{token}\0".encode()).hexdigest()
+        assert owner and len(owner) == 64 and owner != plain, owner
+        salt = fleet.shared / "spaces-mcp" / ".owner-salt"
+        assert salt.stat().st_mode & 0o777 == 0o600 and len(salt.read_text()) == 64
+        assert salt.read_text() not in json.dumps(redis_command(redis, "KEYS", "*"))
+        # Every replica salts alike: the same caller finds its task on another.
+        got = tasks_client(b.url, "get", created["taskId"], headers={"Authorization": token})["ok"]
+        assert got["status"] == "working", got
+    finally:
+        tasks_client(a.url, "cancel", created["taskId"], headers={"Authorization": token})
 
 
 async def test_an_older_clients_session_is_served_by_every_replica(fleet):

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -531,9 +531,72 @@ fn to_json(result: &CallToolResult) -> JobState {
 
 /// A kept result, as the call returned it.
 pub(crate) fn result_of(value: &Value) -> Option<CallToolResult> {
-    serde_json::from_value(value.clone()).ok()
+    let mut result: CallToolResult = serde_json::from_value(value.clone()).ok()?;
+    sanitize(&mut result);
+    Some(result)
+}
+
+/// A result read back from a job store is treated like anything from a
+/// Space: a shared store is a trust boundary (who can write it could forge
+/// a result), so only what a call of ours can return is passed on: text
+/// without control characters or bidi overrides, links to saved files or
+/// to ordinary http(s) hosts, images and audio; nothing embedded.
+fn sanitize(result: &mut CallToolResult) {
+    let mut dropped = 0;
+    result.content.retain_mut(|block| match block {
+        ContentBlock::Text(text) => {
+            text.text = super::text::clean_lines(&text.text);
+            true
+        }
+        ContentBlock::Image(_) | ContentBlock::Audio(_) => true,
+        ContentBlock::ResourceLink(link) => {
+            let keep = link.uri.starts_with(super::saved::SAVED_SCHEME)
+                || super::render::linkable(&link.uri);
+            dropped += usize::from(!keep);
+            keep
+        }
+        // Embedded resources, and any kind rmcp adds later.
+        _ => {
+            dropped += 1;
+            false
+        }
+    });
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "a stored job result held blocks no call of ours makes: dropped"
+        );
+        result.content.push(ContentBlock::text(format!(
+            "({dropped} part(s) of the stored result were dropped: no call of this server makes them)"
+        )));
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forged_stored_result_keeps_only_what_a_call_makes() {
+        let forged = serde_json::json!({
+            "content": [
+                {"type": "text", "text": "line one\n\u{1b}[31mred\u{202e}gnp.exe"},
+                {"type": "resource_link", "uri": "file:///etc/passwd", "name": "p"},
+                {"type": "resource_link", "uri": "spaces-mcp://outputs/1-2-3-a.png", "name": "a"},
+                {"type": "resource", "resource": {"uri": "file:///x", "text": "t"}}
+            ],
+            "isError": false
+        });
+        let result = result_of(&forged).unwrap();
+        let json = serde_json::to_value(&result).unwrap();
+        let content = json["content"].as_array().unwrap();
+        assert_eq!(content[0]["text"], "line one\n[31mredgnp.exe");
+        assert_eq!(content[1]["uri"], "spaces-mcp://outputs/1-2-3-a.png");
+        assert_eq!(content.len(), 3, "{content:?}");
+        assert!(content[2]["text"].as_str().unwrap().contains("2 part(s)"));
+    }
 }

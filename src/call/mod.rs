@@ -143,6 +143,11 @@ impl Runner {
         self.saved_files.list(owner)
     }
 
+    /// The secret owner digests are salted with (see `saved`).
+    pub(crate) fn owner_salt(&self) -> Result<Vec<u8>, saved::SaveError> {
+        self.saved_files.owner_salt()
+    }
+
     /// One of `owner`'s saved files, from that owner's folder only.
     pub(crate) async fn read_saved(
         &self,

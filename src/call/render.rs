@@ -608,7 +608,7 @@ fn link_only(
 }
 
 /// Whether a URL a Space names may reach the client as a link.
-fn linkable(url: &str) -> bool {
+pub(crate) fn linkable(url: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
         return false;
     };

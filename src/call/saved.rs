@@ -38,6 +38,10 @@ const MARKER: &str = ".spaces-mcp-folder";
 /// What a download is called until it is complete.
 const PARTIAL: &str = ".partial-";
 
+/// The secret mixed into owner digests, kept in the server's own folder
+/// (shared by a fleet's replicas, never put in the store).
+const OWNER_SALT: &str = ".owner-salt";
+
 /// A partial file this old belongs to a process that died mid-download.
 const PARTIAL_MAX_AGE: Duration = Duration::from_secs(6 * 3600);
 
@@ -200,6 +204,43 @@ impl SavedFiles {
         })
     }
 
+    /// The secret owner digests are salted with: read from the server's own
+    /// folder, or made there (32 random bytes, readable by this user only)
+    /// by the first process that needs it.
+    pub(crate) fn owner_salt(&self) -> Result<Vec<u8>, SaveError> {
+        let path = make_root(&self.output_dir, self.private)?.join(OWNER_SALT);
+        let fail = |source| SaveError {
+            path: path.clone(),
+            source,
+        };
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        match open.open(&path) {
+            Ok(mut file) => {
+                let salt: Vec<u8> = (0..2)
+                    .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+                    .collect();
+                let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+                io::Write::write_all(&mut file, hex.as_bytes()).map_err(fail)?;
+                Ok(hex.into_bytes())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // Another replica may be writing it this moment.
+                let deadline = std::time::Instant::now() + Duration::from_secs(2);
+                loop {
+                    let text = std::fs::read(&path).map_err(fail)?;
+                    if text.len() == 64 || std::time::Instant::now() > deadline {
+                        return Ok(text);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+
     /// `owner`'s saved files, newest first.
     pub(crate) fn list(&self, owner: &Owner) -> Vec<Resource> {
         if !self.is_ours() {
@@ -308,9 +349,19 @@ impl SavedFiles {
     }
 }
 
-/// Makes (if missing) and checks the server's folder and `owner`'s folder in
-/// it. A `spaces-mcp` folder without our marker is the user's: refused.
+/// Makes (if missing) and checks the server's folder and `owner`'s folder in it.
 fn make_owner_dir(output_dir: &Path, private: bool, owner: &Owner) -> Result<PathBuf, SaveError> {
+    let dir = make_root(output_dir, private)?.join(owner.folder_name());
+    crate::dirs::ensure_private_dir(&dir).map_err(|source| SaveError {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+/// Makes (if missing) and checks the server's folder. A `spaces-mcp`
+/// folder without our marker is the user's: refused.
+fn make_root(output_dir: &Path, private: bool) -> Result<PathBuf, SaveError> {
     let fail = |path: &Path, source| SaveError {
         path: path.to_path_buf(),
         source,
@@ -356,9 +407,7 @@ fn make_owner_dir(output_dir: &Path, private: bool, owner: &Owner) -> Result<Pat
         }
         Err(e) => return Err(fail(&root, e)),
     }
-    let dir = root.join(owner.folder_name());
-    crate::dirs::ensure_private_dir(&dir).map_err(|e| fail(&dir, e))?;
-    Ok(dir)
+    Ok(root)
 }
 
 /// A regular file in one of the server's folders.

@@ -29,6 +29,14 @@ pub(crate) fn clean_text(text: &str, max: usize) -> String {
     out
 }
 
+/// Text that keeps its lines (a result's own text: tables, lists) but has
+/// no other control character and no bidirectional override.
+pub(crate) fn clean_lines(text: &str) -> String {
+    text.chars()
+        .filter(|&c| matches!(c, '\n' | '\t') || !(c.is_control() || is_bidi_control(c)))
+        .collect()
+}
+
 /// The Unicode bidirectional formatting characters (embeddings, overrides,
 /// isolates and marks).
 fn is_bidi_control(c: char) -> bool {

@@ -9,8 +9,8 @@ use crate::call::background::{Background, JobLimits};
 use crate::config::Config;
 use crate::fleet::jobs::RedisJobStore;
 use crate::fleet::{Fleet, StoreUrl};
-use crate::jobs::JobStore;
 use crate::jobs::memory::{MemoryStore, StoreLimits};
+use crate::jobs::{JobStore, Owner};
 use crate::server::http::{self, HttpOptions};
 use crate::server::{AccessPolicy, BearerToken, SpacesServer, stdio};
 
@@ -91,6 +91,22 @@ pub(super) async fn stdio(config: Config, max_message_bytes: usize) -> Result<Ex
 pub(super) async fn http(config: Config, options: HttpOptions) -> Result<ExitCode, CliError> {
     let server = serving(&config).await?;
     let runner = server.runner().clone();
+    // Over HTTP, owners are digests of credentials: salted with a secret
+    // kept beside the saved files (a fleet's shared folder), never in the store.
+    let salt = tokio::task::spawn_blocking({
+        let runner = runner.clone();
+        move || runner.owner_salt()
+    })
+    .await
+    .map_err(|e| CliError::Failed(e.to_string()))?
+    .map_err(|e| {
+        CliError::Usage(format!(
+            "cannot keep the owner secret at {}: {} (set output_dir in spaces.toml to a folder this user can write)",
+            e.path.display(),
+            e.source
+        ))
+    })?;
+    Owner::salt_with(salt);
     http::serve(server, runner, options)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;

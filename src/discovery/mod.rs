@@ -97,6 +97,12 @@ impl Discovery {
                 return None;
             }
         };
+        // The store is a trust boundary: what it holds is read like the
+        // Space's own answer, within the same bound.
+        if text.len() > crate::gradio::MAX_DESCRIPTION_BYTES {
+            tracing::warn!(space = %space, bytes = text.len(), "the shared description is larger than a Space's may be: ignored");
+            return None;
+        }
         let info = serde_json::from_str(&text).ok()?;
         tracing::info!(space = %space, "using the Space's API as another replica read it");
         Some(info)

@@ -20,7 +20,7 @@ const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most of `/config` or `/gradio_api/info` read: large apps describe
 /// themselves in a few MiB.
-pub(super) const MAX_DESCRIPTION_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_DESCRIPTION_BYTES: usize = 32 * 1024 * 1024;
 
 /// The most of a small JSON answer (an event id, upload paths) read.
 pub(super) const MAX_ANSWER_BYTES: usize = 1024 * 1024;

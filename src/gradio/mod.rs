@@ -26,6 +26,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub(crate) use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
+pub(crate) use body::MAX_DESCRIPTION_BYTES;
 pub(crate) use client::SpaceClient;
 pub(crate) use events::follow;
 pub(crate) use files::Fetched;

@@ -63,6 +63,9 @@ impl fmt::Display for JobId {
     }
 }
 
+/// The secret mixed into every owner digest (see [`Owner::salt_with`]).
+static OWNER_SALT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
 /// Who may see a job: a digest of the caller's credentials (never the
 /// credentials themselves), or one fixed owner for a local client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,6 +102,14 @@ impl Owner {
         }
     }
 
+    /// Mixes `salt`, a secret of this server (of the fleet, over a shared
+    /// output folder), into every owner digest from now on, so that a dump
+    /// of a shared store does not give bearer tokens back by a dictionary
+    /// attack on their digests. Set once, at start, before any request.
+    pub(crate) fn salt_with(salt: Vec<u8>) {
+        let _ = OWNER_SALT.set(salt);
+    }
+
     /// A caller known by what it sent: each credential, labelled, digested
     /// together. No credentials at all is one owner too ("anonymous"): then
     /// the unguessable id is what guards a job.
@@ -106,6 +117,10 @@ impl Owner {
         credentials: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Owner {
         let mut hasher = Sha256::new();
+        if let Some(salt) = OWNER_SALT.get() {
+            hasher.update(salt);
+            hasher.update([0]);
+        }
         let mut any = false;
         for (label, secret) in credentials {
             any = true;

@@ -81,6 +81,21 @@ def long_audio(seconds):
     return rate, (np.sin(2 * np.pi * 220 * t) * 8000 + noise).astype(np.int16)
 
 
+HUGE = {}
+
+
+def huge_image(side):
+    """A noisy PNG made once per side and returned by path, so fifty calls at
+    once cost the app no encoding (2580 px: 20 MB)."""
+    side = int(side)
+    if side not in HUGE:
+        path = os.path.join(tempfile.mkdtemp(), f"huge-{side}.png")
+        rng = np.random.default_rng(5)
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(path, compress_level=1)
+        HUGE[side] = path
+    return HUGE[side]
+
+
 def six_images(side):
     side = int(side)
     rng = np.random.default_rng(11)
@@ -92,4 +107,5 @@ with demo:
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
     gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("Huge").click(huge_image, inputs=[side], outputs=[gr.Image(label="Huge", type="filepath")], api_name="huge_image")
     gr.Button("Six").click(six_images, inputs=[side], outputs=[gr.Gallery(label="Six", format="png")], api_name="six_images")

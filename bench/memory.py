@@ -1,0 +1,107 @@
+"""The memory benchmark (run by scripts/bench_memory.sh): the peak resident
+memory (VmHWM) of a release `spaces-mcp serve --transport http` under two
+loads, against the real kitchen app (tests/apps/kitchen.py):
+
+- the size check: a 2048 px noisy PNG, 20 s of WAV, a gallery of six
+  1024 px images, then eight 2048 px images at once;
+- fifty calls at once, each returning a 20 MB image (a 2580 px noisy PNG).
+
+Each load runs on a fresh server. Prints the figures and how many calls
+succeeded; asserts nothing (targets live in README, not in tests)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import anyio  # noqa: E402
+
+from conftest import start_app, wait_ready, write_config  # noqa: E402
+from mcp_helpers import HttpServer, streamable  # noqa: E402
+
+
+def peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def config(app_url: str, tmp: Path) -> Path:
+    tools = "".join(f'\n[tools.{name}]\nspace = "{app_url}"\napi = "/{name}"\n' for name in ("big_image", "long_audio", "six_images", "huge_image"))
+    return write_config(tmp, f'[settings]\noutput_dir = "{tmp / "out"}"\ntimeout = 300\ndetach_after = 0\n{tools}')
+
+
+ERRORS: list[str] = []
+
+
+def succeeded(result) -> bool:
+    if result.is_error:
+        ERRORS.append(" ".join(c.text for c in result.content if c.type == "text")[:300])
+    return not result.is_error
+
+
+async def size_check(url: str) -> int:
+    ok = 0
+    async with streamable(url) as session:
+        for name, arguments in (("big_image", {"side": 2048}), ("long_audio", {"seconds": 20}), ("six_images", {"side": 1024})):
+            ok += succeeded(await session.call_tool(name, arguments))
+
+        async def one() -> None:
+            nonlocal ok
+            result = await session.call_tool("big_image", {"side": 2048})
+            ok += succeeded(result)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(one)
+    return ok
+
+
+async def fifty_huge(url: str) -> int:
+    ok = 0
+    async with streamable(url) as session:
+        # The app makes the file once, before the fifty.
+        ok += succeeded(await session.call_tool("huge_image", {"side": 2580}))
+
+        async def one() -> None:
+            nonlocal ok
+            result = await session.call_tool("huge_image", {"side": 2580})
+            ok += succeeded(result)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(one)
+    return ok - 1
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-bench-memory-"))
+    app = start_app("kitchen", "kitchen", tmp)
+    try:
+        wait_ready(app, time.monotonic() + 180)
+        for label, load, calls in (("size check", size_check, 11), ("50 x 20 MB images at once", fifty_huge, 50)):
+            server = HttpServer(config(app.url, tmp), tmp, env={"SPACES_MCP_CACHE_DIR": str(tmp / "cache")})
+            try:
+                started = time.monotonic()
+                ok = anyio.run(load, server.url)
+                elapsed = time.monotonic() - started
+                print(f"{label:28} peak RSS {peak_mib(server.process.pid):7.1f} MiB   {ok}/{calls} calls succeeded in {elapsed:.1f} s", flush=True)
+            finally:
+                server.stop()
+            for error in sorted(set(ERRORS)):
+                print(f"  failed: {error}")
+            ERRORS.clear()
+    finally:
+        app.process.terminate()
+        app.process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SPACES_MCP_BIN", str(Path(__file__).resolve().parent.parent / "target" / "release" / "spaces-mcp"))
+    main()
