@@ -4,7 +4,9 @@ loads, against the real kitchen app (tests/apps/kitchen.py):
 
 - the size check: a 2048 px noisy PNG, 20 s of WAV, a gallery of six
   1024 px images, then eight 2048 px images at once;
-- fifty calls at once, each returning a 20 MB image (a 2580 px noisy PNG).
+- fifty calls at once, each returning a 20 MB image (a 2580 px noisy PNG);
+- eight calls at once, each returning a 5000 px image (25 Mpx, 75 MB): what
+  decoding for previews holds at once.
 
 Each load runs on a fresh server. Prints the figures and how many calls
 succeeded; asserts nothing (targets live in README, not in tests)."""
@@ -63,21 +65,29 @@ async def size_check(url: str) -> int:
     return ok
 
 
-async def fifty_huge(url: str) -> int:
+async def at_once(url: str, side: int, calls: int) -> int:
     ok = 0
     async with streamable(url) as session:
-        # The app makes the file once, before the fifty.
-        ok += succeeded(await session.call_tool("huge_image", {"side": 2580}))
+        # The app makes the file once, before the others.
+        ok += succeeded(await session.call_tool("huge_image", {"side": side}))
 
         async def one() -> None:
             nonlocal ok
-            result = await session.call_tool("huge_image", {"side": 2580})
+            result = await session.call_tool("huge_image", {"side": side})
             ok += succeeded(result)
 
         async with anyio.create_task_group() as group:
-            for _ in range(50):
+            for _ in range(calls):
                 group.start_soon(one)
     return ok - 1
+
+
+async def fifty_huge(url: str) -> int:
+    return await at_once(url, 2580, 50)
+
+
+async def eight_wide(url: str) -> int:
+    return await at_once(url, 5000, 8)
 
 
 def main() -> None:
@@ -85,7 +95,12 @@ def main() -> None:
     app = start_app("kitchen", "kitchen", tmp)
     try:
         wait_ready(app, time.monotonic() + 180)
-        for label, load, calls in (("size check", size_check, 11), ("50 x 20 MB images at once", fifty_huge, 50)):
+        loads = (
+            ("size check", size_check, 11),
+            ("50 x 20 MB images at once", fifty_huge, 50),
+            ("8 x 5000 px images at once", eight_wide, 8),
+        )
+        for label, load, calls in loads:
             server = HttpServer(config(app.url, tmp), tmp, env={"SPACES_MCP_CACHE_DIR": str(tmp / "cache")})
             try:
                 started = time.monotonic()

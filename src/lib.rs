@@ -16,7 +16,9 @@
 //!   call slots, Space descriptions), at the bottom too: it implements the
 //!   job store's trait and `gradio`'s shared-slots trait.
 //! - `metrics`: the counters behind `/metrics`.
+//! - `alloc`: the allocator tuned at start (memory given back).
 
+mod alloc;
 mod call;
 pub mod cli;
 mod config;

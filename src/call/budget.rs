@@ -12,7 +12,6 @@
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine;
 use fast_image_resize::images::Image as Pixels;
@@ -53,16 +52,65 @@ pub(crate) struct Budget {
 /// Room kept for the JSON-RPC envelope around the result.
 const ENVELOPE: usize = 256;
 
-/// The most pixels a preview decodes; larger images are not previewed.
-const MAX_PIXELS: u64 = 64 * 1024 * 1024;
+/// The most pixels a preview decodes (8000×4000); larger images are not
+/// previewed, only saved and linked: decoding one takes up to 7 bytes a
+/// pixel (RGBA, then RGB).
+const MAX_PIXELS: u64 = 32 * 1000 * 1000;
+
+/// Images decoded at once for previews, in the whole process.
+const DECODES_AT_ONCE: usize = 2;
+
+/// What the decodes running at once may take together, in KiB: a decode
+/// larger than this runs alone.
+const DECODE_BUDGET_KIB: u32 = 128 * 1024;
+
+/// What image decoding may hold at once, process-wide: at most
+/// [`DECODES_AT_ONCE`] decodes, whose decoded pixels together stay within
+/// [`DECODE_BUDGET_KIB`] (one larger than that runs alone). Fifty calls
+/// returning large images at once then take turns, rather than each holding
+/// a decoded image.
+pub(crate) struct Decoding {
+    count: Semaphore,
+    kib: Semaphore,
+}
+
+impl Default for Decoding {
+    fn default() -> Self {
+        Decoding {
+            count: Semaphore::new(DECODES_AT_ONCE),
+            kib: Semaphore::new(DECODE_BUDGET_KIB as usize),
+        }
+    }
+}
+
+impl Decoding {
+    /// Waits for room to decode a `width`×`height` image; `None` if the
+    /// process is shutting the semaphores (never, in practice).
+    async fn enter(
+        &self,
+        width: u32,
+        height: u32,
+    ) -> Option<(
+        tokio::sync::SemaphorePermit<'_>,
+        tokio::sync::SemaphorePermit<'_>,
+    )> {
+        let bytes = u64::from(width) * u64::from(height) * 7;
+        let kib = u32::try_from(bytes / 1024 + 1)
+            .unwrap_or(u32::MAX)
+            .min(DECODE_BUDGET_KIB);
+        let count = self.count.acquire().await.ok()?;
+        let room = self.kib.acquire_many(kib).await.ok()?;
+        Some((count, room))
+    }
+}
 
 /// Adds what fits of `media` to `result`, and says on each file's line what
-/// the client got. `previews` bounds how many images are decoded at once.
+/// the client got. `decoding` bounds what images decoded at once may take.
 pub(crate) async fn fit(
     result: &mut CallToolResult,
     media: Vec<Media>,
     budget: Budget,
-    previews: &Arc<Semaphore>,
+    decoding: &Decoding,
 ) {
     if media.is_empty() {
         return;
@@ -86,7 +134,7 @@ pub(crate) async fn fit(
                 }
             }
             MediaKind::Audio => compressed_audio(&item, share).await,
-            MediaKind::Image => image_block(&item, share, budget, previews).await,
+            MediaKind::Image => image_block(&item, share, budget, decoding).await,
         };
         room = room.saturating_sub(block.as_ref().map_or(0, block_len));
         let mut note = format!("; {note}");
@@ -280,7 +328,7 @@ async fn image_block(
     item: &Media,
     room: usize,
     budget: Budget,
-    previews: &Arc<Semaphore>,
+    decoding: &Decoding,
 ) -> (Option<ContentBlock>, String) {
     let path = item.path.clone();
     let dimensions = tokio::task::spawn_blocking(move || {
@@ -320,7 +368,7 @@ async fn image_block(
             format!("not inline: {width}×{height} is too large to preview"),
         );
     }
-    let Ok(_permit) = previews.acquire().await else {
+    let Some(_room) = decoding.enter(width, height).await else {
         return (None, "not inline".into());
     };
     let max_side = budget.preview_max_side;
@@ -532,7 +580,7 @@ mod tests {
             preview_max_side: 1568,
             inline_max_bytes: 4 << 20,
         };
-        fit(&mut result, media, budget, &Arc::new(Semaphore::new(1))).await;
+        fit(&mut result, media, budget, &Decoding::default()).await;
         assert!(
             serialized_len(&result) + ENVELOPE <= 100_000,
             "{}",
@@ -590,7 +638,7 @@ mod tests {
             preview_max_side: 1568,
             inline_max_bytes: 4 << 20,
         };
-        fit(&mut result, media, budget, &Arc::new(Semaphore::new(1))).await;
+        fit(&mut result, media, budget, &Decoding::default()).await;
         assert!(serialized_len(&result) + ENVELOPE <= 200_000);
         let ContentBlock::Audio(audio) = &result.content[0] else {
             panic!("{:?}", result.content)

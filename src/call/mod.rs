@@ -48,8 +48,8 @@ pub(crate) struct Runner {
     token: Option<HfToken>,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
-    /// Images decoded for previews at once: each takes tens of MiB.
-    previews: Arc<tokio::sync::Semaphore>,
+    /// What images decoded for previews may take at once (process-wide).
+    decoding: budget::Decoding,
     /// The server's folder of saved files.
     saved_files: SavedFiles,
     /// Ticks whenever a call saved files (the resource list changed).
@@ -128,7 +128,7 @@ impl Runner {
             token,
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
-            previews: Arc::new(tokio::sync::Semaphore::new(2)),
+            decoding: budget::Decoding::default(),
             saved: tokio::sync::watch::Sender::new(0),
             metrics: Metrics::default(),
         }
@@ -272,7 +272,7 @@ impl Runner {
                     preview_max_side: tool.limits.preview_max_side,
                     inline_max_bytes: tool.limits.inline_max_bytes,
                 };
-                budget::fit(&mut result, media, limits, &self.previews).await;
+                budget::fit(&mut result, media, limits, &self.decoding).await;
                 Outcome { result }
             }
             Err(failure) => {

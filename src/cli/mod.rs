@@ -198,6 +198,7 @@ impl CliError {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::alloc::tune();
     // A server logs each call; the one-shot commands print their own results.
     let serving = matches!(cli.command, None | Some(Command::Serve(_)));
     init_logging(cli.verbose, serving, cli.log_format);
