@@ -184,10 +184,17 @@ fn fits_as_is(size: u64, room: usize, budget: Budget) -> bool {
     base64_len(size as usize) + BLOCK_OVERHEAD <= room && size <= budget.inline_max_bytes
 }
 
-/// A saved file, base64-encoded once.
+/// A saved file, base64-encoded from the file piece by piece (its bytes
+/// are never held whole beside their base64).
 async fn read_base64(path: &Path) -> Option<String> {
-    let bytes = tokio::fs::read(path).await.ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path).ok()?;
+        let size = file.metadata().ok()?.len();
+        super::saved::base64_of(&mut file, size, crate::config::MAX_INLINE_BYTES).ok()?
+    })
+    .await
+    .ok()?
 }
 
 fn not_inline(item: &Media) -> String {
