@@ -64,6 +64,14 @@ def test_invalid_config_is_refused_at_start_with_status_2(tmp_path):
     assert done.stdout == ""
     missing = run("--config", str(tmp_path / "missing.toml"), "tools")
     assert missing.returncode == 2 and "missing.toml" in missing.stderr
+    # [spaces.*] aliases whose tools could share names are refused, naming both.
+    for text, names in (
+        ('[spaces.await]\nspace = "a/b"\n', ["spaces.await", "await_job"]),
+        ('[spaces.a]\nspace = "a/b"\n[spaces.a_b]\nspace = "c/d"\n', ["spaces.a", "spaces.a_b"]),
+    ):
+        bad.write_text(text)
+        done = run("--config", str(bad), "serve", stdin="")
+        assert done.returncode == 2 and all(n in done.stderr for n in names), done.stderr
 
 
 def test_config_claude_names_this_binary(tmp_path):

@@ -222,10 +222,18 @@ impl Discovery {
                 .filter(|(_, e)| e.is_public())
                 .collect();
             endpoints.sort_by(|a, b| a.0.cmp(b.0));
+            let mut named: std::collections::HashMap<String, &str> = Default::default();
             for (api, endpoint) in endpoints {
                 let tool = alias.tool(api);
                 // A tool the config declares by name wins over a generated one.
                 if declared.contains(&tool.name) {
+                    continue;
+                }
+                // Two endpoints whose names become one tool name (cut at 64
+                // characters, or alike once made plain): the first keeps it.
+                if let Some(first) = named.insert(tool.name.clone(), api) {
+                    tracing::warn!(space = %alias.space, tool = %tool.name, first, skipped = %api, "two endpoints give one tool name: the first keeps it");
+                    named.insert(tool.name.clone(), first);
                     continue;
                 }
                 registry.put(from_endpoint(&tool, endpoint), InputsState::Known);
