@@ -39,7 +39,14 @@ struct State {
     message: String,
     sent: Instant,
     started: Instant,
+    /// The Space's last log line, and when it came: it rides along on the
+    /// reports after it for [`NOTE_HOLD`], so that coalescing (a client gets
+    /// a few reports a second, the latest winning) cannot lose it.
+    note: Option<(String, Instant)>,
 }
+
+/// How long a Space's log line stays in the progress messages after it.
+const NOTE_HOLD: Duration = Duration::from_secs(2);
 
 impl Reporter {
     pub(crate) fn new(sink: Option<ProgressSink>) -> Reporter {
@@ -51,13 +58,27 @@ impl Reporter {
                 message: String::new(),
                 sent: now,
                 started: now,
+                note: None,
             }),
         }
     }
 
     /// Reports a stage of the call.
     pub(crate) fn stage(&self, stage: Stage) {
+        let is_log = matches!(stage, Stage::Log { .. });
         let (value, message) = describe(stage);
+        let message = {
+            let mut state = self.lock();
+            if is_log {
+                state.note = Some((message.clone(), Instant::now()));
+                message
+            } else {
+                match &state.note {
+                    Some((note, at)) if at.elapsed() < NOTE_HOLD => format!("{message} ({note})"),
+                    _ => message,
+                }
+            }
+        };
         self.emit(value, message);
     }
 
@@ -237,7 +258,8 @@ mod tests {
                 "denoising: step 3 of 20",
                 "denoising: step 20 of 20",
                 "info: GPU ready & warm",
-                "downloading result",
+                // The log line rides along for a while: coalescing cannot lose it.
+                "downloading result (info: GPU ready & warm)",
             ]
         );
         assert!(seen.windows(2).all(|w| w[1].0 > w[0].0), "{seen:?}");
