@@ -1,0 +1,144 @@
+//! The `spaces.toml` model and its validation.
+//!
+//! A config names tools, one `[tools.<name>]` table each, with the Space that
+//! serves it (`space`, a Hub id or a URL) and the Gradio endpoint (`api`).
+//! Everything else (descriptions, the inputs the model sees, fixed values,
+//! timeouts, output handling) is optional and has a sensible default, so that
+//! a user who adds a Space writes as little as possible.
+//!
+//! Validation happens here, once, at start-up: a config that loads is one the
+//! rest of the program can trust (a tool's default fits its own bounds, a
+//! fixed input is not also shown to the model, names are valid MCP tool names).
+//! Every error names the file, the key and what was expected, because the
+//! person reading it has only the file in front of them.
+//!
+//! The files: `model` (the validated config the rest of the program reads),
+//! `raw` (the file's shape as serde reads it), `validate` and `tables` (every
+//! rule, once: settings and limits; the tool, Space and prompt tables), and
+//! `defaults` (each default and bound, named).
+
+mod defaults;
+mod model;
+mod raw;
+mod tables;
+mod validate;
+
+pub(crate) use defaults::*;
+pub(crate) use model::*;
+use raw::*;
+use validate::*;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The config built into the binary, used when no file is given.
+pub(crate) const DEFAULT_CONFIG: &str = include_str!("../../spaces.toml");
+
+/// What can be wrong with a config, each naming where.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        origin: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// A loaded, validated config.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Where the config came from, for messages: a path, or "built-in spaces.toml".
+    pub(crate) origin: String,
+    pub(crate) settings: Settings,
+    pub(crate) tools: Vec<ToolConfig>,
+    /// Spaces whose every endpoint becomes a tool, once its Space has been read.
+    pub(crate) spaces: Vec<SpaceConfig>,
+    /// Prompts the config declares (`[prompts.<name>]`), beside one per tool.
+    pub(crate) prompts: Vec<PromptConfig>,
+}
+
+impl Config {
+    /// The longest a call may run, over every tool and `[spaces]` table.
+    pub(crate) fn longest_timeout(&self) -> Duration {
+        let tools = self.tools.iter().map(|t| t.limits.timeout);
+        let spaces = self.spaces.iter().map(|s| s.limits.timeout);
+        tools
+            .chain(spaces)
+            .max()
+            .unwrap_or(self.settings.limits.timeout)
+    }
+}
+
+impl Config {
+    /// Loads `path`, or the built-in config when `path` is `None`.
+    /// The config at `path` (an empty path, as an installer leaves an unset
+    /// option, means none), else the built-in one; then the output folder
+    /// from `SPACES_MCP_OUTPUT_DIR`, when set.
+    pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match path.filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Config::parse(&text, &path.display().to_string())?
+            }
+            None => Config::parse(DEFAULT_CONFIG, "built-in spaces.toml")?,
+        };
+        if let Some(dir) = std::env::var_os(OUTPUT_DIR_ENV).filter(|d| !d.is_empty()) {
+            config.settings.output_dir = PathBuf::from(dir);
+            config.settings.private_output_dir = false;
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let v = Validator { origin };
+        let settings = v.settings(raw.settings)?;
+        if raw.tools.is_empty() && raw.spaces.is_empty() {
+            return Err(v.invalid(
+                "tools",
+                "no tool is defined: add a [tools.<name>] table (or a [spaces.<alias>] table)",
+            ));
+        }
+        let tools = raw
+            .tools
+            .into_iter()
+            .map(|(name, tool)| v.tool(name, tool, &settings.limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        let spaces = raw
+            .spaces
+            .into_iter()
+            .map(|(alias, space)| v.space_alias(alias, space, &settings.limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        v.aliases_apart(&spaces)?;
+        let prompts = raw
+            .prompts
+            .into_iter()
+            .map(|(name, prompt)| v.prompt(name, prompt))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            origin: origin.to_string(),
+            settings,
+            tools,
+            spaces,
+            prompts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
