@@ -7,6 +7,34 @@ use serde_json::Value;
 
 use crate::gradio::ParameterInfo;
 
+/// The names of the server's built-in tools, in one place: the server
+/// registers its tools under them, and the config refuses them (and
+/// `[spaces.*]` aliases that could generate them) for configured tools.
+pub(crate) mod builtin {
+    /// Waits for a detached call's result (job handles).
+    pub(crate) const AWAIT_JOB: &str = "await_job";
+    /// Stops a detached call.
+    pub(crate) const CANCEL_JOB: &str = "cancel_job";
+    /// Diagnostics: adds or removes [`PROBE`] as a tool.
+    pub(crate) const TRIGGER_TOOL_CHANGE: &str = "test_trigger_tool_change";
+    /// Diagnostics: adds or removes [`PROBE`] as a prompt.
+    pub(crate) const TRIGGER_PROMPT_CHANGE: &str = "test_trigger_prompt_change";
+    /// Diagnostics: asks the client's model for a word (sampling).
+    pub(crate) const MISSING_CAPABILITY: &str = "test_missing_capability";
+    /// The tool and the prompt the triggers add and remove.
+    pub(crate) const PROBE: &str = "diagnostic_probe";
+
+    /// Every built-in name, which no configured tool may take.
+    pub(crate) const ALL: &[&str] = &[
+        AWAIT_JOB,
+        CANCEL_JOB,
+        TRIGGER_TOOL_CHANGE,
+        TRIGGER_PROMPT_CHANGE,
+        MISSING_CAPABILITY,
+        PROBE,
+    ];
+}
+
 /// MCP clients accept tool names of this form (the spec's recommendation, and
 /// what Claude Desktop and VS Code enforce).
 pub(crate) fn is_valid_tool_name(name: &str) -> bool {

@@ -36,14 +36,7 @@ pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 pub(super) const OUTPUT_DIR_ENV: &str = "SPACES_MCP_OUTPUT_DIR";
 
 /// The built-in tools' names, which no configured tool may take.
-pub(crate) const RESERVED_TOOL_NAMES: &[&str] = &[
-    "await_job",
-    "cancel_job",
-    "test_trigger_tool_change",
-    "test_trigger_prompt_change",
-    "test_missing_capability",
-    "diagnostic_probe",
-];
+pub(crate) const RESERVED_TOOL_NAMES: &[&str] = crate::naming::builtin::ALL;
 
 /// How long a job runs before a client without tasks gets a job handle.
 pub(crate) const DEFAULT_DETACH_AFTER: Duration = Duration::from_secs(50);

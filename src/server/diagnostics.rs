@@ -33,11 +33,9 @@ use serde_json::json;
 
 use crate::tools::Registry;
 
-pub(super) const TRIGGER_TOOL_CHANGE: &str = "test_trigger_tool_change";
-pub(super) const TRIGGER_PROMPT_CHANGE: &str = "test_trigger_prompt_change";
-pub(super) const MISSING_CAPABILITY: &str = "test_missing_capability";
-/// The tool and the prompt the triggers add and remove.
-pub(super) const PROBE: &str = "diagnostic_probe";
+pub(super) use crate::naming::builtin::{
+    MISSING_CAPABILITY, PROBE, TRIGGER_PROMPT_CHANGE, TRIGGER_TOOL_CHANGE,
+};
 
 /// The key of the sampling request in an `input_required` result.
 const SAMPLE: &str = "sample";

@@ -35,8 +35,7 @@ pub(super) const TASK_GRACE: Duration = Duration::from_millis(500);
 /// How often task clients are asked to poll.
 const POLL_INTERVAL_MS: u64 = 1000;
 
-pub(super) const AWAIT_JOB: &str = "await_job";
-pub(super) const CANCEL_JOB: &str = "cancel_job";
+pub(super) use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB};
 
 /// How a call that may outlive its request is answered once it has run a while.
 #[derive(Debug, Clone, Copy, PartialEq)]
