@@ -320,3 +320,35 @@ async def test_the_space_line_is_fair_between_callers(apps, tmp_path):
     order = [job for _, job in started]
     # Second, or third if a second heavy call had started before it came.
     assert order.index(light_job) <= 2, order
+
+
+def test_sigterm_stops_a_stdio_server_and_its_spaces_jobs(apps):
+    # A raw stdio client; the server is asked to stop while a call runs.
+    config = write_config(apps.tmp, tasks_tools(apps))
+    job = label()
+    process = subprocess.Popen([str(ROOT / "target" / "debug" / "spaces-mcp"), "--config", str(config), "serve"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}
+        for message in (init, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow_compute", "arguments": {"seconds": 30, "label": job}}}):
+            process.stdin.write(json.dumps(message).encode() + b"\n")
+            process.stdin.flush()
+        assert json.loads(process.stdout.readline())["id"] == 1
+        deadline = time.monotonic() + 20
+        while "tick" not in {e["event"] for e in events(apps.tasks, job)} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopped_at = time.monotonic()
+        process.send_signal(subprocess.signal.SIGTERM)
+        code = process.wait(timeout=15)
+        took = time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0, code
+    assert took < 8, took
+    deadline = time.monotonic() + 5
+    while "cancelled" not in {e["event"] for e in events(apps.tasks, job)} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "cancelled" in {e["event"] for e in events(apps.tasks, job)}, events(apps.tasks, job)

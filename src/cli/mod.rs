@@ -251,7 +251,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
     }
     let runtime = runtime()?;
-    match cli.command {
+    let outcome = match cli.command {
         None => runtime.block_on(serve::stdio(
             config,
             crate::server::stdio::DEFAULT_MAX_MESSAGE_BYTES,
@@ -278,7 +278,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             | Command::Man
             | Command::Health { .. },
         ) => Ok(ExitCode::SUCCESS),
-    }
+    };
+    // Everything that matters has finished. A read of stdin still blocked on
+    // its thread (a stdio server asked to stop by a signal) must not hold
+    // the process open: the runtime is not waited for.
+    runtime.shutdown_background();
+    outcome
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

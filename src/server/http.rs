@@ -35,6 +35,7 @@ use super::access::{AccessPolicy, guard, refuse};
 use super::disconnect::CancelOnDisconnect;
 use super::session_cap::{RpcMethod, SessionCap, cap_sessions};
 use super::sessions::FleetSessions;
+use super::shutdown;
 use super::sse::{self, LegacySessions};
 use super::{Arrivals, SpacesServer};
 use crate::call::Runner;
@@ -428,7 +429,7 @@ pub(crate) async fn serve(
         let runner = runner.clone();
         let jobs = stopping;
         tokio::spawn(async move {
-            terminate_signal().await;
+            shutdown::signal().await;
             tracing::info!(
                 calls = runner.in_flight(),
                 grace_secs = grace.as_secs(),
@@ -460,9 +461,7 @@ pub(crate) async fn serve(
     }
     // Background jobs die with the process (their store is in memory): the
     // Spaces stop working on them now rather than for nobody.
-    jobs.stop_jobs();
-    runner.wait_idle(Duration::from_secs(2)).await;
-    runner.settle_cancels(Duration::from_secs(5)).await;
+    shutdown::drain(&jobs).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -518,27 +517,4 @@ async fn accept_loop(
     }
     drop(listener);
     graceful.shutdown().await;
-}
-
-/// SIGINT (Ctrl-C) everywhere; SIGTERM too where there is one.
-async fn terminate_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

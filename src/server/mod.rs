@@ -9,6 +9,7 @@ mod jobs;
 mod outbox;
 mod session_cap;
 mod sessions;
+mod shutdown;
 mod sse;
 pub(crate) mod stdio;
 mod wrap;

@@ -7,8 +7,6 @@
 //! (-32700 for text that is not JSON, -32600 for JSON that is not a message),
 //! carrying the request's id whenever it can be read.
 
-use std::time::Duration;
-
 use rmcp::RoleServer;
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -17,8 +15,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use super::SpacesServer;
 use super::wrap::ServerSide;
+use super::{SpacesServer, shutdown};
 
 /// The longest line read from stdin unless `--max-message-bytes` says
 /// otherwise; longer ones are refused and skipped, never parsed (a short
@@ -33,10 +31,10 @@ pub(crate) enum StdioError {
     Run(String),
 }
 
-/// Serves until the client closes stdin. Calls still running then are
-/// cancelled, and their jobs cancelled on the Spaces, before it returns.
+/// Serves until the client closes stdin, or a signal asks the process to
+/// stop. Calls still running then are cancelled, and their jobs cancelled
+/// on the Spaces, before it returns.
 pub(crate) async fn serve(server: SpacesServer, max_message: usize) -> Result<(), StdioError> {
-    let runner = server.runner().clone();
     let jobs = server.clone();
     let transport = ServerSide::new(
         LineTransport::new(
@@ -56,13 +54,20 @@ pub(crate) async fn serve(server: SpacesServer, max_message: usize) -> Result<()
         }
         Err(e) => return Err(StdioError::Start(e.to_string())),
     };
-    let ended = running.waiting().await;
-    // The one client is gone: nobody can fetch a background job's result.
-    jobs.stop_jobs();
-    // The session's end cancelled what was running; let those calls unwind
-    // and their cancels reach the Spaces before the process exits.
-    runner.wait_idle(Duration::from_secs(2)).await;
-    runner.settle_cancels(Duration::from_secs(5)).await;
+    // The client closing stdin ends the session; so does a signal (a
+    // client that kills us politely, a terminal's Ctrl-C).
+    let cancel = running.cancellation_token();
+    let ended = tokio::select! {
+        ended = running.waiting() => ended,
+        () = shutdown::signal() => {
+            tracing::info!("asked to stop: ending the session");
+            cancel.cancel();
+            Ok(rmcp::service::QuitReason::Cancelled)
+        }
+    };
+    // The one client is gone: nobody can fetch a background job's result,
+    // and the session's end cancelled what was running.
+    shutdown::drain(&jobs).await;
     ended.map_err(|e| StdioError::Run(e.to_string()))?;
     Ok(())
 }
