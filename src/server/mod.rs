@@ -6,6 +6,7 @@ mod diagnostics;
 mod disconnect;
 pub(crate) mod http;
 mod jobs;
+mod notify;
 mod outbox;
 mod session_cap;
 mod sessions;
@@ -38,6 +39,7 @@ use crate::fleet::Fleet;
 use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
 use diagnostics::Diagnostics;
+use notify::{ListChange, ListChanges};
 
 /// When a request arrived: stamped by the transport while messages still
 /// pass one by one, and used to start calls to a Space in that order.
@@ -106,52 +108,7 @@ impl SpacesServer {
             peers: Arc::default(),
             log_level: Arc::default(),
         };
-        let mut saved = server.runner.saved_changes();
-        let peers = server.peers.clone();
-        tokio::spawn(async move {
-            while saved.changed().await.is_ok() {
-                // Files come in bursts (a gallery, a busy minute): one notice
-                // a second at most, sent once the burst has settled.
-                tokio::time::sleep(RESOURCE_NOTICE_DELAY).await;
-                saved.borrow_and_update();
-                for peer in live(&peers) {
-                    if let Err(e) = peer.notify_resource_list_changed().await {
-                        tracing::debug!("resources/list_changed not sent: {e}");
-                    }
-                }
-            }
-        });
-        let mut tools = server.runner.registry().changes();
-        let mut prompts = server.runner.registry().prompt_changes();
-        let peers = server.peers.clone();
-        tokio::spawn(async move {
-            // A tool change changes the prompts too (one per tool): both
-            // signals tick, and each is answered in turn.
-            loop {
-                tokio::select! {
-                    changed = tools.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        for peer in live(&peers) {
-                            if let Err(e) = peer.notify_tool_list_changed().await {
-                                tracing::debug!("tools/list_changed not sent: {e}");
-                            }
-                        }
-                    }
-                    changed = prompts.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        for peer in live(&peers) {
-                            if let Err(e) = peer.notify_prompt_list_changed().await {
-                                tracing::debug!("prompts/list_changed not sent: {e}");
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        notify::fan_out(&server.runner, server.peers.clone());
         server
     }
 
@@ -235,16 +192,6 @@ fn task_id(text: &str) -> Result<JobId, McpError> {
             None,
         )
     })
-}
-
-/// How long after files were saved clients hear `resources/list_changed`.
-const RESOURCE_NOTICE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The clients still connected; those gone are forgotten.
-fn live(peers: &Mutex<Vec<Peer<RoleServer>>>) -> Vec<Peer<RoleServer>> {
-    let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
-    peers.retain(|peer| !peer.is_transport_closed());
-    peers.clone()
 }
 
 impl ServerHandler for SpacesServer {
@@ -363,42 +310,24 @@ impl ServerHandler for SpacesServer {
     async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
         let sink = subscription.sink();
         let accepted = sink.accepted().clone();
-        let mut tools = self.runner.registry().changes();
-        let mut prompts = self.runner.registry().prompt_changes();
-        let mut saved = self.runner.saved_changes();
-        tools.borrow_and_update();
-        prompts.borrow_and_update();
-        saved.borrow_and_update();
+        let mut changes = ListChanges::of(&self.runner);
         loop {
-            tokio::select! {
+            let change = tokio::select! {
                 _ = subscription.cancelled() => return Ok(()),
-                changed = tools.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    if accepted.tools_list_changed == Some(true) {
-                        let _ = sink.notify_tool_list_changed().await;
-                    }
-                }
-                changed = prompts.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    if accepted.prompts_list_changed == Some(true) {
-                        let _ = sink.notify_prompt_list_changed().await;
-                    }
-                }
-                changed = saved.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    // Files come in bursts: one notice once it has settled.
-                    tokio::time::sleep(RESOURCE_NOTICE_DELAY).await;
-                    saved.borrow_and_update();
-                    if accepted.resources_list_changed == Some(true) {
-                        let _ = sink.notify_resource_list_changed().await;
-                    }
-                }
+                change = changes.next() => change,
+            };
+            let wanted = match change {
+                None => return Ok(()),
+                Some(ListChange::Tools) => accepted.tools_list_changed,
+                Some(ListChange::Prompts) => accepted.prompts_list_changed,
+                Some(ListChange::Resources) => accepted.resources_list_changed,
+            };
+            if wanted == Some(true) {
+                let _ = match change {
+                    Some(ListChange::Tools) => sink.notify_tool_list_changed().await,
+                    Some(ListChange::Prompts) => sink.notify_prompt_list_changed().await,
+                    _ => sink.notify_resource_list_changed().await,
+                };
             }
         }
     }
