@@ -193,7 +193,7 @@ fn data_uri(rest: &str, max: u64) -> Result<FileSource, String> {
     if bytes.len() as u64 > max {
         return Err(format!("is larger than the {max}-byte limit"));
     }
-    let name = format!("upload.{}", super::render::extension_for(mime));
+    let name = format!("upload.{}", super::mime::extension_for(mime));
     Ok(FileSource::Bytes { name, bytes })
 }
 

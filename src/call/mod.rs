@@ -2,8 +2,12 @@
 //! call the Space, turn its outputs into content, all within the tool's
 //! timeout. The MCP handler and the CLI's `call` both go through here.
 //! Beside it: `files` (file inputs), `render` (outputs to MCP content),
-//! `progress` (stages to progress reports), `explain` (failures to one line
-//! a person can act on) and `text` (a Space's words made safe to pass on).
+//! `readable` (a value as text a model reads), `mime` (file names and
+//! types), `saved` (the server's own folder of saved files, per owner),
+//! `budget` (what fits in the result: previews, MP3, links), `progress`
+//! (stages to progress reports), `background` (calls that outlive their
+//! request), `explain` (failures to one line a person can act on) and
+//! `text` (a Space's words made safe to pass on).
 //!
 //! A call that fails is still an answer: a result with `isError` and one line
 //! that says which tool, which Space and endpoint, what went wrong and what to
@@ -21,7 +25,9 @@ pub(crate) mod background;
 pub(crate) mod budget;
 pub(crate) mod explain;
 pub(crate) mod files;
+pub(crate) mod mime;
 pub(crate) mod progress;
+mod readable;
 pub(crate) mod render;
 pub(crate) mod saved;
 pub(crate) mod text;

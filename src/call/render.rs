@@ -14,6 +14,8 @@ use rmcp::model::{ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
 use super::budget::{Media, MediaKind};
+use super::mime::{mime_from_name, sniff_mime};
+use super::readable::{markdown_table, readable};
 use super::saved::{SAVED_SCHEME, SaveError, SavedFiles};
 use crate::gradio::{Fetched, GradioError, HfToken, ReturnInfo, SpaceClient};
 use crate::jobs::Owner;
@@ -213,119 +215,6 @@ fn resolve_update(value: Value) -> Value {
     }
 }
 
-/// A structured value in words a model reads well; plain values as they are.
-fn readable(component: Option<&str>, value: &Value) -> String {
-    let component = component.unwrap_or("").to_ascii_lowercase();
-    let text = match component.as_str() {
-        "label" => label_text(value),
-        "highlightedtext" => highlighted_text(value),
-        "chatbot" => chat_text(value),
-        "plot" | "lineplot" | "barplot" | "scatterplot" | "nativeplot" => plot_text(value),
-        _ => None,
-    };
-    text.unwrap_or_else(|| match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
-/// `cat (cat 90%, dog 10%)`.
-fn label_text(value: &Value) -> Option<String> {
-    let label = value.get("label").map(|l| match l {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    let confidences: Vec<String> = value
-        .get("confidences")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| {
-                    let name = c.get("label")?;
-                    let name = name
-                        .as_str()
-                        .map_or_else(|| name.to_string(), str::to_string);
-                    let p = c.get("confidence")?.as_f64()?;
-                    Some(format!("{name} {:.0}%", p * 100.0))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    match (label, confidences.is_empty()) {
-        (Some(label), true) => Some(label),
-        (Some(label), false) => Some(format!("{label} ({})", confidences.join(", "))),
-        (None, false) => Some(confidences.join(", ")),
-        (None, true) => None,
-    }
-}
-
-/// `The quick[adj] fox[noun]`: each token, with its class when it has one.
-fn highlighted_text(value: &Value) -> Option<String> {
-    let tokens = value.as_array()?;
-    let mut out = String::new();
-    for token in tokens {
-        let (text, class) = match token {
-            Value::Object(o) => (o.get("token")?, o.get("class_or_confidence")),
-            Value::Array(pair) => (pair.first()?, pair.get(1)),
-            _ => return None,
-        };
-        out.push_str(text.as_str().unwrap_or_default());
-        match class {
-            Some(Value::Null) | None => {}
-            Some(Value::String(c)) => out.push_str(&format!("[{c}]")),
-            Some(other) => out.push_str(&format!("[{other}]")),
-        }
-        out.push(' ');
-    }
-    Some(out.trim_end().to_string())
-}
-
-/// One line per message: `user: Hello!`; files in a message by their URL.
-fn chat_text(value: &Value) -> Option<String> {
-    let messages = value.as_array()?;
-    let mut lines = Vec::new();
-    for message in messages {
-        let role = message.get("role").and_then(Value::as_str).unwrap_or("?");
-        let content = match message.get("content") {
-            Some(Value::String(text)) => text.clone(),
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .map(|part| match part.get("type").and_then(Value::as_str) {
-                    Some("text") => part
-                        .get("text")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    Some("file") => format!(
-                        "[file {}]",
-                        part.pointer("/file/url")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                    ),
-                    _ => part.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
-        lines.push(format!("{role}: {content}"));
-    }
-    Some(format!("\n{}", lines.join("\n")))
-}
-
-/// A plot's spec is for a browser: say what it is, and leave the spec to
-/// the structured result.
-fn plot_text(value: &Value) -> Option<String> {
-    if value.is_null() {
-        return None;
-    }
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or("a");
-    Some(format!(
-        "a {kind} plot (its full spec is in the structured result)"
-    ))
-}
-
 /// The JSON pointers of the FileData objects inside a value.
 fn nested_files(value: &Value) -> Vec<String> {
     fn walk(value: &Value, at: &mut String, found: &mut Vec<String>, depth: usize) {
@@ -405,28 +294,6 @@ fn classify(value: &Value) -> Shape<'_> {
         return Shape::Table { headers, rows };
     }
     Shape::Plain
-}
-
-/// A dataframe as a Markdown table, which models read well.
-fn markdown_table(headers: &[Value], rows: &[Value]) -> String {
-    let cell = |v: &Value| match v {
-        Value::String(s) => s.replace('|', "\\|").replace('\n', " "),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    let mut out = format!(
-        "| {} |\n|{}\n",
-        headers.iter().map(cell).collect::<Vec<_>>().join(" | "),
-        " --- |".repeat(headers.len().max(1))
-    );
-    for row in rows {
-        let cells: Vec<String> = row
-            .as_array()
-            .map(|r| r.iter().map(cell).collect())
-            .unwrap_or_default();
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    out.trim_end().to_string()
 }
 
 /// Gradio marks file outputs with `meta._type`; older versions send a bare
@@ -630,108 +497,6 @@ fn file_name_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The last path component of `name`, in letters, digits, `.`, `-` and `_`,
-/// never starting with a dot; `output.<ext>` when nothing is left.
-pub(crate) fn safe_file_name(name: &str, mime: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.');
-    let cleaned: String = cleaned
-        .chars()
-        .rev()
-        .take(100)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '_') {
-        format!("output.{}", extension_for(mime))
-    } else {
-        cleaned
-    }
-}
-
-/// The type of common media files from their first bytes: Gradio often sends
-/// no type, and a file's name can lie.
-pub(crate) fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |magic: &[u8]| bytes.starts_with(magic);
-    let riff = |form: &[u8]| bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == form;
-    Some(if starts(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if starts(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        "image/gif"
-    } else if riff(b"WEBP") {
-        "image/webp"
-    } else if riff(b"WAVE") {
-        "audio/wav"
-    } else if starts(b"fLaC") {
-        "audio/flac"
-    } else if starts(b"OggS") {
-        "audio/ogg"
-    } else if starts(b"ID3") || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
-        "audio/mpeg"
-    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        "video/mp4"
-    } else if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
-        "video/webm"
-    } else {
-        return None;
-    })
-}
-
-pub(crate) fn mime_from_name(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mpeg",
-        "flac" => "audio/flac",
-        "ogg" => "audio/ogg",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "json" => "application/json",
-        "txt" => "text/plain",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The usual file extension of a media type.
-pub(crate) fn extension_for(mime: &str) -> &'static str {
-    match mime {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "audio/mpeg" => "mp3",
-        "audio/flac" => "flac",
-        "audio/ogg" => "ogg",
-        "video/mp4" => "mp4",
-        "video/webm" => "webm",
-        "application/pdf" => "pdf",
-        "application/json" => "json",
-        "text/plain" => "txt",
-        _ => "bin",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -754,34 +519,6 @@ mod tests {
         );
         assert_eq!(Features::for_version("2025-06-18"), Features::ALL);
         assert_eq!(Features::for_version("2026-07-28"), Features::ALL);
-    }
-
-    #[test]
-    fn media_types_come_from_the_bytes() {
-        assert_eq!(sniff_mime(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff_mime(b"RIFF\x10\0\0\0WAVEfmt "), Some("audio/wav"));
-        assert_eq!(sniff_mime(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(sniff_mime(b"hello"), None);
-        assert_eq!(sniff_mime(b""), None);
-    }
-
-    #[test]
-    fn hostile_file_names_stay_in_the_folder() {
-        assert_eq!(safe_file_name("image.webp", "image/webp"), "image.webp");
-        assert_eq!(
-            safe_file_name("/tmp/gradio/abc/audio.wav", "audio/wav"),
-            "audio.wav"
-        );
-        assert_eq!(safe_file_name("../../etc/passwd", "text/plain"), "passwd");
-        assert_eq!(safe_file_name("..\\..\\win.ini", "text/plain"), "win.ini");
-        assert_eq!(safe_file_name("..", "image/png"), "output.png");
-        assert_eq!(safe_file_name("", "audio/wav"), "output.wav");
-        assert_eq!(
-            safe_file_name("a b;rm -rf.png", "image/png"),
-            "a_b_rm_-rf.png"
-        );
-        assert_eq!(safe_file_name(".bashrc", "text/plain"), "bashrc");
-        assert!(safe_file_name(&"x".repeat(500), "image/png").len() <= 100);
     }
 
     #[test]

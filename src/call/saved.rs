@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use rmcp::model::{Resource, ResourceContents};
 
-use super::render::{mime_from_name, safe_file_name};
+use super::mime::{mime_from_name, safe_file_name};
 use crate::config::SavedLimits;
 use crate::jobs::Owner;
 
