@@ -6,12 +6,17 @@
 //! - `discovery`: reading Spaces for tools whose inputs come from them.
 //! - `call`: one tool call end to end (files, outputs, progress, errors).
 //! - `tools`: the registry, schemas, argument checks and mapping.
-//! - `config`: `spaces.toml`, loaded and validated.
-//! - `naming`, `validate`, `dirs`: names every layer shares; checking values
-//!   against a JSON Schema; where files live.
+//! - `config`: `spaces.toml`, loaded and validated (model, raw shape,
+//!   defaults and rules in separate files).
+//! - `naming`, `validate`, `dirs`: names every layer shares (the built-in
+//!   tools' too); checking values against a JSON Schema; where files live.
 //! - `gradio`: the Gradio protocol, one client per Space.
 //! - `jobs`: the job store behind tasks and detached calls (beside `gradio`
-//!   at the bottom: it knows nothing above it).
+//!   at the bottom: it knows nothing above it). The project keeps its own
+//!   store rather than rmcp's in-memory task manager because one store serves
+//!   both MCP tasks and job handles for clients without tasks, binds every
+//!   job to its owner, bounds what it keeps, and has a second implementation
+//!   over Valkey/Redis (leases, cancels across replicas) behind the same trait.
 //! - `fleet`: what replicas share through Valkey/Redis (jobs, each Space's
 //!   call slots, Space descriptions), at the bottom too: it implements the
 //!   job store's trait and `gradio`'s shared-slots trait.
