@@ -106,6 +106,38 @@ def start_app(name: str, module: str, tmp: Path, extra: list[str] | None = None,
     return App(name, f"http://127.0.0.1:{port}", process, header_log, output, jobs_log, files)
 
 
+def start_apps(tmp: Path, specs: list[tuple[str, str, list[str]]]) -> list[App]:
+    """Several apps from one Gradio process (tests/apps/serve_all.py), each on
+    its own port: `specs` are (name, module, serve.py options)."""
+    output = tmp / "apps.log"
+    files = tmp / "apps.gradio-files"
+    entries, apps = [], []
+    for name, module, extra in specs:
+        options = dict(zip(extra[::2], extra[1::2]))
+        port = free_port()
+        entry = {
+            "name": name,
+            "module": module,
+            "port": port,
+            "root_path": options.get("--root-path", ""),
+            "header_log": str(tmp / f"{name}.headers.jsonl"),
+            "fail_joins": int(options.get("--fail-joins", 0)),
+            "sleep_config": int(options.get("--sleep-config", 0)),
+            "jobs_log": str(tmp / f"{name}.jobs.jsonl"),
+        }
+        entries.append(entry)
+    spec_path = tmp / "apps.json"
+    spec_path.write_text(json.dumps(entries))
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(files), GRADIO_ANALYTICS_ENABLED="False",
+               HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
+    process = subprocess.Popen([sys.executable, str(APPS / "serve_all.py"), str(spec_path)],
+                               stdout=output.open("w"), stderr=subprocess.STDOUT, env=env)
+    for entry in entries:
+        apps.append(App(entry["name"], f"http://127.0.0.1:{entry['port']}", process, Path(entry["header_log"]),
+                        output, Path(entry["jobs_log"]), files))
+    return apps
+
+
 def wait_ready(app: App, deadline: float) -> None:
     while time.monotonic() < deadline:
         if app.process.poll() is not None:
@@ -117,38 +149,40 @@ def wait_ready(app: App, deadline: float) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"test app {app.name} did not start in time:\n{app.output.read_text()}")
+    raise RuntimeError(f"test app {app.name} ({app.url}) did not answer /config in time; its process's output:\n{app.output.read_text()}")
 
 
 @pytest.fixture(scope="session")
 def apps() -> Apps:
     tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-tests-"))
-    started = [
-        start_app("sana", "sanasprint", tmp),
-        start_app("dia", "dia", tmp),
-        start_app("slow", "slow", tmp),
+    # All nine from one Gradio process: one import instead of nine, so they
+    # come up in time on a busy machine too.
+    started = start_apps(tmp, [
+        ("sana", "sanasprint", []),
+        ("dia", "dia", []),
+        ("slow", "slow", []),
         # The same image app, but building its file URLs on another origin, as
         # a Space behind a proxy (or a hostile one) would.
-        start_app("foreign", "sanasprint", tmp, ["--root-path", "http://127.0.0.2:9"]),
-        start_app("jobs", "jobs", tmp),
+        ("foreign", "sanasprint", ["--root-path", "http://127.0.0.2:9"]),
+        ("jobs", "jobs", []),
         # Asleep for its first two /config requests, then failing its first
         # two queue joins with 503.
-        start_app("flaky", "jobs", tmp, ["--sleep-config", "2", "--fail-joins", "2"]),
-        start_app("kitchen", "kitchen", tmp),
-        start_app("stateful", "stateful", tmp),
-        start_app("tasks", "tasks", tmp),
-    ]
+        ("flaky", "jobs", ["--sleep-config", "2", "--fail-joins", "2"]),
+        ("kitchen", "kitchen", []),
+        ("stateful", "stateful", []),
+        ("tasks", "tasks", []),
+    ])
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
+        began = time.monotonic()
         for app in started:
             wait_ready(app, deadline)
+            print(f"test app {app.name} ready after {time.monotonic() - began:.1f} s")
         yield Apps(*started, tmp=tmp, all=started)
     finally:
-        for app in started:
-            app.process.terminate()
-        for app in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                app.process.wait(timeout=10)
+        started[0].process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            started[0].process.wait(timeout=10)
 
 
 def local_config(apps: Apps, extra: str = "", hf_token: bool = False) -> str:

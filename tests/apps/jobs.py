@@ -15,8 +15,13 @@ import time
 import gradio as gr
 
 
+# Where this instance records its jobs: set by serve_all.py, which hosts
+# several apps in one process (then one environment serves them all).
+JOBS_LOG_PATH = None
+
+
 def record(event, job, **extra):
-    path = os.environ.get("JOBS_LOG")
+    path = JOBS_LOG_PATH or os.environ.get("JOBS_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"event": event, "job": job, "t": time.time(), **extra}) + "\n")

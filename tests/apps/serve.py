@@ -43,10 +43,16 @@ def main() -> None:
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     demo = importlib.import_module(args.app).demo
+    app = build(demo, args.root_path, args.header_log, args.fail_joins, args.sleep_config)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
+
+def build(demo, root_path: str = "", header_log: str = "", fail_joins: int = 0, sleep_config: int = 0) -> FastAPI:
+    """`demo` mounted on a FastAPI app, with the header log and the faults
+    asked for (also used by serve_all.py)."""
     app = FastAPI()
-    if args.header_log:
-        log_path = args.header_log
+    if header_log:
+        log_path = header_log
 
         @app.middleware("http")
         async def record_headers(request: Request, call_next):
@@ -60,8 +66,8 @@ def main() -> None:
                 f.write(json.dumps(entry) + "\n")
             return await call_next(request)
 
-    faults = {"joins": args.fail_joins, "config": args.sleep_config}
-    if args.fail_joins or args.sleep_config:
+    faults = {"joins": fail_joins, "config": sleep_config}
+    if fail_joins or sleep_config:
         from starlette.responses import PlainTextResponse
 
         @app.middleware("http")
@@ -75,8 +81,7 @@ def main() -> None:
                 return PlainTextResponse("Space is starting", status_code=503)
             return await call_next(request)
 
-    app = gr.mount_gradio_app(app, demo, path="", root_path=args.root_path)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return gr.mount_gradio_app(app, demo, path="", root_path=root_path)
 
 
 if __name__ == "__main__":
