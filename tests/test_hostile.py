@@ -331,55 +331,71 @@ def test_an_unparseable_stdio_request_gets_a_parse_error_and_nothing_is_lost(tmp
     assert answer["id"] == 8 and answer["result"]["serverInfo"]["name"] == "spaces-mcp", answer
 
 
-def test_a_flood_of_progress_and_logs_to_a_client_that_stops_reading_is_bounded(tmp_path):
-    # A raw stdio client: it asks for progress and info logs, then reads
-    # nothing while the Space floods (20,000 progress messages of 1.6 kB,
-    # 2,000 log lines), then reads everything.
-    with hostile("flood") as (url, _):
-        config = tool_config(tmp_path, url, "timeout = 60")
-        process = subprocess.Popen(
+class RawStdio:
+    """`spaces-mcp serve` over stdio with a raw client: what a script that
+    writes JSON lines sends, with nothing read unless the test reads it."""
+
+    def __init__(self, config: Path):
+        self.process = subprocess.Popen(
             [binary(), "--config", str(config), "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        try:
-            def send(message: dict) -> None:
-                process.stdin.write(json.dumps(message).encode() + b"\n")
-                process.stdin.flush()
 
-            send(INIT)
-            assert json.loads(process.stdout.readline())["id"] == 1
-            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            send({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "info"}})
-            assert json.loads(process.stdout.readline())["id"] == 2
-            send({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                  "params": {"name": "victim", "arguments": {"text": "x"}, "_meta": {"progressToken": "p"}}})
-            time.sleep(8)  # not reading: the flood meets a full pipe
-            peak = peak_mib(process.pid)
-            progress = logs = dropped = 0
-            dropped_note = ""
-            result = None
-            while True:
-                message = json.loads(process.stdout.readline())
-                if message.get("id") == 3:
-                    result = message["result"]
-                    # What still waits goes out after the result: read up to a ping's answer.
-                    time.sleep(1)
-                    send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
-                if message.get("id") == 4:
-                    break
-                if message.get("method") == "notifications/progress":
-                    progress += 1
-                elif message.get("method") == "notifications/message":
+    def send(self, message: dict) -> None:
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def read(self) -> dict:
+        return json.loads(self.process.stdout.readline())
+
+    def initialized(self) -> "RawStdio":
+        self.send(INIT)
+        assert self.read()["id"] == 1
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return self
+
+    def __enter__(self) -> "RawStdio":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def test_a_flood_of_progress_and_logs_to_a_client_that_stops_reading_is_bounded(tmp_path):
+    # A raw stdio client: it asks for progress and info logs, then reads
+    # nothing while the Space floods (20,000 progress messages of 1.6 kB,
+    # 2,000 log lines), then reads everything.
+    with hostile("flood") as (url, _), RawStdio(tool_config(tmp_path, url, "timeout = 60")) as client:
+        client.initialized()
+        client.send({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "info"}})
+        assert client.read()["id"] == 2
+        client.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                     "params": {"name": "victim", "arguments": {"text": "x"}, "_meta": {"progressToken": "p"}}})
+        time.sleep(8)  # not reading: the flood meets a full pipe
+        peak = peak_mib(client.process.pid)
+        progress = logs = dropped = 0
+        dropped_note = ""
+        result = None
+        while True:
+            message = client.read()
+            if message.get("id") == 3:
+                result = message["result"]
+                # What still waits goes out after the result: read up to a ping's answer.
+                time.sleep(1)
+                client.send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+            if message.get("id") == 4:
+                break
+            if message.get("method") == "notifications/progress":
+                progress += 1
+            elif message.get("method") == "notifications/message":
+                if message["params"].get("logger") == "spaces-mcp":
+                    dropped_note = message["params"]["data"]
+                    dropped += int(dropped_note.split()[0])
+                else:
                     logs += 1
-                    if message["params"].get("logger") == "spaces-mcp":
-                        dropped_note = message["params"]["data"]
-                        dropped += int(dropped_note.split()[0])
-                        logs -= 1
-        finally:
-            process.kill()
-            process.wait(timeout=10)
     print(f"flood: peak {peak:.1f} MiB, {progress} progress notifications, {logs} log lines; {dropped_note}")
     assert result.get("isError") is not True, result
     assert peak < 100, f"{peak:.1f} MiB"
@@ -393,25 +409,14 @@ def test_a_flood_of_progress_and_logs_to_a_client_that_stops_reading_is_bounded(
 
 def test_an_oversize_stdio_message_is_refused_unread_and_the_server_reads_on(tmp_path):
     # 9 MB of one JSON array (4.5M numbers): parsed, it would take hundreds of MB.
-    config = tool_config(tmp_path, "http://127.0.0.1:9")
-    process = subprocess.Popen(
-        [binary(), "--config", str(config), "serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with RawStdio(tool_config(tmp_path, "http://127.0.0.1:9")) as client:
         huge = b'{"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"x": [' + b"0," * 4_500_000 + b"0]}}\n"
-        process.stdin.write(huge)
-        process.stdin.flush()
-        reply = json.loads(process.stdout.readline())
-        process.stdin.write(json.dumps(dict(INIT, id=6)).encode() + b"\n")
-        process.stdin.flush()
-        answer = json.loads(process.stdout.readline())
-        peak = peak_mib(process.pid)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+        client.process.stdin.write(huge)
+        client.process.stdin.flush()
+        reply = client.read()
+        client.send(dict(INIT, id=6))
+        answer = client.read()
+        peak = peak_mib(client.process.pid)
     assert reply["error"]["code"] == -32600 and "--max-message-bytes" in reply["error"]["message"], reply
     assert answer["id"] == 6 and answer["result"]["serverInfo"]["name"] == "spaces-mcp", answer
     print(f"a 9 MB stdio line: peak {peak:.1f} MiB")
@@ -434,34 +439,17 @@ async def test_only_http_links_to_ordinary_hosts_reach_the_client_as_links(tmp_p
 
 
 def test_a_second_request_with_a_running_ones_id_is_refused_at_once(tmp_path):
-    with hostile("trickle") as (url, _):
-        config = tool_config(tmp_path, url, "timeout = 30")
-        process = subprocess.Popen(
-            [binary(), "--config", str(config), "serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            def send(message: dict) -> None:
-                process.stdin.write(json.dumps(message).encode() + b"\n")
-                process.stdin.flush()
-
-            send(INIT)
-            assert json.loads(process.stdout.readline())["id"] == 1
-            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            send({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "victim", "arguments": {"text": "x"}}})
-            time.sleep(0.5)
-            started = time.monotonic()
-            send({"jsonrpc": "2.0", "id": 9, "method": "tools/list"})
-            refused = json.loads(process.stdout.readline())
-            waited = time.monotonic() - started
-            send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}})
-            send({"jsonrpc": "2.0", "id": 10, "method": "ping"})
-            after = json.loads(process.stdout.readline())
-        finally:
-            process.kill()
-            process.wait(timeout=10)
+    with hostile("trickle") as (url, _), RawStdio(tool_config(tmp_path, url, "timeout = 30")) as client:
+        client.initialized()
+        client.send({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "victim", "arguments": {"text": "x"}}})
+        time.sleep(0.5)
+        started = time.monotonic()
+        client.send({"jsonrpc": "2.0", "id": 9, "method": "tools/list"})
+        refused = client.read()
+        waited = time.monotonic() - started
+        client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}})
+        client.send({"jsonrpc": "2.0", "id": 10, "method": "ping"})
+        after = client.read()
     assert refused["id"] == 9 and refused["error"]["code"] == -32600 and "still running" in refused["error"]["message"], refused
     assert waited < 5, waited
     assert after == {"jsonrpc": "2.0", "id": 10, "result": {}}, after

@@ -295,16 +295,22 @@ async def test_disconnect_cancels_the_call(serve, apps):
     assert "call cancelled by the client" in server.logs()
 
 
+async def raw_session(client: httpx.AsyncClient) -> dict[str, str]:
+    """A session opened as a script would, by hand: the headers of its requests."""
+    opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
+    session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
+    return session
+
+
 async def test_closing_a_session_request_cancels_its_call_on_the_space(serve, apps):
     # A raw client, as a script would be: a session, then a call whose
     # connection it closes after a moment, without ending the session.
     server = serve(config_text=tasks_tools(apps))
     job = label()
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-        opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
-        session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
+        session = await raw_session(client)
         call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "slow_compute", "arguments": {"seconds": 40, "label": job}}}
         async with client.stream("POST", "/mcp", headers=session, json=call) as response:
             assert response.status_code == 200
@@ -322,9 +328,7 @@ async def test_a_request_reusing_a_running_ones_id_is_refused_at_once(serve, app
     server = serve(config_text=tasks_tools(apps))
     job = label()
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-        opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
-        session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
-        await client.post("/mcp", headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        session = await raw_session(client)
         call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "slow_compute", "arguments": {"seconds": 20, "label": job}}}
         listed = {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
         async with client.stream("POST", "/mcp", headers=session, json=call):
