@@ -33,7 +33,7 @@ pub(crate) mod saved;
 pub(crate) mod text;
 
 use crate::config::{Settings, ToolConfig};
-use crate::gradio::{GradioError, HfToken, SpacePool, Stage, Ticket};
+use crate::gradio::{GradioError, HfToken, Run, SpacePool, Stage, Ticket};
 use crate::jobs::Owner;
 use crate::metrics::{self, Metrics};
 use crate::tools::derive::from_endpoint;
@@ -362,9 +362,13 @@ impl Runner {
         let names = output_names(tool, &endpoint);
         let idle = tool.limits.idle_timeout;
         tracing::debug!(tool = %tool.name, space = %tool.space, api = %tool.api, inputs = data.len(), "calling the Space");
-        let outputs = client
-            .call(&slot, &tool.api, data, token, idle, &observe)
-            .await?;
+        let run = Run {
+            slot: &slot,
+            token,
+            idle,
+            observe: &observe,
+        };
+        let outputs = client.call(run, &tool.api, data).await?;
         if outputs.iter().any(Value::is_object) {
             reporter.stage(Stage::Downloading);
         }

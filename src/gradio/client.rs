@@ -71,6 +71,17 @@ impl SpaceMeta {
 
 /// A held call slot of one Space, with its turn to submit; the slot is free
 /// again when it is dropped.
+/// What running one endpoint needs beside its inputs: the slot it runs in,
+/// the token to send, the longest silence it waits through, and where its
+/// stages go.
+#[derive(Clone, Copy)]
+pub(crate) struct Run<'a> {
+    pub(crate) slot: &'a Slot<'a>,
+    pub(crate) token: Option<&'a HfToken>,
+    pub(crate) idle: Duration,
+    pub(crate) observe: Observer<'a>,
+}
+
 pub(crate) struct Slot<'a>(
     pub(super) Held<'a>,
     /// The fleet's slot, held only to be freed when this one is.
@@ -304,39 +315,28 @@ impl SpaceClient {
     /// changed (a redeploy), it is read again and the job sent once more.
     pub(crate) async fn call(
         &self,
-        slot: &Slot<'_>,
+        run: Run<'_>,
         api: &str,
         data: Vec<Value>,
-        token: Option<&HfToken>,
-        idle: Duration,
-        observe: Observer<'_>,
     ) -> Result<Vec<Value>, GradioError> {
-        let meta = self.meta(token, observe).await?;
-        match self
-            .call_with(slot, &meta, api, data.clone(), token, idle, observe)
-            .await
-        {
+        let meta = self.meta(run.token, run.observe).await?;
+        match self.call_with(run, &meta, api, data.clone()).await {
             Err(GradioError::JobRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
                 tracing::info!(space = %self.space, api, "the Space refused the job as if its API changed; reading it again");
                 self.forget(&meta).await;
-                let meta = self.meta(token, observe).await?;
-                self.call_with(slot, &meta, api, data, token, idle, observe)
-                    .await
+                let meta = self.meta(run.token, run.observe).await?;
+                self.call_with(run, &meta, api, data).await
             }
             other => other,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn call_with(
         &self,
-        slot: &Slot<'_>,
+        run: Run<'_>,
         meta: &SpaceMeta,
         api: &str,
         data: Vec<Value>,
-        token: Option<&HfToken>,
-        idle: Duration,
-        observe: Observer<'_>,
     ) -> Result<Vec<Value>, GradioError> {
         meta.endpoint(api)?;
         let states = meta.states.get(api);
@@ -347,10 +347,9 @@ impl SpaceClient {
                     Some(states) => states.fill_inputs(data),
                     None => data,
                 };
-                self.call_queue(slot, meta, fn_index, data, token, idle, observe)
-                    .await?
+                self.call_queue(run, meta, fn_index, data).await?
             }
-            None => self.call_api(slot, meta, api, data, token, idle).await?,
+            None => self.call_api(run, meta, api, data).await?,
         };
         Ok(match states {
             Some(states) => states.strip_outputs(outputs),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
-use super::client::{HF_AUTH_HEADER, Slot, SpaceMeta};
+use super::client::{HF_AUTH_HEADER, Run, SpaceMeta};
 use super::pool::CancelsInFlight;
 use super::queue::{self, QueueEvent, QueueFailure};
 use super::retry::{Request, retrying};
@@ -27,13 +27,14 @@ impl SpaceClient {
     /// The call API: `POST <prefix>/call/<api>`, then its event stream.
     pub(super) async fn call_api(
         &self,
-        slot: &Slot<'_>,
+        run: Run<'_>,
         meta: &SpaceMeta,
         api: &str,
         data: Vec<Value>,
-        token: Option<&HfToken>,
-        idle: Duration,
     ) -> Result<Vec<Value>, GradioError> {
+        let Run {
+            slot, token, idle, ..
+        } = run;
         let name = api.trim_start_matches('/');
         let submit_url = self.join(&meta.api_base, &format!("call/{name}"))?;
         let body = json!({ "data": data }).to_string();
@@ -62,17 +63,19 @@ impl SpaceClient {
     /// The queue API: join, follow the session's data stream for our job, and
     /// cancel the job on the Space if this call is dropped before it ends
     /// (the client cancelled, the timeout struck).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn call_queue(
         &self,
-        slot: &Slot<'_>,
+        run: Run<'_>,
         meta: &SpaceMeta,
         fn_index: u64,
         data: Vec<Value>,
-        token: Option<&HfToken>,
-        idle: Duration,
-        observe: Observer<'_>,
     ) -> Result<Vec<Value>, GradioError> {
+        let Run {
+            slot,
+            token,
+            idle,
+            observe,
+        } = run;
         let session_hash = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let join_url = self.join(&meta.api_base, "queue/join")?;
         let body = json!({

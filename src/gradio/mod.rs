@@ -27,7 +27,7 @@ use std::time::Duration;
 
 pub(crate) use api::{ApiInfo, AppConfig, EndpointInfo, ParameterInfo, ReturnInfo, StatePlaces};
 pub(crate) use body::MAX_DESCRIPTION_BYTES;
-pub(crate) use client::SpaceClient;
+pub(crate) use client::{Run, SpaceClient};
 pub(crate) use events::follow;
 pub(crate) use files::Fetched;
 pub(crate) use pool::SpacePool;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::{GradioError, SpacePool, SpaceRef, Stage, Ticket};
+use super::{GradioError, Run, SpacePool, SpaceRef, Stage, Ticket};
 use crate::fixtures::wire;
 
 /// What the stub answers: status line, content type, body. A body of `None`
@@ -160,16 +160,13 @@ async fn infer(
     observe: super::Observer<'_>,
 ) -> Result<Vec<Value>, GradioError> {
     let slot = client.slot(&|_| {}, Ticket::NOW).await.unwrap();
-    client
-        .call(
-            &slot,
-            "/infer",
-            inputs(),
-            None,
-            Duration::from_secs(5),
-            observe,
-        )
-        .await
+    let run = Run {
+        slot: &slot,
+        token: None,
+        idle: Duration::from_secs(5),
+        observe,
+    };
+    client.call(run, "/infer", inputs()).await
 }
 
 type Stages = Arc<Mutex<Vec<Stage>>>;
@@ -290,14 +287,13 @@ async fn a_dropped_call_cancels_its_job_on_the_space() {
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let (stages, observe) = recorder();
     let slot = client.slot(&observe, Ticket::NOW).await.unwrap();
-    let call = client.call(
-        &slot,
-        "/infer",
-        inputs(),
-        None,
-        Duration::from_secs(30),
-        &observe,
-    );
+    let run = Run {
+        slot: &slot,
+        token: None,
+        idle: Duration::from_secs(30),
+        observe: &observe,
+    };
+    let call = client.call(run, "/infer", inputs());
     let _ = tokio::time::timeout(Duration::from_millis(500), call).await;
     assert!(
         stages
