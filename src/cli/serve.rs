@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{CliError, ServeArgs, Services};
 use crate::call::background::{Background, JobLimits};
 use crate::config::Config;
-use crate::fleet::jobs::RedisJobStore;
+use crate::fleet::job_store::RedisJobStore;
 use crate::fleet::{Fleet, StoreUrl};
 use crate::jobs::memory::{MemoryStore, StoreLimits};
 use crate::jobs::{JobStore, Owner};

@@ -2,7 +2,7 @@
 //!
 //! One process needs none of this: the embedded job store and the in-process
 //! call slots serve it. Several replicas behind a load balancer share what
-//! must not be per process: jobs ([`jobs::RedisJobStore`]), each Space's
+//! must not be per process: jobs ([`job_store::RedisJobStore`]), each Space's
 //! call slots ([`line::FleetLine`]), and small records the layers above
 //! keep there ([`Fleet::get`]: what each Space said about itself, older
 //! clients' sessions). Anything a replica must hear at once (a
@@ -13,7 +13,7 @@
 //! This layer sits at the bottom beside `gradio` and `jobs`: it knows the
 //! job store's trait and nothing of MCP.
 
-pub(crate) mod jobs;
+pub(crate) mod job_store;
 pub(crate) mod line;
 
 use std::path::Path;

@@ -5,7 +5,6 @@ mod access;
 mod diagnostics;
 mod disconnect;
 pub(crate) mod http;
-mod jobs;
 mod notify;
 mod outbox;
 mod session_cap;
@@ -13,6 +12,7 @@ mod sessions;
 mod shutdown;
 mod sse;
 pub(crate) mod stdio;
+mod tasks;
 mod wrap;
 
 pub(crate) use access::{AccessPolicy, BearerToken};
@@ -177,7 +177,7 @@ impl SpacesServer {
         self.background
             .get(&id, owner)
             .await
-            .map_err(jobs::job_error)
+            .map_err(tasks::job_error)
     }
 }
 
@@ -247,7 +247,7 @@ impl ServerHandler for SpacesServer {
         self.runner.registry().settled().await;
         let mut tools = self.runner.registry().definitions();
         if let Some(wait) = self.detach_wait() {
-            tools.extend(jobs::builtin_tools(wait));
+            tools.extend(tasks::builtin_tools(wait));
         }
         if let Some(diagnostics) = &self.diagnostics {
             tools.extend(diagnostics.tools());
@@ -339,7 +339,7 @@ impl ServerHandler for SpacesServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let runner = self.runner.clone();
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         let files = tokio::task::spawn_blocking(move || runner.saved_files(&owner))
             .await
             .unwrap_or_default();
@@ -352,7 +352,7 @@ impl ServerHandler for SpacesServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         match self.runner.read_saved(&owner, &request.uri).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(e @ (ReadError::NotFound(_) | ReadError::NotOurs(_))) => {
@@ -373,7 +373,7 @@ impl ServerHandler for SpacesServer {
         if let Some(tool) = self.runner.registry().get(name) {
             return Some(tool.definition.clone());
         }
-        let builtin = self.detach_wait().map(jobs::builtin_tools);
+        let builtin = self.detach_wait().map(tasks::builtin_tools);
         let diagnostic = self.diagnostics.as_ref().map(|d| d.tools());
         builtin
             .into_iter()
@@ -387,10 +387,10 @@ impl ServerHandler for SpacesServer {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         let job = self.task_job(&request.task_id, &owner).await?;
         let timeout = self.timeout_of(&job.tool);
-        Ok(GetTaskResult::new(jobs::detailed(
+        Ok(GetTaskResult::new(tasks::detailed(
             &job,
             self.background.ttl(),
             timeout,
@@ -404,7 +404,7 @@ impl ServerHandler for SpacesServer {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         self.task_job(&request.task_id, &owner).await.map(|_| ())
     }
 
@@ -413,13 +413,13 @@ impl ServerHandler for SpacesServer {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         let id = task_id(&request.task_id)?;
         self.background
             .cancel(&id, &owner)
             .await
             .map(|_| ())
-            .map_err(jobs::job_error)
+            .map_err(tasks::job_error)
     }
 
     /// rmcp hands over a request whose params it could not read as a custom
@@ -512,7 +512,7 @@ impl ServerHandler for SpacesServer {
             cancel: context.ct.clone(),
             client_token,
             progress: progress.clone(),
-            owner: jobs::owner_of(&context),
+            owner: tasks::owner_of(&context),
         };
         if let Some(diagnostics) = &self.diagnostics
             && let Some(answer) = diagnostics
@@ -521,12 +521,12 @@ impl ServerHandler for SpacesServer {
         {
             return answer;
         }
-        let owner = jobs::owner_of(&context);
+        let owner = tasks::owner_of(&context);
         // The job tools exist while some tool may detach.
-        if (request.name == jobs::AWAIT_JOB || request.name == jobs::CANCEL_JOB)
+        if (request.name == tasks::AWAIT_JOB || request.name == tasks::CANCEL_JOB)
             && self.detach_wait().is_some()
         {
-            return jobs::call_builtin(
+            return tasks::call_builtin(
                 &self.background,
                 &request.name,
                 request.arguments.as_ref(),
@@ -542,8 +542,8 @@ impl ServerHandler for SpacesServer {
             .is_some_and(|c| c.supports_tasks());
         if let Some(tool) = self.runner.registry().get(&request.name) {
             let tool = tool.config.clone();
-            if let Some(later) = jobs::Later::of(&tool, tasks_client)? {
-                return jobs::call_in_background(
+            if let Some(later) = tasks::Later::of(&tool, tasks_client)? {
+                return tasks::call_in_background(
                     &self.background,
                     &tool,
                     request.arguments,
