@@ -12,7 +12,7 @@ use futures_util::Stream;
 use serde_json::Value;
 
 use super::GradioError;
-use super::sse::SseReader;
+use super::event_reader::SseReader;
 
 /// One event of a call's stream, as this server understands it.
 #[derive(Debug, Clone, PartialEq)]

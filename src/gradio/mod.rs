@@ -9,6 +9,7 @@
 mod api;
 mod body;
 mod client;
+mod event_reader;
 mod events;
 mod files;
 mod hub;
@@ -18,7 +19,6 @@ mod retry;
 mod run;
 mod slots;
 mod space;
-mod sse;
 #[cfg(test)]
 mod tests;
 

@@ -12,10 +12,10 @@ use url::Url;
 
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
 use super::client::{HF_AUTH_HEADER, Run, SpaceMeta};
+use super::event_reader::SseReader;
 use super::pool::CancelsInFlight;
 use super::queue::{self, QueueEvent, QueueFailure};
 use super::retry::{Request, retrying};
-use super::sse::SseReader;
 use super::{GradioError, HfToken, Observer, SpaceClient, Stage, follow};
 
 #[derive(Deserialize)]
