@@ -324,7 +324,7 @@ impl Background {
 
     /// Waits up to `limit` for a call just started to end, telling
     /// `progress` (its request's) of its progress; its end, if it came.
-    pub(crate) async fn settle(
+    pub(crate) async fn wait_for_end(
         &self,
         started: &Started,
         limit: Duration,

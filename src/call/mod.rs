@@ -189,8 +189,8 @@ impl Runner {
     }
 
     /// Waits (at most `limit`) for cancels still on their way to Spaces.
-    pub(crate) async fn settle_cancels(&self, limit: Duration) {
-        self.pool.settle_cancels(limit).await;
+    pub(crate) async fn flush_cancels(&self, limit: Duration) {
+        self.pool.flush_cancels(limit).await;
     }
 
     /// Calls running now.

@@ -11,6 +11,6 @@ use crate::config::Config;
 pub(super) async fn run(config: &Config) -> Result<ExitCode, CliError> {
     let services = Services::new(config);
     services.discovery.start(config);
-    services.runner.registry().settled().await;
+    services.runner.registry().first_reads_done().await;
     print_json(&json!({ "tools": services.runner.registry().definitions() }))
 }

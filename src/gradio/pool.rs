@@ -81,7 +81,7 @@ impl SpacePool {
     }
 
     /// Waits (at most `limit`) for the cancels still on their way.
-    pub(crate) async fn settle_cancels(&self, limit: Duration) {
+    pub(crate) async fn flush_cancels(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         while self.cancels.0.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

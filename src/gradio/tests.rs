@@ -302,7 +302,7 @@ async fn a_dropped_call_cancels_its_job_on_the_space() {
             .iter()
             .any(|s| matches!(s, Stage::Running { .. }))
     );
-    pool.settle_cancels(Duration::from_secs(5)).await;
+    pool.flush_cancels(Duration::from_secs(5)).await;
     assert_eq!(stub.seen("POST /gradio_api/cancel"), 1);
 }
 

@@ -244,7 +244,7 @@ impl ServerHandler for SpacesServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         // A client that lists once gets every tool whose Space answers in time.
-        self.runner.registry().settled().await;
+        self.runner.registry().first_reads_done().await;
         let mut tools = self.runner.registry().definitions();
         if let Some(wait) = self.detach_wait() {
             tools.extend(tasks::builtin_tools(wait));
@@ -263,7 +263,7 @@ impl ServerHandler for SpacesServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        self.runner.registry().settled().await;
+        self.runner.registry().first_reads_done().await;
         let (ttl, scope) = self.list_cache_hints();
         let mut prompts = self.runner.registry().prompts();
         if let Some(diagnostics) = &self.diagnostics {

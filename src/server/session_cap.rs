@@ -119,26 +119,26 @@ impl SessionCap {
 }
 
 /// A place held for a request that may open a session, until it answers
-/// (then [`Reservation::settle`] turns it into the session it opened, in
+/// (then [`Reservation::into_session`] turns it into the session it opened, in
 /// one step) or gives up (dropped: the place is free again).
 struct Reservation {
     cap: Arc<SessionCap>,
     owner: Owner,
-    settled: bool,
+    opened: bool,
 }
 
 impl Reservation {
-    fn settle(mut self, opened: impl FnOnce(&mut Counts, &Owner)) {
+    fn into_session(mut self, opened: impl FnOnce(&mut Counts, &Owner)) {
         let mut counts = self.cap.counts();
         Counts::add(&mut counts.reserved, &self.owner, -1);
         opened(&mut counts, &self.owner);
-        self.settled = true;
+        self.opened = true;
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        if !self.settled {
+        if !self.opened {
             Counts::add(&mut self.cap.counts().reserved, &self.owner, -1);
         }
     }
@@ -216,7 +216,7 @@ pub(super) async fn cap_sessions(
         Reservation {
             cap: cap.clone(),
             owner: owner.clone(),
-            settled: false,
+            opened: false,
         }
     };
     let response = next.run(request).await;
@@ -227,13 +227,13 @@ pub(super) async fn cap_sessions(
         .map(str::to_string);
     if !legacy {
         if let Some(id) = opened.filter(|_| response.status().is_success()) {
-            reservation.settle(|counts, owner| {
+            reservation.into_session(|counts, owner| {
                 counts.streamable.insert(id, owner.clone());
             });
         }
         return response;
     }
-    reservation.settle(|counts, owner| Counts::add(&mut counts.legacy, owner, 1));
+    reservation.into_session(|counts, owner| Counts::add(&mut counts.legacy, owner, 1));
     // The stream is counted for its owner until it ends.
     let open = LegacyStream { cap, owner };
     let (parts, body) = response.into_parts();

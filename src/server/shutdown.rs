@@ -47,5 +47,5 @@ pub(crate) async fn drain(server: &SpacesServer) {
     server.stop_jobs();
     let runner = server.runner();
     runner.wait_idle(UNWIND).await;
-    runner.settle_cancels(CANCELS).await;
+    runner.flush_cancels(CANCELS).await;
 }

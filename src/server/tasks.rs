@@ -128,7 +128,7 @@ pub(super) async fn call_in_background(
         McpError::internal_error(RunError::Cancelled.to_string(), None)
     };
     let ended = tokio::select! {
-        ended = background.settle(&started, wait, progress.clone()) => ended,
+        ended = background.wait_for_end(&started, wait, progress.clone()) => ended,
         _ = request_cancelled.cancelled() => return Err(cancelled()),
     };
     if let Some(job) = ended {
@@ -144,7 +144,7 @@ pub(super) async fn call_in_background(
             tracing::warn!(tool = tool.name, "{e}; answering the call in its request");
             let longest = tool.limits.timeout + Duration::from_secs(30);
             let ended = tokio::select! {
-                ended = background.settle(&started, longest, progress) => ended,
+                ended = background.wait_for_end(&started, longest, progress) => ended,
                 _ = request_cancelled.cancelled() => return Err(cancelled()),
             };
             return match ended {

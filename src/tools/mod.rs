@@ -139,7 +139,7 @@ impl Registry {
     /// Waits until every first read has ended, or their deadline passed:
     /// the tools a client lists first are then as complete as they can be
     /// in that time.
-    pub(crate) async fn settled(&self) {
+    pub(crate) async fn first_reads_done(&self) {
         let deadline = *self
             .first_reads_deadline
             .lock()
