@@ -7,6 +7,7 @@ mod disconnect;
 pub(crate) mod http;
 mod notify;
 mod outbox;
+mod request;
 mod session_cap;
 mod sessions;
 mod shutdown;
@@ -32,29 +33,13 @@ use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionConte
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
-use crate::call::render::Features;
 use crate::call::saved::ReadError;
-use crate::call::{CallOptions, RunError, Runner};
+use crate::call::{RunError, Runner};
 use crate::fleet::Fleet;
-use crate::gradio::HfToken;
 use crate::jobs::{Job, JobId, Owner};
 use diagnostics::Diagnostics;
 use notify::{ListChange, ListChanges};
-
-/// When a request arrived: stamped by the transport while messages still
-/// pass one by one, and used to start calls to a Space in that order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Arrival(pub(crate) u64);
-
-/// Hands out arrival stamps, one sequence per server.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Arrivals(Arc<std::sync::atomic::AtomicU64>);
-
-impl Arrivals {
-    pub(crate) fn next(&self) -> Arrival {
-        Arrival(self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
-    }
-}
+pub(crate) use request::Arrivals;
 
 /// The MCP handler. Cheap to clone: every transport session shares one
 /// [`Runner`], and so one client per Space.
@@ -339,7 +324,7 @@ impl ServerHandler for SpacesServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let runner = self.runner.clone();
-        let owner = tasks::owner_of(&context);
+        let owner = request::owner_of(&context);
         let files = tokio::task::spawn_blocking(move || runner.saved_files(&owner))
             .await
             .unwrap_or_default();
@@ -352,7 +337,7 @@ impl ServerHandler for SpacesServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let owner = tasks::owner_of(&context);
+        let owner = request::owner_of(&context);
         match self.runner.read_saved(&owner, &request.uri).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(e @ (ReadError::NotFound(_) | ReadError::NotOurs(_))) => {
@@ -387,7 +372,7 @@ impl ServerHandler for SpacesServer {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
-        let owner = tasks::owner_of(&context);
+        let owner = request::owner_of(&context);
         let job = self.task_job(&request.task_id, &owner).await?;
         let timeout = self.timeout_of(&job.tool);
         Ok(GetTaskResult::new(tasks::detailed(
@@ -404,7 +389,7 @@ impl ServerHandler for SpacesServer {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let owner = tasks::owner_of(&context);
+        let owner = request::owner_of(&context);
         self.task_job(&request.task_id, &owner).await.map(|_| ())
     }
 
@@ -413,7 +398,7 @@ impl ServerHandler for SpacesServer {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let owner = tasks::owner_of(&context);
+        let owner = request::owner_of(&context);
         let id = task_id(&request.task_id)?;
         self.background
             .cancel(&id, &owner)
@@ -472,48 +457,21 @@ impl ServerHandler for SpacesServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let version = context.protocol_version();
-        let features =
-            Features::for_version(version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"));
-        let client_token = if self.runner.accepts_client_token() {
-            client_hf_token(&context)
-        } else {
-            None
-        };
+        // Logs go only to a request that asks for them: its own level
+        // (2026-07-28), or its session's (`logging/setLevel`).
+        let session_log_level = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
+        let options = request::call_options(
+            &context,
+            self.runner.accepts_client_token(),
+            session_log_level,
+        );
         tracing::debug!(
             tool = %request.name,
             http = context.extensions.get::<axum::http::request::Parts>().is_some(),
-            client_token = client_token.is_some(),
+            client_token = options.client_token.is_some(),
             "tools/call"
         );
-        // Stamped by our stream transports, or by the HTTP layer on the request.
-        let arrival = context
-            .extensions
-            .get::<Arrival>()
-            .or_else(|| {
-                context
-                    .extensions
-                    .get::<axum::http::request::Parts>()
-                    .and_then(|parts| parts.extensions.get::<Arrival>())
-            })
-            .map(|a| a.0);
-        let progress = outbox::progress_sink(&context);
-        // Logs go only to a request that asks for them: its own level
-        // (2026-07-28), or its session's (`logging/setLevel`).
-        let log_level = context
-            .meta
-            .log_level()
-            .or(*self.log_level.lock().unwrap_or_else(|p| p.into_inner()));
-        let options = CallOptions {
-            log: log_level.map(|floor| outbox::log_sink(&context, floor)),
-            arrival,
-            features,
-            save_all: false,
-            cancel: context.ct.clone(),
-            client_token,
-            progress: progress.clone(),
-            owner: tasks::owner_of(&context),
-        };
+        let (progress, features) = (options.progress.clone(), options.features);
         if let Some(diagnostics) = &self.diagnostics
             && let Some(answer) = diagnostics
                 .call(&request, &context, self.runner.registry())
@@ -521,7 +479,7 @@ impl ServerHandler for SpacesServer {
         {
             return answer;
         }
-        let owner = tasks::owner_of(&context);
+        let owner = options.owner.clone();
         // The job tools exist while some tool may detach.
         if (request.name == tasks::AWAIT_JOB || request.name == tasks::CANCEL_JOB)
             && self.detach_wait().is_some()
@@ -567,18 +525,4 @@ impl ServerHandler for SpacesServer {
             Err(e @ RunError::Cancelled) => Err(McpError::internal_error(e.to_string(), None)),
         }
     }
-}
-
-/// The HF token an MCP client sent with this HTTP request, as Hugging Face's
-/// own MCP server takes it: `X-HF-Authorization: Bearer hf_…`.
-fn client_hf_token(context: &RequestContext<RoleServer>) -> Option<HfToken> {
-    let parts = context.extensions.get::<axum::http::request::Parts>()?;
-    let value = parts
-        .headers
-        .get("x-hf-authorization")?
-        .to_str()
-        .ok()?
-        .trim();
-    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
-    (!token.is_empty()).then(|| HfToken::new(token))
 }

@@ -23,8 +23,8 @@ use futures_util::StreamExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
 use super::access::refuse;
+use super::request::owner_of_headers;
 use super::sse::LegacySessions;
-use super::tasks::owner_of_headers;
 use crate::jobs::Owner;
 
 /// The JSON-RPC method of a POST's body, put in its extensions by the

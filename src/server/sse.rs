@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SpacesServer;
 use super::access::refuse;
-use super::tasks::owner_of_headers;
+use super::request::owner_of_headers;
 use super::wrap::ServerSide;
 use crate::jobs::Owner;
 

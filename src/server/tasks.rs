@@ -7,19 +7,17 @@
 //! with the progress so far and a `job_id`, which the built-in tools
 //! `await_job` and `cancel_job` take. Either way the Space's job goes on.
 //!
-//! Jobs belong to the caller that started them ([`owner_of`]): another
+//! Jobs belong to the caller that started them (`request::owner_of`): another
 //! caller's job is, to everyone else, no job at all.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rmcp::ErrorData as McpError;
-use rmcp::RoleServer;
 use rmcp::model::{
     CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult,
     DetailedTask, ErrorCode, JsonObject, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
 };
-use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 
 use crate::call::background::{Background, Detached, JobError, result_of};
@@ -60,33 +58,6 @@ impl Later {
             (_, false) => Ok(tool.limits.detach_after.map(Later::Handle)),
         }
     }
-}
-
-/// Who is calling, as far as jobs and saved files are concerned: over HTTP,
-/// the credentials the request carries (bearer token, HF token); over
-/// stdio, the one client.
-pub(super) fn owner_of(context: &RequestContext<RoleServer>) -> Owner {
-    match context.extensions.get::<axum::http::request::Parts>() {
-        Some(parts) => owner_of_headers(&parts.headers),
-        None => Owner::local(),
-    }
-}
-
-/// The owner an HTTP request's headers name.
-pub(super) fn owner_of_headers(headers: &axum::http::HeaderMap) -> Owner {
-    let header = |name: &'static str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| (name, v))
-    };
-    Owner::of_credentials(
-        [header("authorization"), header("x-hf-authorization")]
-            .into_iter()
-            .flatten(),
-    )
 }
 
 /// Runs a call as a job and answers once it ends or `mode`'s wait is over.
