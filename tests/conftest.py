@@ -78,6 +78,7 @@ class Apps:
     kitchen: App
     stateful: App
     tasks: App
+    chat: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -155,7 +156,7 @@ def wait_ready(app: App, deadline: float) -> None:
 @pytest.fixture(scope="session")
 def apps() -> Apps:
     tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-tests-"))
-    # All nine from one Gradio process: one import instead of nine, so they
+    # All ten from one Gradio process: one import instead of nine, so they
     # come up in time on a busy machine too.
     started = start_apps(tmp, [
         ("sana", "sanasprint", []),
@@ -171,6 +172,7 @@ def apps() -> Apps:
         ("kitchen", "kitchen", []),
         ("stateful", "stateful", []),
         ("tasks", "tasks", []),
+        ("chat", "chat", []),
     ])
     try:
         deadline = time.monotonic() + 300

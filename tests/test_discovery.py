@@ -92,6 +92,20 @@ async def test_a_spaces_alias_exposes_every_endpoint(apps):
         assert "job via-alias: 2 steps done" in texts(result)
 
 
+async def test_a_chat_interface_with_an_odd_label_is_read_whole(apps):
+    # gr.ChatInterface's /flag endpoint gives a label that is an object: once
+    # that made the whole API unreadable and no tool of the app was listed.
+    extra = f'\n[spaces.chat]\nspace = "{apps.chat.url}"\n'
+    config = write_config(apps.tmp, local_config(apps, extra))
+    async with mcp_session(config, env=fresh_cache()) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert {"chat_respond", "chat_flag"} <= set(tools), sorted(tools)
+        assert "message" in tools["chat_respond"].input_schema["properties"]
+        result = await session.call_tool("chat_respond", {"message": "hi"})
+    assert not result.is_error, texts(result)
+    assert "echo: hi" in texts(result), texts(result)
+
+
 async def test_cached_schemas_need_no_network_at_start(apps, tmp_path):
     # A Space of its own, so that it can be taken down.
     app = start_app("cached", "sanasprint", apps.tmp)

@@ -140,24 +140,71 @@ impl AppConfig {
     }
 }
 
-/// `/gradio_api/info`.
+/// `/gradio_api/info`, read leniently: apps nobody here wrote put odd
+/// values in odd places (`gr.ChatInterface`'s flag endpoint has a label that
+/// is a translation object), and one odd field costs at most that field,
+/// never the app: a text field that is not text is absent, a parameter or
+/// output that is not an object keeps its place with nothing known of it,
+/// and only an endpoint that is not an object at all is left out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ApiInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_endpoints")]
     pub(crate) named_endpoints: HashMap<String, EndpointInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EndpointInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_list")]
     pub(crate) parameters: Vec<ParameterInfo>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_list")]
     pub(crate) returns: Vec<ReturnInfo>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) description: Option<String>,
     /// `public`, `private` or `undocumented` (Gradio 6); absent before.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) api_visibility: Option<String>,
+}
+
+/// Text, or nothing for any other JSON value.
+fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(text) => Some(text),
+        _ => None,
+    })
+}
+
+/// A boolean, or false for any other JSON value.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Value::deserialize(d)?.as_bool().unwrap_or(false))
+}
+
+/// A list whose items each keep their place: one that does not read is
+/// its type's default.
+fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| serde_json::from_value(item).unwrap_or_default())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// The endpoints that read; one that is not an object is left out.
+fn lenient_endpoints<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<HashMap<String, EndpointInfo>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Object(map) => map
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, serde_json::from_value(value).ok()?)))
+            .collect(),
+        _ => HashMap::new(),
+    })
 }
 
 impl EndpointInfo {
@@ -167,19 +214,19 @@ impl EndpointInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ParameterInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) label: Option<String>,
     /// The Python parameter name; Gradio fills it from the label when the
     /// function has none (`param_0`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) parameter_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) parameter_has_default: bool,
     #[serde(default)]
     pub(crate) parameter_default: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) component: Option<String>,
     /// The JSON-schema fragment Gradio gives (`enum` for choices, a
     /// description with a slider's bounds, a FileData object for files).
@@ -187,11 +234,11 @@ pub(crate) struct ParameterInfo {
     pub(crate) schema: Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ReturnInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) label: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub(crate) component: Option<String>,
 }
 
@@ -200,6 +247,34 @@ mod tests {
     use super::*;
 
     use crate::fixtures::wire;
+
+    #[test]
+    fn one_odd_field_costs_that_field_not_the_app() {
+        let info: ApiInfo = serde_json::from_value(serde_json::json!({"named_endpoints": {
+            "/respond": {"parameters": [{"label": "Message", "parameter_name": "message",
+                "parameter_has_default": false, "component": "Textbox", "type": {"type": "string"}}],
+                "returns": [{"label": "Reply", "component": "Textbox"}]},
+            "/flag": {"parameters": [
+                {"label": {"key": "chat_interface.chatbot", "_type": "translation_metadata"},
+                 "parameter_name": "messages", "parameter_has_default": true, "parameter_default": [],
+                 "component": "Chatbot", "type": {"type": "array"}},
+                 "not an object",
+                 {"parameter_name": 7, "parameter_has_default": "yes"}],
+                "returns": [{"label": ["odd"], "component": "Textbox"}], "description": {"x": 1}},
+            "/broken": "not an endpoint"
+        }}))
+        .unwrap();
+        assert_eq!(info.named_endpoints.len(), 2, "only /broken is left out");
+        let flag = &info.named_endpoints["/flag"];
+        assert_eq!(flag.parameters.len(), 3, "every parameter keeps its place");
+        assert_eq!(flag.parameters[0].label, None);
+        assert_eq!(flag.parameters[0].parameter_name.as_deref(), Some("messages"));
+        assert!(flag.parameters[0].parameter_has_default);
+        assert_eq!(flag.parameters[2].parameter_name, None);
+        assert!(!flag.parameters[2].parameter_has_default);
+        assert_eq!(flag.returns[0].component.as_deref(), Some("Textbox"));
+        assert_eq!(flag.description, None);
+    }
 
     #[test]
     fn reads_the_endpoints_of_the_recorded_info() {
