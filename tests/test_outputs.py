@@ -95,3 +95,17 @@ async def test_state_inputs_and_outputs_are_handled_as_gradio_clients_do(apps):
         result = await session.call_tool("count", {"text": "ab", "times": 3})
     assert not result.is_error, texts(result)
     assert result.structured_content == {"out": "ababab (call 1)"}
+
+
+async def test_a_nan_from_the_space_is_null_and_fits_the_schema(apps):
+    # Python's json writes NaN; JSON has no word for it. The official SDK
+    # client checks structuredContent against the outputSchema: it must fit.
+    extra = f'\n[tools.nan]\nspace = "{apps.kitchen.url}"\napi = "/not_a_number"\n'
+    async with await discovered_session(apps, extra) as session:
+        tool = await wait_for_tool(session, "nan")
+        result = await session.call_tool("nan", {})
+    assert not result.is_error, texts(result)
+    s = result.structured_content
+    assert s["value"] is None, s
+    assert s["table"]["data"] == [[1.0, None], [2.0, 3.0]], s
+    assert tool.output_schema is not None

@@ -40,7 +40,7 @@ impl CallEvent {
             reason,
         };
         let value = || -> Result<Value, GradioError> {
-            serde_json::from_str(data).map_err(|e| bad(format!("`{event}` data is not JSON ({e})")))
+            super::json::parse(data).map_err(|e| bad(format!("`{event}` data is not JSON ({e})")))
         };
         let outputs = |value: Value| match value {
             Value::Array(items) => Ok(items),

@@ -13,6 +13,7 @@ mod event_reader;
 mod events;
 mod files;
 mod hub;
+mod json;
 mod pool;
 mod queue;
 mod retry;

@@ -123,7 +123,11 @@ struct Message {
 /// Reads one `data:` payload of the stream: the event and the job it is for
 /// (`None` for session-wide messages such as heartbeats).
 pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
-    let message: Message = serde_json::from_str(data).ok()?;
+    let message: Message = match serde_json::from_str(data) {
+        Ok(message) => message,
+        // A NaN in an output (a dataframe's missing value) is null.
+        Err(_) => serde_json::from_value(super::json::parse(data).ok()?).ok()?,
+    };
     let event = match message.msg.as_str() {
         "estimation" => QueueEvent::Queued {
             rank: message.rank,

@@ -81,6 +81,14 @@ def long_audio(seconds):
     return rate, (np.sin(2 * np.pi * 220 * t) * 8000 + noise).astype(np.int16)
 
 
+def not_a_number():
+    """A number output that is NaN, and a table with a missing value, as
+    Python's json writes them (`NaN`, which JSON has no word for)."""
+    import math
+
+    return math.nan, {"headers": ["x", "y"], "data": [[1.0, math.nan], [2.0, 3.0]]}
+
+
 HUGE = {}
 
 
@@ -107,5 +115,6 @@ with demo:
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
     gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("NaN").click(not_a_number, inputs=None, outputs=[gr.Number(label="Value"), gr.Dataframe(label="Table")], api_name="not_a_number")
     gr.Button("Huge").click(huge_image, inputs=[side], outputs=[gr.Image(label="Huge", type="filepath")], api_name="huge_image")
     gr.Button("Six").click(six_images, inputs=[side], outputs=[gr.Gallery(label="Six", format="png")], api_name="six_images")
