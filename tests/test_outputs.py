@@ -109,3 +109,16 @@ async def test_a_nan_from_the_space_is_null_and_fits_the_schema(apps):
     assert s["value"] is None, s
     assert s["table"]["data"] == [[1.0, None], [2.0, 3.0]], s
     assert tool.output_schema is not None
+
+
+async def test_choices_with_no_choices_take_null(apps):
+    # /info's own example for a Dropdown or Radio with no choices is null;
+    # a client that leaves it out, or sends null, reaches the app with None.
+    extra = f'\n[tools.pick]\nspace = "{apps.kitchen.url}"\napi = "/pick"\n'
+    async with await discovered_session(apps, extra) as session:
+        tool = await wait_for_tool(session, "pick")
+        assert not tool.input_schema.get("required"), tool.input_schema
+        for arguments in ({}, {"choice": None, "answer": None}):
+            result = await session.call_tool("pick", arguments)
+            assert not result.is_error, texts(result)
+            assert texts(result) == "None None", texts(result)

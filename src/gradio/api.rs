@@ -268,7 +268,10 @@ mod tests {
         let flag = &info.named_endpoints["/flag"];
         assert_eq!(flag.parameters.len(), 3, "every parameter keeps its place");
         assert_eq!(flag.parameters[0].label, None);
-        assert_eq!(flag.parameters[0].parameter_name.as_deref(), Some("messages"));
+        assert_eq!(
+            flag.parameters[0].parameter_name.as_deref(),
+            Some("messages")
+        );
         assert!(flag.parameters[0].parameter_has_default);
         assert_eq!(flag.parameters[2].parameter_name, None);
         assert!(!flag.parameters[2].parameter_has_default);

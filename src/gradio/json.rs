@@ -12,7 +12,9 @@ pub(crate) fn parse(text: &str) -> serde_json::Result<Value> {
         Ok(value) => Ok(value),
         Err(error) => match without_non_finite(text) {
             Some(cleaned) => {
-                tracing::debug!("the Space wrote a number JSON has no word for (NaN, Infinity): read as null");
+                tracing::debug!(
+                    "the Space wrote a number JSON has no word for (NaN, Infinity): read as null"
+                );
                 serde_json::from_str(&cleaned)
             }
             None => Err(error),

@@ -104,6 +104,13 @@ pub(crate) fn positional_data(
             if parameter.parameter_has_default {
                 return Ok(parameter.parameter_default.clone());
             }
+            // An input the tool shows as optional with nothing to fall back on
+            // (a choice with no choices yet): null, as Gradio's own clients send.
+            if let Some(InputConfig::Exposed(input)) = tool.inputs.get(*name)
+                && !input.required
+            {
+                return Ok(Value::Null);
+            }
             Err(ToolError::UnfilledParameter {
                 name: name.to_string(),
             })

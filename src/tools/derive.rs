@@ -102,7 +102,14 @@ pub(crate) fn derive(parameter: &ParameterInfo) -> ExposedInput {
         .as_deref()
         .map(str::trim)
         .filter(|l| !l.is_empty());
-    let required = !parameter.parameter_has_default;
+    // A choice with no choices yet (a Dropdown or Radio the app fills in
+    // later): only null can be sent, and Gradio takes it (its own example is
+    // null), so the input is not required.
+    let no_choices = wire
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.is_empty());
+    let required = !parameter.parameter_has_default && !no_choices;
     let default = Some(&parameter.parameter_default)
         .filter(|d| parameter.parameter_has_default && !d.is_null())
         .cloned();

@@ -89,6 +89,12 @@ def not_a_number():
     return math.nan, {"headers": ["x", "y"], "data": [[1.0, math.nan], [2.0, 3.0]]}
 
 
+def pick(choice, answer):
+    """A Dropdown and a Radio with no choices yet (filled in later by many
+    apps): null is all a client can send, and Gradio takes it."""
+    return f"{choice!r} {answer!r}"
+
+
 HUGE = {}
 
 
@@ -115,6 +121,7 @@ with demo:
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
     gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("Pick").click(pick, inputs=[gr.Dropdown(choices=[], label="Choice"), gr.Radio(choices=[], label="Answer")], outputs=[gr.Textbox(label="Picked")], api_name="pick")
     gr.Button("NaN").click(not_a_number, inputs=None, outputs=[gr.Number(label="Value"), gr.Dataframe(label="Table")], api_name="not_a_number")
     gr.Button("Huge").click(huge_image, inputs=[side], outputs=[gr.Image(label="Huge", type="filepath")], api_name="huge_image")
     gr.Button("Six").click(six_images, inputs=[side], outputs=[gr.Gallery(label="Six", format="png")], api_name="six_images")
