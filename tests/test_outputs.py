@@ -122,3 +122,14 @@ async def test_choices_with_no_choices_take_null(apps):
             result = await session.call_tool("pick", arguments)
             assert not result.is_error, texts(result)
             assert texts(result) == "None None", texts(result)
+
+
+async def test_an_output_its_type_does_not_admit_still_fits_the_schema(apps):
+    # gr.HTML given a list (as Gradio's super_html demo does): the schema says
+    # text; the official SDK client checks structuredContent against it.
+    extra = f'\n[tools.letters]\nspace = "{apps.kitchen.url}"\napi = "/html_list"\n'
+    async with await discovered_session(apps, extra) as session:
+        await wait_for_tool(session, "letters")
+        result = await session.call_tool("letters", {"name": "abc"})
+    assert not result.is_error, texts(result)
+    assert result.structured_content["letters"] == '["a","b","c"]', result.structured_content

@@ -95,6 +95,11 @@ def pick(choice, answer):
     return f"{choice!r} {answer!r}"
 
 
+def html_list(name):
+    """As Gradio's own super_html demo does: a list as an HTML value."""
+    return list(name)
+
+
 HUGE = {}
 
 
@@ -121,6 +126,7 @@ with demo:
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
     gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("Html").click(html_list, inputs=[gr.Textbox(label="Name")], outputs=[gr.HTML(label="Letters")], api_name="html_list")
     gr.Button("Pick").click(pick, inputs=[gr.Dropdown(choices=[], label="Choice"), gr.Radio(choices=[], label="Answer")], outputs=[gr.Textbox(label="Picked")], api_name="pick")
     gr.Button("NaN").click(not_a_number, inputs=None, outputs=[gr.Number(label="Value"), gr.Dataframe(label="Table")], api_name="not_a_number")
     gr.Button("Huge").click(huge_image, inputs=[side], outputs=[gr.Image(label="Huge", type="filepath")], api_name="huge_image")
