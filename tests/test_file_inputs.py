@@ -48,6 +48,17 @@ async def test_file_inputs(apps, tmp_path):
         notes_sha1 = hashlib.sha1(b"local notes\n").hexdigest()
         assert f"notes.txt: 12 bytes, sha1 {notes_sha1}" in texts(by_path)
 
+        # The FileData shape Gradio's "Use via API" page and /info show, by
+        # path or by url: the same file, under the same rules.
+        file_data = {"path": str(allowed / "notes.txt"), "meta": {"_type": "gradio.FileData"}}
+        by_file_data = await describe(file_data)
+        assert not by_file_data.is_error, texts(by_file_data)
+        assert f"notes.txt: 12 bytes, sha1 {notes_sha1}" in texts(by_file_data)
+        by_url_key = await describe({"url": "data:text/plain;base64,aGVsbG8gZGF0YQ==", "meta": {"_type": "gradio.FileData"}})
+        assert not by_url_key.is_error and "upload.txt: 10 bytes" in texts(by_url_key), texts(by_url_key)
+        outside = await describe({"path": str(tmp_path / "secret.txt"), "meta": {"_type": "gradio.FileData"}})
+        assert outside.is_error and "not inside a folder the server allows" in texts(outside), texts(outside)
+
         # A URL goes to the Space as the file's path, for the Space to fetch.
         served = tmp_path / "served"
         served.mkdir()

@@ -10,7 +10,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Failure;
-use crate::config::{InputConfig, ToolConfig, ValueKind};
+use crate::config::{InputConfig, ToolConfig, ValueKind, file_data_location};
 use crate::gradio::{HfToken, Observer, SpaceClient};
 use crate::tools::derive::is_file_node;
 use crate::tools::{Arguments, ToolError};
@@ -36,7 +36,7 @@ pub(super) async fn send_files(
             continue;
         };
         let places = match (&input.kind, &input.shape) {
-            (ValueKind::File, _) if value.is_string() => vec![String::new()],
+            (ValueKind::File, _) if is_file_given(value) => vec![String::new()],
             (ValueKind::Json, Some(shape)) => {
                 let mut places = Vec::new();
                 file_places(&shape.wire, value, &mut String::new(), &mut places, 0);
@@ -48,7 +48,13 @@ pub(super) async fn send_files(
             let Some(slot) = value.pointer_mut(&place) else {
                 continue;
             };
-            let Some(given) = slot.as_str().map(str::to_string) else {
+            // A string, or a FileData object as Gradio's docs show one:
+            // either way the same rules for where the file may come from.
+            let Some(given) = slot
+                .as_str()
+                .or_else(|| file_data_location(slot))
+                .map(str::to_string)
+            else {
                 continue;
             };
             let invalid = |problem: String| {
@@ -98,7 +104,7 @@ fn file_places(
         return;
     }
     if is_file_node(schema) {
-        if value.is_string() && !places.contains(at) {
+        if is_file_given(value) && !places.contains(at) {
             places.push(at.clone());
         }
         return;
@@ -144,6 +150,11 @@ fn file_places(
         }
         _ => {}
     }
+}
+
+/// Whether `value` names a file: a string, or a FileData object with a path or url.
+fn is_file_given(value: &Value) -> bool {
+    value.is_string() || file_data_location(value).is_some()
 }
 
 /// Where a file input's bytes come from.

@@ -264,6 +264,17 @@ pub(crate) enum ValueKind {
     Json,
 }
 
+/// Where a FileData object (`{"path": …, "meta": {"_type":
+/// "gradio.FileData"}}`, or `{"url": …}`) says its file is: its `url`, else
+/// its `path`.
+pub(crate) fn file_data_location(value: &Value) -> Option<&str> {
+    let object = value.as_object()?;
+    ["url", "path"]
+        .into_iter()
+        .find_map(|key| object.get(key).and_then(Value::as_str))
+        .filter(|s| !s.trim().is_empty())
+}
+
 impl ValueKind {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -290,7 +301,10 @@ impl ValueKind {
     /// fractional part, since JSON clients may send `512.0`.
     pub(crate) fn admits(self, value: &Value) -> bool {
         match self {
-            ValueKind::String | ValueKind::File => value.is_string(),
+            ValueKind::String => value.is_string(),
+            // As Gradio's "Use via API" page and `/info` show a file: a
+            // string, or a FileData object naming it by `path` or `url`.
+            ValueKind::File => value.is_string() || file_data_location(value).is_some(),
             ValueKind::Number => value.is_number(),
             ValueKind::Integer => value.as_f64().is_some_and(|n| n.fract() == 0.0),
             ValueKind::Boolean => value.is_boolean(),
@@ -319,7 +333,9 @@ impl ExposedInput {
                 ValueKind::Number => "a number",
                 ValueKind::String => "a string",
                 ValueKind::Boolean => "true or false",
-                ValueKind::File => "a string (an http(s) URL, a data: URI or a local path)",
+                ValueKind::File => {
+                    "a string (an http(s) URL, a data: URI or a local path), or a FileData object with one as its path or url"
+                }
                 ValueKind::Json => "JSON",
             };
             return Err(format!("must be {expected}, not {}", describe(value)));
