@@ -133,3 +133,24 @@ async def test_an_output_its_type_does_not_admit_still_fits_the_schema(apps):
         result = await session.call_tool("letters", {"name": "abc"})
     assert not result.is_error, texts(result)
     assert result.structured_content["letters"] == '["a","b","c"]', result.structured_content
+
+
+async def test_a_streaming_endpoint_streams_its_values_as_progress(apps):
+    # A generator (a reply written a word at a time): each value so far reaches
+    # the client as a progress message (coalesced), the whole as the result.
+    extra = f'\n[tools.words]\nspace = "{apps.kitchen.url}"\napi = "/words"\n'
+    seen: list[str] = []
+
+    async def on_progress(progress, total, message):
+        seen.append(message or "")
+
+    async with await discovered_session(apps, extra) as session:
+        await wait_for_tool(session, "words")
+        result = await session.call_tool("words", {"text": "one two three four five six", "delay": 0.3}, progress_callback=on_progress)
+    assert not result.is_error, texts(result)
+    assert texts(result) == "one two three four five six", texts(result)
+    partial = [m.removeprefix("so far: ") for m in seen if m.startswith("so far: ")]
+    print(partial)
+    assert len(partial) >= 2, seen
+    assert all("one two three four five six".startswith(p) for p in partial), partial
+    assert any(p != "one two three four five six" for p in partial), partial

@@ -190,6 +190,10 @@ fn describe(stage: Stage) -> (Option<f64>, String) {
                 SPACE_TEXT_MAX,
             ),
         ),
+        Stage::Partial(text) => (
+            None,
+            format!("so far: {}", clean_text(&text, SPACE_TEXT_MAX)),
+        ),
         Stage::Downloading => (Some(92.0), "downloading result".to_string()),
     }
 }

@@ -91,7 +91,11 @@ fn error_message(data: &Value) -> Option<String> {
 
 /// Reads a call's event stream until its outcome: the outputs of `complete`,
 /// or an error. `idle` bounds the wait for each next piece of the stream.
-pub(crate) async fn follow<S, B, E>(body: S, idle: Duration) -> Result<Vec<Value>, GradioError>
+pub(crate) async fn follow<S, B, E>(
+    body: S,
+    idle: Duration,
+    observe: super::Observer<'_>,
+) -> Result<Vec<Value>, GradioError>
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: AsRef<[u8]>,
@@ -102,7 +106,15 @@ where
     while let Some(event) = events.next(idle).await? {
         match CallEvent::parse(&event.event, &event.data)? {
             CallEvent::Complete(outputs) => return Ok(outputs),
-            CallEvent::Generating(outputs) => last_partial = Some(outputs),
+            CallEvent::Generating(outputs) => {
+                // The call API sends each partial value whole.
+                let mut partial = super::partial::Partial::default();
+                partial.update(outputs.clone(), false);
+                if let Some(text) = partial.text(super::partial::PARTIAL_MAX) {
+                    observe(super::Stage::Partial(text));
+                }
+                last_partial = Some(outputs);
+            }
             CallEvent::Cancelled => return Err(GradioError::Cancelled),
             CallEvent::Error(Some(message)) => return Err(GradioError::App(message)),
             CallEvent::Error(None) => return Err(GradioError::AppHidden),
@@ -143,7 +155,7 @@ mod tests {
             .chunks(size)
             .map(|c| Ok(c.to_vec()))
             .collect();
-        follow(stream::iter(chunks), Duration::from_secs(5)).await
+        follow(stream::iter(chunks), Duration::from_secs(5), &|_| {}).await
     }
 
     #[tokio::test]
@@ -240,7 +252,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_stream_times_out() {
         let silent = stream::pending::<Result<Vec<u8>, std::io::Error>>();
-        let err = follow(silent, Duration::from_secs(45)).await.unwrap_err();
+        let err = follow(silent, Duration::from_secs(45), &|_| {})
+            .await
+            .unwrap_err();
         assert!(matches!(err, GradioError::Idle(d) if d == Duration::from_secs(45)));
     }
 }

@@ -14,6 +14,7 @@ mod events;
 mod files;
 mod hub;
 mod json;
+mod partial;
 mod pool;
 mod queue;
 mod retry;
@@ -107,6 +108,8 @@ pub(crate) enum Stage {
     Step(ProgressUnit),
     /// A log line of the app (gr.Info, gr.Warning, ZeroGPU notices).
     Log { level: String, message: String },
+    /// A generator's outputs so far, as text (cut, the newest part kept).
+    Partial(String),
     /// The result is being fetched.
     Downloading,
 }

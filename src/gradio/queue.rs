@@ -25,9 +25,10 @@ pub(crate) enum QueueEvent {
     Progress(Vec<ProgressUnit>),
     /// `gr.Info`, `gr.Warning`, or a ZeroGPU notice.
     Log { level: String, message: String },
-    /// A partial result of a generator (diffs from `sse_v2` on; the final
-    /// result always comes whole in `Completed`).
-    Generating,
+    /// A partial result of a generator: its `output.data` (diffs from
+    /// `sse_v2` on, after the first; the final result always comes whole in
+    /// `Completed`).
+    Generating(Vec<Value>),
     /// The job ended: its outputs, or why not.
     Completed(Result<Vec<Value>, QueueFailure>),
     /// The session's stream ends (`close_stream`).
@@ -140,7 +141,15 @@ pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
             level: message.level.unwrap_or_else(|| "info".into()),
             message: message.log.unwrap_or_default(),
         },
-        "process_generating" => QueueEvent::Generating,
+        "process_generating" => QueueEvent::Generating(
+            message
+                .output
+                .as_ref()
+                .and_then(|o| o.get("data"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        ),
         "process_completed" => {
             let output = message.output.unwrap_or(Value::Null);
             if message.success == Some(true) {

@@ -13,6 +13,7 @@ use url::Url;
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
 use super::client::{HF_AUTH_HEADER, Run, SpaceMeta};
 use super::event_reader::SseReader;
+use super::partial::{PARTIAL_MAX, Partial};
 use super::pool::CancelsInFlight;
 use super::queue::{self, QueueEvent, QueueFailure};
 use super::retry::{Request, retrying};
@@ -57,7 +58,7 @@ impl SpaceClient {
             .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
             .await?;
         let response = check_status(response, &format!("the result stream of {api}")).await?;
-        follow(response.bytes_stream(), idle).await
+        follow(response.bytes_stream(), idle, run.observe).await
     }
 
     /// The queue API: join, follow the session's data stream for our job, and
@@ -112,6 +113,7 @@ impl SpaceClient {
             .await?;
         let response = check_status(response, "the queue's data stream").await?;
         let mut events = SseReader::new(response.bytes_stream());
+        let mut partial = Partial::default();
         loop {
             let Some(message) = events.next(idle).await? else {
                 return Err(GradioError::StreamEnded);
@@ -149,7 +151,16 @@ impl SpaceClient {
                     };
                 }
                 QueueEvent::Closed => return Err(GradioError::StreamEnded),
-                QueueEvent::Generating | QueueEvent::Other => {}
+                QueueEvent::Generating(data) => {
+                    // The first comes whole, the rest as diffs (the queue API
+                    // is followed only from `sse_v2` on, which sends diffs).
+                    if partial.update(data, true)
+                        && let Some(text) = partial.text(PARTIAL_MAX)
+                    {
+                        observe(Stage::Partial(text));
+                    }
+                }
+                QueueEvent::Other => {}
             }
         }
     }

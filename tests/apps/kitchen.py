@@ -100,6 +100,18 @@ def html_list(name):
     return list(name)
 
 
+def words(text, delay):
+    """A generator, as a chatbot writing its reply: the text so far, a word
+    at a time."""
+    import time
+
+    so_far = ""
+    for word in text.split():
+        so_far = f"{so_far} {word}".strip()
+        time.sleep(float(delay))
+        yield so_far
+
+
 HUGE = {}
 
 
@@ -126,6 +138,7 @@ with demo:
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")
     gr.Button("Long").click(long_audio, inputs=[seconds], outputs=[gr.Audio(label="Speech", format="wav")], api_name="long_audio")
+    gr.Button("Words").click(words, inputs=[gr.Textbox(label="Text"), gr.Number(label="Delay", value=0.3)], outputs=[gr.Textbox(label="Reply")], api_name="words")
     gr.Button("Html").click(html_list, inputs=[gr.Textbox(label="Name")], outputs=[gr.HTML(label="Letters")], api_name="html_list")
     gr.Button("Pick").click(pick, inputs=[gr.Dropdown(choices=[], label="Choice"), gr.Radio(choices=[], label="Answer")], outputs=[gr.Textbox(label="Picked")], api_name="pick")
     gr.Button("NaN").click(not_a_number, inputs=None, outputs=[gr.Number(label="Value"), gr.Dataframe(label="Table")], api_name="not_a_number")
