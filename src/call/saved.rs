@@ -243,10 +243,12 @@ impl SavedFiles {
 
     /// `owner`'s saved files, newest first.
     pub(crate) fn list(&self, owner: &Owner) -> Vec<Resource> {
-        if !self.is_ours() {
+        let dir = self.owner_dir(owner);
+        // A folder of ours, never a link planted in its place.
+        if !self.is_ours() || !real_dir(&dir) {
             return Vec::new();
         }
-        let mut files: Vec<(SystemTime, String, u64)> = files_in(&self.owner_dir(owner))
+        let mut files: Vec<(SystemTime, String, u64)> = files_in(&dir)
             .into_iter()
             .filter(|f| !f.partial && f.single_link)
             .map(|f| (f.modified, f.name, f.size))
@@ -284,7 +286,11 @@ impl SavedFiles {
         {
             return Err(ReadError::NotFound(uri.to_string()));
         }
-        let path = self.owner_dir(owner).join(name);
+        let dir = self.owner_dir(owner);
+        if !real_dir(&dir) {
+            return Err(ReadError::NotFound(uri.to_string()));
+        }
+        let path = dir.join(name);
         let _permit = self
             .reads
             .acquire()
@@ -711,6 +717,20 @@ mod tests {
         ));
         let listed: Vec<String> = saved.list(&owner).into_iter().map(|r| r.name).collect();
         assert_eq!(listed.len(), 1, "{listed:?}");
+        // An owner's folder replaced by a link to elsewhere is not followed.
+        #[cfg(unix)]
+        {
+            let elsewhere = dir.join("elsewhere");
+            std::fs::create_dir_all(&elsewhere).unwrap();
+            std::fs::write(elsewhere.join("x.txt"), b"not ours").unwrap();
+            let bob = Owner::of_credentials([("bearer", "bob")]);
+            std::os::unix::fs::symlink(&elsewhere, saved.owner_dir(&bob)).unwrap();
+            assert!(saved.list(&bob).is_empty());
+            assert!(matches!(
+                saved.read(&bob, "spaces-mcp://outputs/x.txt").await,
+                Err(ReadError::NotFound(_))
+            ));
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
