@@ -16,12 +16,19 @@ from pathlib import Path
 import anyio
 
 from mcp import ClientSession, StdioServerParameters
+from mcp.types import Implementation
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from conftest import ROOT, binary, free_port
+
+
+# The name these tests' SDK sessions give: one the server's table does not
+# know, so results are "rich" (every block), as for any unnamed client. The
+# SDK's default name, "mcp", gets text only (tests/test_clients.py).
+TEST_CLIENT = Implementation(name="spaces-mcp-tests", version="1")
 
 
 @contextlib.asynccontextmanager
@@ -31,7 +38,7 @@ async def mcp_session(config: Path | None, env: dict[str, str] | None = None, er
     params = StdioServerParameters(command=binary(), args=args, env=env)
     with open(errlog or os.devnull, "w") as err:
         async with stdio_client(params, errlog=err) as streams:
-            async with ClientSession(streams[0], streams[1], message_handler=message_handler) as session:
+            async with ClientSession(streams[0], streams[1], message_handler=message_handler, client_info=TEST_CLIENT) as session:
                 await session.initialize()
                 yield session
 
@@ -94,7 +101,7 @@ class HttpServer:
 async def streamable(url: str, headers: dict[str, str] | None = None):
     async with create_mcp_http_client(headers=headers) as client:
         async with streamable_http_client(url + "/mcp", http_client=client) as streams:
-            async with ClientSession(streams[0], streams[1]) as session:
+            async with ClientSession(streams[0], streams[1], client_info=TEST_CLIENT) as session:
                 await session.initialize()
                 yield session
 
@@ -102,7 +109,7 @@ async def streamable(url: str, headers: dict[str, str] | None = None):
 @contextlib.asynccontextmanager
 async def legacy(url: str, headers: dict[str, str] | None = None):
     async with sse_client(url + "/sse", headers=headers) as streams:
-        async with ClientSession(streams[0], streams[1]) as session:
+        async with ClientSession(streams[0], streams[1], client_info=TEST_CLIENT) as session:
             await session.initialize()
             yield session
 

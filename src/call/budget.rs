@@ -104,21 +104,34 @@ impl Decoding {
     }
 }
 
-/// Adds what fits of `media` to `result`, and says on each file's line what
-/// the client got. `decoding` bounds what images decoded at once may take.
+/// What the budget pass decided for one medium: the block that goes
+/// inline (if any), and the note its text line gets.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    /// The medium's text line (`Media::line`).
+    pub(crate) line: usize,
+    pub(crate) block: Option<ContentBlock>,
+    /// Starts with "; ", within [`NOTE_ROOM`] bytes.
+    pub(crate) note: String,
+}
+
+/// Decides which of `media` go inline beside `result` (its text, links and
+/// structured content), keeping the whole within the budget, and what each
+/// file's line says the client got. `decoding` bounds what images decoded
+/// at once may take.
 pub(crate) async fn fit(
-    result: &mut CallToolResult,
+    result: &CallToolResult,
     media: Vec<Media>,
     budget: Budget,
     decoding: &Decoding,
-) {
+) -> Vec<Decision> {
     if media.is_empty() {
-        return;
+        return Vec::new();
     }
     // The notes added to each file's line count too: room is kept for them.
     let used = serialized_len(result) + ENVELOPE + NOTE_ROOM * media.len();
     let mut room = (budget.max_result_bytes as usize).saturating_sub(used);
-    let mut decided: Vec<(usize, Option<ContentBlock>, String)> = Vec::new();
+    let mut decided = Vec::with_capacity(media.len());
     let count = media.len();
     for (i, item) in media.into_iter().enumerate() {
         // Media share what is left, so one large file does not starve the rest.
@@ -137,25 +150,24 @@ pub(crate) async fn fit(
             MediaKind::Image => image_block(&item, share, budget, decoding).await,
         };
         room = room.saturating_sub(block.as_ref().map_or(0, block_len));
-        let mut note = format!("; {note}");
-        let mut end = note.len().min(NOTE_ROOM);
-        while !note.is_char_boundary(end) {
-            end -= 1;
-        }
-        note.truncate(end);
-        decided.push((item.line, block, note));
+        decided.push(Decision {
+            line: item.line,
+            block,
+            note: note_of(&note),
+        });
     }
-    // Notes first (lines keep their places), then blocks from the back.
-    for (line, _, note) in &decided {
-        if let Some(ContentBlock::Text(text)) = result.content.get_mut(*line) {
-            text.text.push_str(note);
-        }
+    decided
+}
+
+/// "; note", cut to [`NOTE_ROOM`] bytes.
+pub(crate) fn note_of(note: &str) -> String {
+    let mut note = format!("; {note}");
+    let mut end = note.len().min(NOTE_ROOM);
+    while !note.is_char_boundary(end) {
+        end -= 1;
     }
-    for (line, block, _) in decided.into_iter().rev() {
-        if let Some(block) = block {
-            result.content.insert(line, block);
-        }
-    }
+    note.truncate(end);
+    note
 }
 
 /// Room kept for the note on each file's line, in bytes; notes are cut to it
@@ -543,128 +555,14 @@ mod tests {
         assert!(preview(&png, 256, 50).is_none());
     }
 
-    fn saved(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    #[tokio::test]
-    async fn a_result_holds_what_fits_and_says_what_did_not() {
-        let dir = std::env::temp_dir().join(format!("spaces-mcp-budget-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let png = noisy_png(400);
+    #[test]
+    fn a_wav_header_tells_how_long_it_is() {
         let mut wav =
             b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data"
                 .to_vec();
         wav.extend_from_slice(&(160_000u32).to_le_bytes());
         wav.extend(std::iter::repeat_n(0u8, 160_000));
         assert_eq!(wav_seconds(&wav[..64], wav.len() as u64), Some(10.0));
-        let mut result = CallToolResult::success(vec![
-            ContentBlock::text("picture: image …"),
-            ContentBlock::text("sound: audio …"),
-        ]);
-        let media = vec![
-            Media {
-                kind: MediaKind::Image,
-                mime: "image/png".into(),
-                size: png.len() as u64,
-                path: saved(&dir, "p.png", &png),
-                head: png[..64].to_vec(),
-                line: 0,
-            },
-            Media {
-                kind: MediaKind::Audio,
-                mime: "audio/wav".into(),
-                size: wav.len() as u64,
-                path: saved(&dir, "s.wav", &wav),
-                head: wav[..64].to_vec(),
-                line: 1,
-            },
-        ];
-        let budget = Budget {
-            max_result_bytes: 100_000,
-            preview_max_side: 1568,
-            inline_max_bytes: 4 << 20,
-        };
-        fit(&mut result, media, budget, &Decoding::default()).await;
-        assert!(
-            serialized_len(&result) + ENVELOPE <= 100_000,
-            "{}",
-            serialized_len(&result)
-        );
-        let texts: Vec<&str> = result
-            .content
-            .iter()
-            .filter_map(|b| b.as_text())
-            .map(|t| t.text.as_str())
-            .collect();
-        assert!(texts[0].contains("inline as a preview"), "{texts:?}");
-        assert!(
-            texts[1].contains("not inline") && texts[1].contains("10.0 s of audio"),
-            "{texts:?}"
-        );
-        assert!(
-            result.content[0].as_image().is_some(),
-            "the preview goes before its line"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[tokio::test]
-    async fn a_wav_that_does_not_fit_goes_inline_as_mp3() {
-        let dir = std::env::temp_dir().join(format!("spaces-mcp-mp3-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tone.wav");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 16_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
-        for i in 0..16_000 * 10 {
-            let t = f64::from(i) / 16_000.0;
-            writer
-                .write_sample(((t * 440.0 * std::f64::consts::TAU).sin() * 9000.0) as i16)
-                .unwrap();
-        }
-        writer.finalize().unwrap();
-        let bytes = std::fs::read(&path).unwrap();
-        let mut result = CallToolResult::success(vec![ContentBlock::text("speech: audio …")]);
-        let media = vec![Media {
-            kind: MediaKind::Audio,
-            mime: "audio/wav".into(),
-            size: bytes.len() as u64,
-            path: path.clone(),
-            head: bytes[..64].to_vec(),
-            line: 0,
-        }];
-        let budget = Budget {
-            max_result_bytes: 200_000,
-            preview_max_side: 1568,
-            inline_max_bytes: 4 << 20,
-        };
-        fit(&mut result, media, budget, &Decoding::default()).await;
-        assert!(serialized_len(&result) + ENVELOPE <= 200_000);
-        let ContentBlock::Audio(audio) = &result.content[0] else {
-            panic!("{:?}", result.content)
-        };
-        assert_eq!(audio.mime_type, "audio/mpeg");
-        let mp3 = base64::engine::general_purpose::STANDARD
-            .decode(&audio.data)
-            .unwrap();
-        assert!(
-            mp3.len() < bytes.len() / 3,
-            "{} of {}",
-            mp3.len(),
-            bytes.len()
-        );
-        let text = result.content[1].as_text().unwrap().text.clone();
-        assert!(
-            text.contains("inline as MP3") && text.contains("10.0 s"),
-            "{text}"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(wav_seconds(b"not a wav", 9), None);
     }
 }

@@ -1,10 +1,12 @@
 //! Running one tool call end to end: check the arguments, send the files,
 //! call the Space, turn its outputs into content, all within the tool's
 //! timeout. The MCP handler and the CLI's `call` both go through here.
-//! Beside it: `files` (file inputs), `render` (outputs to MCP content),
-//! `readable` (a value as text a model reads), `mime` (file names and
-//! types), `saved` (the server's own folder of saved files, per owner),
-//! `budget` (what fits in the result: previews, MP3, links), `progress`
+//! Beside it: `files` (file inputs), `render` (outputs to the parts of a
+//! result), `shape` (the parts in the order and kinds the client takes),
+//! `clients` (which content each client takes), `readable` (a value as text
+//! a model reads), `mime` (file names and types), `saved` (the server's own
+//! folder of saved files, per owner), `budget` (what fits in the result:
+//! previews, MP3, links), `progress`
 //! (stages to progress reports), `background` (calls that outlive their
 //! request), `explain` (failures to one line a person can act on) and
 //! `text` (a Space's words made safe to pass on).
@@ -23,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) mod background;
 pub(crate) mod budget;
+pub(crate) mod clients;
 pub(crate) mod explain;
 pub(crate) mod files;
 pub(crate) mod mime;
@@ -30,6 +33,7 @@ pub(crate) mod progress;
 mod readable;
 pub(crate) mod render;
 pub(crate) mod saved;
+pub(crate) mod shape;
 pub(crate) mod text;
 
 use crate::config::{Settings, ToolConfig};
@@ -43,8 +47,9 @@ use crate::tools::{
 use budget::Budget;
 use explain::explain;
 use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter, log_line};
-use render::{Features, OutputError, RenderOptions, Rendered, render};
+use render::{OutputError, RenderOptions, Rendered, render};
 use saved::SavedFiles;
+use shape::{Audience, assemble};
 
 /// The tools, the Space clients and the settings, shared by every call.
 pub(crate) struct Runner {
@@ -70,8 +75,8 @@ pub(crate) struct CallOptions {
     /// When the request arrived (see `server::Arrival`): calls to a Space
     /// start in this order.
     pub(crate) arrival: Option<u64>,
-    pub(crate) features: Features,
-    pub(crate) save_all: bool,
+    /// What the client takes: its content profile and protocol features.
+    pub(crate) audience: Audience,
     /// Stops the call when it fires (the client cancelled, or went away).
     pub(crate) cancel: CancellationToken,
     /// The HF token the MCP client sent with this request, used instead of the
@@ -188,6 +193,15 @@ impl Runner {
         self.settings.client_hf_token
     }
 
+    /// What a client's results hold: see `clients::content_for`.
+    pub(crate) fn content_for(
+        &self,
+        client: Option<&str>,
+        asked: Option<crate::config::ContentProfile>,
+    ) -> crate::config::ContentProfile {
+        clients::content_for(client, asked, &self.settings)
+    }
+
     /// Waits (at most `limit`) for cancels still on their way to Spaces.
     pub(crate) async fn flush_cancels(&self, limit: Duration) {
         self.pool.flush_cancels(limit).await;
@@ -257,28 +271,17 @@ impl Runner {
                     ms = elapsed.as_millis() as u64,
                     "call succeeded"
                 );
-                let Rendered {
-                    content,
-                    structured,
-                    media,
-                    saved,
-                    ..
-                } = rendered;
-                if saved > 0 {
+                if rendered.saved > 0 {
                     self.saved.send_modify(|n| *n += 1);
                     let runner = Arc::clone(self);
                     tokio::task::spawn_blocking(move || runner.tidy_outputs());
-                }
-                let mut result = CallToolResult::success(content);
-                if options.features.structured {
-                    result.structured_content = Some(Value::Object(structured));
                 }
                 let limits = Budget {
                     max_result_bytes: tool.limits.max_result_bytes,
                     preview_max_side: tool.limits.preview_max_side,
                     inline_max_bytes: tool.limits.inline_max_bytes,
                 };
-                budget::fit(&mut result, media, limits, &self.decoding).await;
+                let result = assemble(rendered, options.audience, limits, &self.decoding).await;
                 Outcome { result }
             }
             Err(failure) => {
@@ -373,8 +376,6 @@ impl Runner {
             reporter.stage(Stage::Downloading);
         }
         let render_options = RenderOptions {
-            features: options.features,
-            save_all: options.save_all,
             saved: &self.saved_files,
             owner: &options.owner,
             download_max_bytes: tool.limits.download_max_bytes,

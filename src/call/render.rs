@@ -1,16 +1,16 @@
-//! Gradio outputs to MCP content.
+//! Gradio outputs to the parts of a result.
 //!
-//! A file output (Gradio's FileData) is downloaded from the Space and becomes
-//! an image or audio block when it is small enough and the client's protocol
-//! version has that block; otherwise it is saved to the output folder and
-//! linked. Every file also gets a text line with its URL, because some clients
-//! drop image and audio blocks, and every output appears in the structured
-//! result under its name.
+//! A file output (Gradio's FileData) is downloaded from the Space into the
+//! output folder; it gets a text line (what it is, its URL, where it was
+//! saved), a link, and, when it is an image or audio, a place among the
+//! media that may go inline. Every output appears in the structured result
+//! under its name. `shape` then decides, for the client, which media go
+//! inline and in what order the blocks come.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rmcp::model::{ContentBlock, Resource};
+use rmcp::model::Resource;
 use serde_json::{Map, Value, json};
 
 use super::budget::{Media, MediaKind};
@@ -20,35 +20,8 @@ use super::saved::{SAVED_SCHEME, SaveError, SavedFiles};
 use crate::gradio::{Fetched, GradioError, HfToken, ReturnInfo, SpaceClient};
 use crate::jobs::Owner;
 
-/// What the negotiated MCP protocol version lets us send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Features {
-    /// Audio content blocks: protocol 2025-03-26 and later.
-    pub(crate) audio: bool,
-    /// `structuredContent` and `resource_link` blocks: 2025-06-18 and later.
-    pub(crate) structured: bool,
-}
-
-impl Features {
-    /// The features of a protocol version (`YYYY-MM-DD` compares as text).
-    pub(crate) fn for_version(version: &str) -> Features {
-        Features {
-            audio: version >= "2025-03-26",
-            structured: version >= "2025-06-18",
-        }
-    }
-
-    pub(crate) const ALL: Features = Features {
-        audio: true,
-        structured: true,
-    };
-}
-
 /// How one call's outputs are turned into content.
 pub(crate) struct RenderOptions<'a> {
-    pub(crate) features: Features,
-    /// Never inline media (the CLI's `call`, which prints the saved paths).
-    pub(crate) save_all: bool,
     /// Where files are saved, and for whom.
     pub(crate) saved: &'a SavedFiles,
     pub(crate) owner: &'a Owner,
@@ -76,10 +49,13 @@ impl From<SaveError> for OutputError {
     }
 }
 
-/// A call's result as MCP content and structured data.
+/// A call's result in parts: `shape` puts them together for the client.
 #[derive(Debug, Default)]
 pub(crate) struct Rendered {
-    pub(crate) content: Vec<ContentBlock>,
+    /// The text, a line (or more) per output: what a text-only client reads.
+    pub(crate) lines: Vec<String>,
+    /// Saved files and files on other hosts, as `resource_link`s.
+    pub(crate) links: Vec<Resource>,
     pub(crate) structured: Map<String, Value>,
     /// Images and audio that may go inline, for the budget pass.
     pub(crate) media: Vec<Media>,
@@ -87,7 +63,7 @@ pub(crate) struct Rendered {
     pub(crate) saved: usize,
     /// Bytes downloaded so far: all of a call's files together stay within
     /// `download_max_bytes`, however many a gallery holds.
-    downloaded: u64,
+    pub(super) downloaded: u64,
 }
 
 /// The kinds of file outputs, from the component that made them or the bytes.
@@ -163,19 +139,18 @@ pub(crate) async fn render(
                 Value::Array(summaries)
             }
             Shape::Table { headers, rows } => {
-                rendered.content.push(ContentBlock::text(format!(
-                    "{name}:\n{}",
-                    markdown_table(headers, rows)
-                )));
+                rendered
+                    .lines
+                    .push(format!("{name}:\n{}", markdown_table(headers, rows)));
                 json!({ "headers": headers, "data": rows })
             }
             Shape::Plain => {
                 let text = readable(component, &value);
-                rendered.content.push(ContentBlock::text(if single {
+                rendered.lines.push(if single {
                     text
                 } else {
                     format!("{name}: {text}")
-                }));
+                });
                 // Files inside a structured value (an image editor's layers,
                 // an annotated image, a message's attachments) are rendered
                 // as files, and stand in the structured result as such.
@@ -344,7 +319,6 @@ async fn render_file(
             component,
             name,
             field("mime_type"),
-            options,
             rendered,
         ));
     }
@@ -399,31 +373,30 @@ async fn render_file(
         "kind": kind.name(), "url": url, "mime_type": mime, "size": size,
         "path": path.display().to_string(), "resource": uri,
     });
-    if options.features.structured {
-        let resource = Resource::new(uri, file_name_of(&path))
+    rendered.links.push(
+        Resource::new(uri, file_name_of(&path))
             .with_mime_type(mime.clone())
-            .with_size(size);
-        rendered.content.push(ContentBlock::resource_link(resource));
-    }
-    rendered.content.push(ContentBlock::text(format!(
+            .with_size(size),
+    );
+    rendered.lines.push(format!(
         "{name}: {} {url} ({mime}, {}), saved to {}",
         kind.name(),
         super::budget::human(size),
         path.display()
-    )));
+    ));
     let media = match kind {
         FileKind::Image => Some(MediaKind::Image),
-        FileKind::Audio if options.features.audio => Some(MediaKind::Audio),
+        FileKind::Audio => Some(MediaKind::Audio),
         _ => None,
     };
-    if let Some(kind) = media.filter(|_| !options.save_all) {
+    if let Some(kind) = media {
         rendered.media.push(Media {
             kind,
             mime,
             path,
             size,
             head: fetched.head,
-            line: rendered.content.len() - 1,
+            line: rendered.lines.len() - 1,
         });
     }
     Ok(summary)
@@ -445,7 +418,6 @@ fn link_only(
     component: Option<&str>,
     name: &str,
     mime_type: Option<&str>,
-    options: &RenderOptions<'_>,
     rendered: &mut Rendered,
 ) -> Value {
     let mime = mime_type
@@ -455,22 +427,20 @@ fn link_only(
     if !linkable(url) {
         // No URL in the structured result either: only the claim, quoted.
         let quoted = super::text::clean_text(url, 300);
-        rendered.content.push(ContentBlock::text(format!(
+        rendered.lines.push(format!(
             "{name}: the Space named a {} at {quoted:?}, which is not passed on as a link (only http(s) links to hosts that are not link-local are)",
             kind.name()
-        )));
+        ));
         return json!({ "kind": kind.name(), "url": "", "claimed_url": quoted });
     }
-    if options.features.structured {
-        let name_part = file_name.rsplit('/').next().unwrap_or(file_name);
-        let resource =
-            Resource::new(url.to_string(), name_part.to_string()).with_mime_type(mime.clone());
-        rendered.content.push(ContentBlock::resource_link(resource));
-    }
-    rendered.content.push(ContentBlock::text(format!(
+    let name_part = file_name.rsplit('/').next().unwrap_or(file_name);
+    rendered
+        .links
+        .push(Resource::new(url.to_string(), name_part.to_string()).with_mime_type(mime.clone()));
+    rendered.lines.push(format!(
         "{name}: {} {url} ({mime}; on another host, not downloaded)",
         kind.name()
-    )));
+    ));
     json!({ "kind": kind.name(), "url": url, "mime_type": mime })
 }
 
@@ -500,26 +470,6 @@ fn file_name_of(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn protocol_versions_decide_the_blocks() {
-        assert_eq!(
-            Features::for_version("2024-11-05"),
-            Features {
-                audio: false,
-                structured: false
-            }
-        );
-        assert_eq!(
-            Features::for_version("2025-03-26"),
-            Features {
-                audio: true,
-                structured: false
-            }
-        );
-        assert_eq!(Features::for_version("2025-06-18"), Features::ALL);
-        assert_eq!(Features::for_version("2026-07-28"), Features::ALL);
-    }
 
     #[test]
     fn only_http_links_to_ordinary_hosts_are_links() {

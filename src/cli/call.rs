@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CliError, Services, print_json};
 use crate::call::CallOptions;
-use crate::call::render::Features;
-use crate::config::{Config, InputConfig, ToolConfig, ValueKind};
+use crate::call::shape::{Audience, Features};
+use crate::config::{Config, ContentProfile, InputConfig, ToolConfig, ValueKind};
 
 pub(super) async fn run(
     mut config: Config,
@@ -40,8 +40,11 @@ pub(super) async fn run(
     });
     let options = CallOptions {
         arrival: None,
-        features: Features::ALL,
-        save_all: true,
+        // Files are saved and their paths printed: nothing inline.
+        audience: Audience {
+            profile: ContentProfile::Text,
+            features: Features::ALL,
+        },
         cancel,
         client_token: None,
         progress: Some(Arc::new(|_, _, message: String| eprintln!("… {message}"))),

@@ -157,6 +157,9 @@ struct ServeArgs {
     /// A Valkey/Redis that replicas share (redis://host:6379, rediss:// for TLS): jobs, call slots and Space descriptions live there; overrides `store` in spaces.toml. A password may come from SPACES_MCP_STORE_PASSWORD.
     #[arg(long, value_name = "URL", env = "SPACES_MCP_STORE")]
     store: Option<String>,
+    /// What every client's results hold: rich (images and audio inline), images (audio linked), text (media as links and saved paths), or auto (by client; the default); overrides `content` in spaces.toml and SPACES_MCP_CONTENT.
+    #[arg(long, value_name = "PROFILE")]
+    content: Option<String>,
     /// The CA certificate (PEM file) that signed a rediss:// store's certificate, when it is a private CA; overrides `store_ca`.
     #[arg(long, value_name = "FILE", env = "SPACES_MCP_STORE_CA")]
     store_ca: Option<PathBuf>,
@@ -248,6 +251,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
         if let Some(ca) = &args.store_ca {
             config.settings.store_ca = Some(ca.clone()).filter(|c| !c.as_os_str().is_empty());
+        }
+        if let Some(content) = &args.content {
+            config.set_content(content, "--content")?;
         }
     }
     let runtime = runtime()?;

@@ -35,6 +35,9 @@ pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// Bundle does).
 pub(super) const OUTPUT_DIR_ENV: &str = "SPACES_MCP_OUTPUT_DIR";
 
+/// The environment variable that sets every client's content profile.
+pub(super) const CONTENT_ENV: &str = "SPACES_MCP_CONTENT";
+
 /// The built-in tools' names, which no configured tool may take.
 pub(crate) const RESERVED_TOOL_NAMES: &[&str] = crate::naming::builtin::ALL;
 

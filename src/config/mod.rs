@@ -29,6 +29,8 @@ use raw::*;
 use validate::*;
 
 use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
 use std::time::Duration;
 
 /// The config built into the binary, used when no file is given.
@@ -78,10 +80,10 @@ impl Config {
 }
 
 impl Config {
-    /// Loads `path`, or the built-in config when `path` is `None`.
     /// The config at `path` (an empty path, as an installer leaves an unset
     /// option, means none), else the built-in one; then the output folder
-    /// from `SPACES_MCP_OUTPUT_DIR`, when set.
+    /// from `SPACES_MCP_OUTPUT_DIR` and the content profile from
+    /// `SPACES_MCP_CONTENT`, when set.
     pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match path.filter(|p| !p.as_os_str().is_empty()) {
             Some(path) => {
@@ -97,7 +99,22 @@ impl Config {
             config.settings.output_dir = PathBuf::from(dir);
             config.settings.private_output_dir = false;
         }
+        if let Some(name) = std::env::var(CONTENT_ENV)
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+        {
+            config.set_content(&name, CONTENT_ENV)?;
+        }
         Ok(config)
+    }
+
+    /// Sets what every client's results hold (`--content`, or
+    /// `SPACES_MCP_CONTENT`), over `content` in the file; `origin` names
+    /// where the value came from in an error.
+    pub(crate) fn set_content(&mut self, name: &str, origin: &str) -> Result<(), ConfigError> {
+        let v = Validator { origin };
+        self.settings.content = v.content("content", name)?;
+        Ok(())
     }
 
     /// Parses and validates config text; `origin` names it in errors.
@@ -107,7 +124,12 @@ impl Config {
             message: e.to_string().trim_end().to_string(),
         })?;
         let v = Validator { origin };
-        let settings = v.settings(raw.settings)?;
+        let mut settings = v.settings(raw.settings)?;
+        settings.clients = raw
+            .clients
+            .into_iter()
+            .map(|(name, client)| v.client(name, client))
+            .collect::<Result<IndexMap<_, _>, _>>()?;
         if raw.tools.is_empty() && raw.spaces.is_empty() {
             return Err(v.invalid(
                 "tools",

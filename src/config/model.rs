@@ -96,6 +96,47 @@ pub(crate) struct Settings {
     /// The diagnostic tools (`test_trigger_tool_change`, …), for checking a
     /// deployment end to end; off unless asked for.
     pub(crate) diagnostics: bool,
+    /// What every client's results hold (`content`); `None` chooses by
+    /// client, from `[clients]` and then the built-in table.
+    pub(crate) content: Option<ContentProfile>,
+    /// What each named client takes (`[clients."<clientInfo name>"]`),
+    /// over `content` and the built-in table.
+    pub(crate) clients: IndexMap<String, ContentProfile>,
+}
+
+/// What a client takes in a tool result. Clients differ: some show images
+/// and play audio, some fail on an audio block, some put every block into
+/// the model's prompt as text. Each call's result is shaped for its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContentProfile {
+    /// Images and audio inline, saved files linked.
+    Rich,
+    /// Images inline; audio saved, linked and described, never inline.
+    Images,
+    /// Text and `structuredContent` only: media as URLs and saved paths.
+    Text,
+}
+
+impl ContentProfile {
+    pub(crate) const NAMES: &'static str = "\"rich\", \"images\" or \"text\"";
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ContentProfile::Rich => "rich",
+            ContentProfile::Images => "images",
+            ContentProfile::Text => "text",
+        }
+    }
+
+    /// A profile by name, as a setting, the environment or a URL gives it.
+    pub(crate) fn parse(name: &str) -> Option<ContentProfile> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "rich" => Some(ContentProfile::Rich),
+            "images" => Some(ContentProfile::Images),
+            "text" => Some(ContentProfile::Text),
+            _ => None,
+        }
+    }
 }
 
 /// The limits on saved files (`call::saved`), from `[settings]`.

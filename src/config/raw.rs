@@ -23,6 +23,15 @@ pub(super) struct RawConfig {
     pub(super) spaces: IndexMap<String, RawSpace>,
     #[serde(default)]
     pub(super) prompts: IndexMap<String, RawPrompt>,
+    #[serde(default)]
+    pub(super) clients: IndexMap<String, RawClient>,
+}
+
+/// A `[clients."<clientInfo name>"]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClient {
+    pub(super) content: String,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +90,7 @@ pub(super) struct RawSettings {
     pub(super) store_ca: Option<PathBuf>,
     pub(super) store_prefix: Option<String>,
     pub(super) diagnostics: Option<bool>,
+    pub(super) content: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone)]

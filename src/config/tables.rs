@@ -1,5 +1,6 @@
-//! The checks of the `[tools.*]`, `[spaces.*]` and `[prompts.*]` tables:
-//! names, Spaces, endpoints, inputs and templates.
+//! The checks of the `[tools.*]`, `[spaces.*]`, `[prompts.*]` and
+//! `[clients.*]` tables: names, Spaces, endpoints, inputs, templates and
+//! content profiles.
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -10,6 +11,29 @@ use crate::naming::is_valid_tool_name;
 use super::*;
 
 impl Validator<'_> {
+    /// A `[clients."<name>"]` table: a client name (as its `clientInfo`
+    /// gives it) and the content it takes.
+    pub(super) fn client(
+        &self,
+        name: String,
+        raw: RawClient,
+    ) -> Result<(String, ContentProfile), ConfigError> {
+        let key = format!("clients.{name:?}.content");
+        if name.trim().is_empty() {
+            return Err(self.invalid(key, "the client name is empty"));
+        }
+        match self.content(&key, &raw.content)? {
+            Some(profile) => Ok((name, profile)),
+            None => Err(self.invalid(
+                key,
+                format!(
+                    "expected {}; \"auto\" is what a client without a table gets",
+                    ContentProfile::NAMES
+                ),
+            )),
+        }
+    }
+
     /// A prompt: a valid name, and a template whose every `{place}` is one
     /// of its arguments.
     pub(super) fn prompt(&self, name: String, raw: RawPrompt) -> Result<PromptConfig, ConfigError> {

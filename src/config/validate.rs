@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use indexmap::IndexMap;
+
 use super::*;
 
 pub(super) struct Validator<'a> {
@@ -81,6 +83,26 @@ impl Validator<'_> {
         }
     }
 
+    /// A content profile by name; `auto` (choose by client) is `None`.
+    pub(super) fn content(
+        &self,
+        key: &str,
+        name: &str,
+    ) -> Result<Option<ContentProfile>, ConfigError> {
+        if name.trim().eq_ignore_ascii_case("auto") {
+            return Ok(None);
+        }
+        ContentProfile::parse(name).map(Some).ok_or_else(|| {
+            self.invalid(
+                key,
+                format!(
+                    "expected {} (or \"auto\", to choose by client), found {name:?}",
+                    ContentProfile::NAMES
+                ),
+            )
+        })
+    }
+
     pub(super) fn invalid(
         &self,
         key: impl Into<String>,
@@ -101,6 +123,11 @@ impl Validator<'_> {
             limits,
             store: raw.store.filter(|s| !s.trim().is_empty()),
             diagnostics: raw.diagnostics.unwrap_or(false),
+            content: match raw.content.as_deref() {
+                None => None,
+                Some(name) => self.content("settings.content", name)?,
+            },
+            clients: IndexMap::new(),
             store_ca: raw.store_ca,
             store_lease: self.seconds_within(
                 "settings.store_lease",

@@ -460,18 +460,14 @@ impl ServerHandler for SpacesServer {
         // Logs go only to a request that asks for them: its own level
         // (2026-07-28), or its session's (`logging/setLevel`).
         let session_log_level = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
-        let options = request::call_options(
-            &context,
-            self.runner.accepts_client_token(),
-            session_log_level,
-        );
+        let options = request::call_options(&context, &self.runner, session_log_level);
         tracing::debug!(
             tool = %request.name,
             http = context.extensions.get::<axum::http::request::Parts>().is_some(),
             client_token = options.client_token.is_some(),
             "tools/call"
         );
-        let (progress, features) = (options.progress.clone(), options.features);
+        let (progress, features) = (options.progress.clone(), options.audience.features);
         if let Some(diagnostics) = &self.diagnostics
             && let Some(answer) = diagnostics
                 .call(&request, &context, self.runner.registry())

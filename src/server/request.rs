@@ -15,8 +15,9 @@ use rmcp::model::LoggingLevel;
 use rmcp::service::RequestContext;
 
 use super::outbox;
-use crate::call::CallOptions;
-use crate::call::render::Features;
+use crate::call::shape::{Audience, Features};
+use crate::call::{CallOptions, Runner};
+use crate::config::ContentProfile;
 use crate::gradio::HfToken;
 use crate::jobs::Owner;
 
@@ -91,25 +92,63 @@ fn arrival_of(context: &RequestContext<RoleServer>) -> Option<u64> {
         .map(|a| a.0)
 }
 
-/// How a tool call of this request is made: its features by protocol
-/// version, its owner, its arrival, the client's HF token (when the server
-/// takes one), progress if asked for, and the Space's log lines at the
-/// request's own level (2026-07-28) or else `session_log_level`.
+/// The content profile an HTTP request asks for on its URL
+/// (`/mcp?content=text`; legacy SSE passes the `/sse` URL's on to its
+/// `/messages` URL): one client of a shared server may choose for itself,
+/// as hf-mcp-server's `?no_image_content=true` lets it. A name that is not
+/// a profile is ignored (and logged), so a typo never breaks a session.
+fn asked_content(context: &RequestContext<RoleServer>) -> Option<ContentProfile> {
+    let parts = context.extensions.get::<axum::http::request::Parts>()?;
+    let value = content_in_query(parts.uri.query()?)?;
+    let profile = ContentProfile::parse(&value);
+    if profile.is_none() {
+        tracing::warn!(
+            asked = %crate::call::text::clean_text(&value, 40),
+            "?content= names no content profile (rich, images, text): ignored"
+        );
+    }
+    profile
+}
+
+/// The `content` parameter of a URL's query, decoded.
+pub(super) fn content_in_query(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "content")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// How a tool call of this request is made: what its client takes (its
+/// content profile, and features by protocol version), its owner, its
+/// arrival, the client's HF token (when the server takes one), progress if
+/// asked for, and the Space's log lines at the request's own level
+/// (2026-07-28) or else `session_log_level`.
 pub(super) fn call_options(
     context: &RequestContext<RoleServer>,
-    accepts_client_token: bool,
+    runner: &Runner,
     session_log_level: Option<LoggingLevel>,
 ) -> CallOptions {
     let version = context.protocol_version();
     let log_level = context.meta.log_level().or(session_log_level);
+    let client = context.client_info();
+    let profile = runner.content_for(
+        client.as_ref().map(|c| c.name.as_str()),
+        asked_content(context),
+    );
+    tracing::debug!(
+        client = client.as_ref().map(|c| c.name.as_str()).unwrap_or(""),
+        content = profile.name(),
+        "the client's content profile"
+    );
     CallOptions {
-        features: Features::for_version(
-            version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"),
-        ),
+        audience: Audience {
+            profile,
+            features: Features::for_version(
+                version.as_ref().map(|v| v.as_str()).unwrap_or("2024-11-05"),
+            ),
+        },
         arrival: arrival_of(context),
-        save_all: false,
         cancel: context.ct.clone(),
-        client_token: if accepts_client_token {
+        client_token: if runner.accepts_client_token() {
             client_hf_token(context)
         } else {
             None

@@ -122,10 +122,12 @@ impl Drop for SessionGuard {
     }
 }
 
-/// `GET /sse`.
+/// `GET /sse` (`?content=` chooses the session's content profile: it is
+/// passed on to the session's `/messages` URL, where each request reads it).
 pub(crate) async fn open(
     State(sessions): State<Arc<LegacySessions>>,
     headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, incoming) = mpsc::channel(CHANNEL_CAPACITY);
@@ -149,9 +151,17 @@ pub(crate) async fn open(
     });
     tracing::debug!(session = %id, "legacy SSE session opened");
 
+    let content = uri
+        .query()
+        .and_then(super::request::content_in_query)
+        .map(|asked| {
+            let encoded: String = url::form_urlencoded::byte_serialize(asked.as_bytes()).collect();
+            format!("&content={encoded}")
+        })
+        .unwrap_or_default();
     let endpoint = Event::default()
         .event("endpoint")
-        .data(format!("/messages?sessionId={id}"));
+        .data(format!("/messages?sessionId={id}{content}"));
     let guard = SessionGuard {
         id,
         sessions: sessions.clone(),

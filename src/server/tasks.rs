@@ -75,7 +75,7 @@ pub(super) async fn call_in_background(
         Later::Handle(after) => after,
     };
     let request_cancelled = options.cancel.clone();
-    let features = options.features;
+    let features = options.audience.features;
     // A task is background work by request: a caller (or the server) at its
     // job limit gets an answer the model can act on, before anything runs.
     // A call that may only become a job handle is started, and answered in
