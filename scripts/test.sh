@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test, setting up what they need first: a Python venv (.venv, or
 # $SPACES_MCP_VENV) with the pinned packages of tests/requirements.txt (real
-# Gradio for the test apps, the official MCP SDK as the client), the debug
+# Gradio for the test apps, the official MCP SDK as the client), the client
+# libraries of the compatibility matrix (scripts/clients.sh: .venv-clients and
+# npm's mcp-remote and Inspector), the debug
 # build, the Rust unit tests, the MCP conformance suite (npm brings it and
 # Node 22), the packaging checks (scripts/packaging.sh), a Valkey/Redis server
 # for the fleet tests (scripts/store.sh: Debian's redis-server when none is
@@ -11,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/venv.sh
+. scripts/clients.sh
 . scripts/store.sh
 
 echo "== cargo build"

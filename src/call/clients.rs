@@ -25,6 +25,7 @@ const BUILT_IN: &[(&str, ContentProfile)] = &[
     ("Visual Studio Code", ContentProfile::Images),
     ("windsurf-client", ContentProfile::Images),
     // Show every block as it is.
+    ("inspector-cli", ContentProfile::Rich),
     ("inspector-client", ContentProfile::Rich),
     ("mcp-inspector", ContentProfile::Rich),
     ("mcp-use", ContentProfile::Rich),

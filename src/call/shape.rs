@@ -15,7 +15,9 @@
 //! `images`: images; `text`: none, and no links either), the protocol
 //! version which blocks exist at all, and the budget what fits. Annotations
 //! say the same to clients that read them: media for the user and the
-//! model at priority 1, the text for both, the links for the user.
+//! model at priority 1, the text for both, the links for the user. A `text`
+//! result has none: its clients pass blocks on as they are, and the
+//! Anthropic Messages API refuses a text block with a key it does not know.
 
 use rmcp::model::{Annotations, CallToolResult, ContentBlock, Role};
 use serde_json::Value;
@@ -91,16 +93,19 @@ pub(crate) async fn assemble(
             )));
         }
     }
-    let links: Vec<ContentBlock> =
-        if audience.features.structured && audience.profile != ContentProfile::Text {
-            links
-                .into_iter()
-                .map(|link| annotated(ContentBlock::resource_link(link), LINKS))
-                .collect()
-        } else {
-            Vec::new()
-        };
-    let text = |lines: &[String]| annotated(ContentBlock::text(lines.join("\n")), TEXT);
+    let plain = audience.profile == ContentProfile::Text;
+    let links: Vec<ContentBlock> = if audience.features.structured && !plain {
+        links
+            .into_iter()
+            .map(|link| annotated(ContentBlock::resource_link(link), LINKS))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let text = |lines: &[String]| {
+        let block = ContentBlock::text(lines.join("\n"));
+        if plain { block } else { annotated(block, TEXT) }
+    };
     let mut content = Vec::with_capacity(links.len() + 1);
     if !lines.is_empty() {
         content.push(text(&lines));
@@ -310,6 +315,7 @@ mod tests {
         );
         let text = shaped(ContentProfile::Text, Features::ALL, roomy()).await;
         assert_eq!(kinds(&text), ["text"]);
+        assert!(text.content[0].as_text().unwrap().annotations.is_none());
         assert!(text.structured_content.is_some());
         assert_eq!(text_of(&text).matches("profile is \"text\"").count(), 2);
         // No base64 anywhere in a text result.
