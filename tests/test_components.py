@@ -11,8 +11,9 @@ config, `[spaces.c]`, on a fresh cache.
   with Gradio's own Python client, and through spaces-mcp with the official
   MCP client (files given as local paths, as a user would). Whenever the
   direct call succeeds, ours must too; an input endpoint must receive the
-  same thing both ways, and every `structuredContent` must validate against
-  the tool's `outputSchema` (Python `jsonschema`).
+  same thing both ways, every `structuredContent` must validate against
+  the tool's `outputSchema` (Python `jsonschema`), and no output's text may
+  hold Gradio's FileData shapes.
 
 The examples name files on the internet, which these machines cannot reach,
 so each file in an example is replaced by a local one of the same kind, on
@@ -165,6 +166,12 @@ async def test_every_component_works_as_it_does_directly(components, tmp_path):
                     jsonschema.validate(result.structured_content, tool.output_schema)
                 except jsonschema.ValidationError as e:
                     problem = f"structuredContent does not fit outputSchema: {e.message[:200]}"
+            # What the model reads is words and links, never Gradio's own
+            # shapes: a file inside a value (a chat message's image, an
+            # annotated image's masks, an editor's layers) gets a line of its
+            # own, and its FileData stays in structuredContent.
+            if ours_ok and api.startswith("/out_") and ("gradio.FileData" in texts(result) or '"path":' in texts(result)):
+                problem = f"Gradio's FileData in the text: {texts(result)[:300]}"
             if ok_direct and ours_ok and api.startswith("/in_"):
                 received = next(iter(result.structured_content.values()))
                 if received != direct:
