@@ -79,6 +79,7 @@ class Apps:
     stateful: App
     tasks: App
     chat: App
+    zerogpu: App
     tmp: Path
     all: list[App] = field(default_factory=list)
 
@@ -156,7 +157,7 @@ def wait_ready(app: App, deadline: float) -> None:
 @pytest.fixture(scope="session")
 def apps() -> Apps:
     tmp = Path(tempfile.mkdtemp(prefix="spaces-mcp-tests-"))
-    # All ten from one Gradio process: one import instead of nine, so they
+    # All eleven from one Gradio process: one import instead of ten, so they
     # come up in time on a busy machine too.
     started = start_apps(tmp, [
         ("sana", "sanasprint", []),
@@ -173,6 +174,7 @@ def apps() -> Apps:
         ("stateful", "stateful", []),
         ("tasks", "tasks", []),
         ("chat", "chat", []),
+        ("zerogpu", "zerogpu", []),
     ])
     try:
         deadline = time.monotonic() + 300

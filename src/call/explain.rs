@@ -2,11 +2,14 @@
 //! and endpoint, what went wrong, and what to do about it. Whatever part of
 //! it the Space wrote is bounded and cleaned first (see `text`).
 
+use serde_json::{Value, json};
+
 use super::Failure;
+use super::gpu_wait::{Refused, clock};
 use super::render::OutputError;
 use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
 use crate::config::ToolConfig;
-use crate::gradio::GradioError;
+use crate::gradio::{GpuRefusal, GradioError};
 
 /// One line: what failed, where, why, and what to do.
 pub(super) fn explain(tool: &ToolConfig, failure: &Failure) -> String {
@@ -19,6 +22,9 @@ pub(super) fn explain(tool: &ToolConfig, failure: &Failure) -> String {
             "{}: invalid arguments: {e}. Fix the arguments and call again.",
             tool.name
         );
+    }
+    if let Failure::GpuRefused(refused) = failure {
+        return gpu_refused(&where_, refused);
     }
     let hint = hint(tool, failure);
     let cause = match failure {
@@ -38,10 +44,51 @@ pub(super) fn explain(tool: &ToolConfig, failure: &Failure) -> String {
     line
 }
 
+/// A ZeroGPU refusal: what the Space said, when to retry, whose quota it
+/// was and how to use one's own.
+fn gpu_refused(where_: &str, refused: &Refused) -> String {
+    let said = clean_text(&strip_html(&refused.message), SPACE_TEXT_MAX);
+    let what = match refused.refusal {
+        GpuRefusal::Busy => "no ZeroGPU was free",
+        GpuRefusal::Quota { .. } => "the GPU quota is spent",
+    };
+    let again = if refused.waited {
+        " (it was still refused after waiting once)"
+    } else {
+        ""
+    };
+    let when = match refused.refusal.retry_after() {
+        Some(wait) => format!("Try again in {}", clock(wait)),
+        None => "Try again later".to_string(),
+    };
+    let whose = if refused.token_sent {
+        "The call carried your HF token, so it used that account's quota: wait for it to refill, or use an account with more (PRO)."
+    } else {
+        "The call carried no HF token, so it used the small anonymous quota: set HF_TOKEN (or, over HTTP where the server takes client tokens, send X-HF-Authorization) to use your own account's quota."
+    };
+    format!("{where_} failed: {what}{again}: {said}. {when}. {whose}")
+}
+
+/// What an agent can act on, beside the text: for a ZeroGPU refusal, when
+/// to retry.
+pub(super) fn structured(failure: &Failure) -> Option<Value> {
+    let Failure::GpuRefused(refused) = failure else {
+        return None;
+    };
+    Some(json!({
+        "error": match refused.refusal {
+            GpuRefusal::Busy => "gpu_busy",
+            GpuRefusal::Quota { .. } => "gpu_quota",
+        },
+        "retry_after_seconds": refused.refusal.retry_after().map(|w| w.as_secs()),
+        "hf_token_sent": refused.token_sent,
+    }))
+}
+
 fn hint(tool: &ToolConfig, failure: &Failure) -> String {
     let page = tool.space.page();
     match failure {
-        Failure::Arguments(_) => String::new(),
+        Failure::Arguments(_) | Failure::GpuRefused(_) => String::new(),
         Failure::Mapping(_) => "The config does not match the Space's API; see the Space's \"Use via API\" page.".into(),
         Failure::Timeout(_) => format!(
             "The Space may be busy, asleep or overloaded: try again, or raise `timeout` for this tool in spaces.toml (now {}s).",

@@ -289,6 +289,12 @@ mod tests {
         let mut places = Vec::new();
         file_places(&schema, &value, &mut String::new(), &mut places, 0);
         assert_eq!(places, ["/files/0", "/files/1", "/pair/0"]);
+        // The FileData shape Gradio's docs show is a file too, inside a value.
+        let value = json!({"text": "t", "files": [{"path": "a.png", "meta": {"_type": "gradio.FileData"}},
+                                                   {"url": "data:text/plain,x"}, {"meta": {}}]});
+        let mut places = Vec::new();
+        file_places(&schema, &value, &mut String::new(), &mut places, 0);
+        assert_eq!(places, ["/files/0", "/files/1"]);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(crate) mod budget;
 pub(crate) mod clients;
 pub(crate) mod explain;
 pub(crate) mod files;
+pub(crate) mod gpu_wait;
 pub(crate) mod mime;
 pub(crate) mod progress;
 mod readable;
@@ -88,6 +89,9 @@ pub(crate) struct CallOptions {
     pub(crate) log: Option<LogSink>,
     /// Whose call it is: its saved files go to that owner's folder.
     pub(crate) owner: Owner,
+    /// The client polls for the result (an MCP task): a wait for ZeroGPU
+    /// quota may take the call past its timeout (see `gpu_wait`).
+    pub(crate) polled: bool,
 }
 
 /// Why a call produced no result at all.
@@ -112,6 +116,8 @@ pub(crate) enum Failure {
     Output(#[from] OutputError),
     #[error("no result within {}s", .0.as_secs())]
     Timeout(Duration),
+    #[error("the Space refused for want of GPU: {}", .0.message)]
+    GpuRefused(gpu_wait::Refused),
 }
 
 /// A finished call: the MCP result.
@@ -244,10 +250,11 @@ impl Runner {
         let _counted = InFlight::enter(self);
         let started = std::time::Instant::now();
         let reporter = Reporter::new(options.progress.clone());
-        let work = tokio::time::timeout(
-            tool.limits.timeout,
-            keeping_alive(&reporter, self.run(tool, arguments, &options, &reporter)),
-        );
+        let deadline = gpu_wait::Deadline::after(tool.limits.timeout);
+        let work = deadline.bound(keeping_alive(
+            &reporter,
+            self.run(tool, arguments, &options, &reporter, &deadline),
+        ));
         let result = tokio::select! {
             biased;
             _ = options.cancel.cancelled() => {
@@ -287,9 +294,11 @@ impl Runner {
             Err(failure) => {
                 let message = explain(tool, &failure);
                 tracing::warn!(tool = name, ms = elapsed.as_millis() as u64, "{message}");
-                Outcome {
-                    result: CallToolResult::error(vec![ContentBlock::text(message)]),
+                let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
+                if options.audience.features.structured {
+                    result.structured_content = explain::structured(&failure);
                 }
+                Outcome { result }
             }
         })
     }
@@ -314,6 +323,7 @@ impl Runner {
         arguments: Option<&JsonObject>,
         options: &CallOptions,
         reporter: &Reporter,
+        deadline: &gpu_wait::Deadline,
     ) -> Result<Rendered, Failure> {
         let observe = |stage: Stage| {
             if let (Some(log), Stage::Log { level, message }) = (&options.log, &stage) {
@@ -371,7 +381,25 @@ impl Runner {
             idle,
             observe: &observe,
         };
-        let outputs = client.call(run, &tool.api, data).await?;
+        // A ZeroGPU refusal is waited out when its wait fits, then the job
+        // is sent once more.
+        let first = client.call(run, &tool.api, data.clone()).await;
+        let token_sent = token.is_some() && tool.space.may_carry_token();
+        let refused = |refusal| match refusal {
+            gpu_wait::Refusal::Gpu(refused) => Failure::GpuRefused(gpu_wait::Refused {
+                token_sent,
+                ..refused
+            }),
+            gpu_wait::Refusal::Other(e) => Failure::Gradio(e),
+        };
+        let outputs = match gpu_wait::after_first(first, deadline, options.polled, reporter).await {
+            Ok(gpu_wait::Next::Done(outputs)) => outputs,
+            Ok(gpu_wait::Next::SubmitAgain) => client
+                .call(run, &tool.api, data)
+                .await
+                .map_err(|e| refused(gpu_wait::after_second(e)))?,
+            Err(refusal) => return Err(refused(refusal)),
+        };
         if outputs.iter().any(Value::is_object) {
             reporter.stage(Stage::Downloading);
         }

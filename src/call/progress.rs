@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
-use crate::gradio::Stage;
+use crate::gradio::{GpuRefusal, Stage};
 
 /// Where reports go: progress so far, the total, and a message.
 pub(crate) type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
@@ -164,6 +164,19 @@ fn describe(stage: Stage) -> (Option<f64>, String) {
                 "waiting for the Space to wake up (it is asleep, building or starting); checking again in {:.0}s",
                 wait.as_secs_f64().ceil()
             ),
+        ),
+        Stage::GpuWait { refusal, wait } => (
+            Some(2.0),
+            match refusal {
+                GpuRefusal::Busy => format!(
+                    "no ZeroGPU was free; trying again in {}",
+                    super::gpu_wait::clock(wait)
+                ),
+                GpuRefusal::Quota { .. } => format!(
+                    "GPU quota refills in {}; waiting, then the call is sent again",
+                    super::gpu_wait::clock(wait)
+                ),
+            },
         ),
         Stage::Queued { rank, size, eta } => {
             let place = match (rank, size) {

@@ -51,6 +51,7 @@ pub(super) async fn run(
         // The Space's log lines are among the progress printed above.
         log: None,
         owner: crate::jobs::Owner::local(),
+        polled: false,
     };
     let outcome = services
         .runner

@@ -116,6 +116,7 @@ impl SpaceClient {
         // Redirects are followed only within the Space's origin: the token header
         // must never travel to another host, and files come only from the Space.
         let origin = space.base().origin();
+        let cookies = Arc::new(super::cookies::SpaceCookies::new(origin.clone()));
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 || attempt.url().origin() != origin {
                 attempt.stop()
@@ -127,6 +128,7 @@ impl SpaceClient {
             .user_agent(concat!("spaces-mcp/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(redirects)
+            .cookie_provider(cookies)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| GradioError::Setup(e.to_string()))?;

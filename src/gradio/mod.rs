@@ -9,6 +9,7 @@
 mod api;
 mod body;
 mod client;
+mod cookies;
 mod event_reader;
 mod events;
 mod files;
@@ -17,6 +18,7 @@ mod json;
 mod partial;
 mod pool;
 mod queue;
+mod quota;
 mod retry;
 mod run;
 mod slots;
@@ -34,6 +36,7 @@ pub(crate) use events::follow;
 pub(crate) use files::Fetched;
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
+pub(crate) use quota::GpuRefusal;
 pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError, Ticket};
 pub(crate) use space::SpaceRef;
 
@@ -96,6 +99,9 @@ pub(crate) enum Stage {
     },
     /// The Space answers 503: it sleeps, builds or starts.
     Waking { wait: Duration },
+    /// A ZeroGPU Space refused for lack of quota (or of a free GPU); the
+    /// call submits again after `wait`.
+    GpuWait { refusal: GpuRefusal, wait: Duration },
     /// The job is in the Space's queue.
     Queued {
         rank: Option<u64>,

@@ -156,5 +156,6 @@ pub(super) fn call_options(
         progress: outbox::progress_sink(context),
         log: log_level.map(|floor| outbox::log_sink(context, floor)),
         owner: owner_of(context),
+        polled: false,
     }
 }

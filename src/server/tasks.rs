@@ -65,11 +65,13 @@ pub(super) async fn call_in_background(
     background: &Background,
     tool: &ToolConfig,
     arguments: Option<JsonObject>,
-    options: CallOptions,
+    mut options: CallOptions,
     owner: Owner,
     later: Later,
     progress: Option<ProgressSink>,
 ) -> Result<CallToolResponse, McpError> {
+    // A task's client polls for its result: it may wait out a GPU quota.
+    options.polled = matches!(later, Later::Task);
     let wait = match later {
         Later::Task => TASK_GRACE,
         Later::Handle(after) => after,
