@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,10 @@ def wait_ready(app: App, deadline: float) -> None:
             with urllib.request.urlopen(app.url + "/config", timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as e:
+            # An app behind a login answers, with 401.
+            if e.code == 401:
+                return
         except OSError:
             pass
         time.sleep(0.3)

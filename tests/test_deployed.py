@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, start_app, wait_ready, write_config
+from conftest import binary, free_port, start_app, wait_ready, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio
@@ -145,3 +145,108 @@ inputs.height = {{ value = 512 }}
     # One replica ran every job: the one the first answer pinned us to.
     ran = sorted(jobs(replica) - b for replica, b in zip(replicas, before))
     assert ran == [0, CALLS], ran
+
+
+# Apps behind a login: `launch(auth=...)`, as tests/apps/serve.py --auth.
+
+PASSWORD = "s3cret-Pa55"
+
+
+def login_tool(app_url: str, tmp: Path, auth: str) -> Path:
+    return write_config(tmp, f"""[settings]
+output_dir = "{tmp / 'out'}"
+
+[tools.generate_image]
+space = "{app_url}"
+api = "/infer"
+{auth}
+inputs.prompt = {{ type = "string" }}
+inputs.width = {{ value = 256 }}
+inputs.height = {{ value = 256 }}
+""")
+
+
+def logins(app) -> int:
+    return sum(1 for r in app.requests() if r["method"] == "POST" and r["path"] == "/login")
+
+
+async def test_an_app_behind_a_login_is_logged_in_to_and_again_after_it_restarts(tmp_path):
+    app = start_app("login", "sanasprint", tmp_path, extra=["--auth", f"alice:{PASSWORD}"])
+    try:
+        wait_ready(app, time.monotonic() + 180)
+        config = login_tool(app.url, tmp_path, 'auth = { username = "alice", password_env = "SPACES_MCP_TEST_PASSWORD" }')
+        errlog = tmp_path / "server.log"
+        env = {"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache"), "SPACES_MCP_TEST_PASSWORD": PASSWORD,
+               "RUST_LOG": "spaces_mcp=debug"}
+        async with mcp_session(config, env=env, errlog=errlog) as session:
+            first = await session.call_tool("generate_image", {"prompt": "a gate"})
+            assert not first.is_error, texts(first)
+            assert logins(app) == 1
+            # Gradio keeps sessions in memory: a restart ends ours. The next
+            # request is refused (401), logs in again, and is sent once more.
+            port = int(app.url.rsplit(":", 1)[1])
+            app.process.terminate()
+            app.process.wait(timeout=20)
+            app = start_app("login-again", "sanasprint", tmp_path, extra=["--auth", f"alice:{PASSWORD}"], port=port)
+            wait_ready(app, time.monotonic() + 180)
+            second = await session.call_tool("generate_image", {"prompt": "a gate again"})
+            assert not second.is_error, texts(second)
+            assert logins(app) == 1
+        assert PASSWORD not in errlog.read_text()
+    finally:
+        app.process.terminate()
+        app.process.wait(timeout=20)
+
+
+async def test_a_wrong_or_missing_login_says_what_to_fix(tmp_path):
+    app = start_app("login-refuses", "sanasprint", tmp_path, extra=["--auth", f"alice:{PASSWORD}"])
+    try:
+        wait_ready(app, time.monotonic() + 180)
+        cases = [
+            ('auth = { username = "alice", password_env = "SPACES_MCP_TEST_PASSWORD" }', {"SPACES_MCP_TEST_PASSWORD": "wrong"},
+             ['the app refused the login of user "alice"', "Check the username"]),
+            ('auth = { username = "alice", password_env = "SPACES_MCP_TEST_UNSET" }', {},
+             ["the environment variable SPACES_MCP_TEST_UNSET", "not set"]),
+            ("", {}, ["401", "add auth = {"]),
+        ]
+        for auth, env, expected in cases:
+            config = login_tool(app.url, tmp_path, auth)
+            async with mcp_session(config, env={"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache"), **env}) as session:
+                result = await session.call_tool("generate_image", {"prompt": "x"})
+            text = texts(result)
+            assert result.is_error and f"Space {app.url}" in text, text
+            for words in expected:
+                assert words in text, (words, text)
+            assert "wrong" not in text.replace("went wrong", "")
+    finally:
+        app.process.terminate()
+        app.process.wait(timeout=20)
+
+
+def test_a_password_in_the_file_is_refused_and_discover_logs_in(tmp_path):
+    config = login_tool("http://127.0.0.1:9", tmp_path, 'auth = { username = "alice", password = "hunter2" }')
+    done = subprocess.run([binary(), "--config", str(config), "tools"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "tools.generate_image.auth.password" in done.stderr and "password_env" in done.stderr, done.stderr
+    assert "hunter2" not in done.stderr
+
+    app = start_app("login-discover", "sanasprint", tmp_path, extra=["--auth", f"alice:{PASSWORD}"])
+    try:
+        wait_ready(app, time.monotonic() + 180)
+        secret = tmp_path / "password.txt"
+        secret.write_text(PASSWORD + "\n")
+        done = subprocess.run([binary(), "discover", app.url, "--user", "alice", "--password-file", str(secret)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "[tools.app_infer]" in done.stdout and 'api = "/infer"' in done.stdout, done.stdout
+        refused = subprocess.run([binary(), "discover", app.url], capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "401" in refused.stderr, refused.stderr
+        # `spaces-mcp call` logs in as the server does.
+        config = login_tool(app.url, tmp_path, f'auth = {{ username = "alice", password_file = "{secret}" }}')
+        called = subprocess.run([binary(), "--config", str(config), "call", "generate_image", "prompt=a door",
+                                 "--output-dir", str(tmp_path / "called")], capture_output=True, text=True, timeout=120)
+        assert called.returncode == 0, called.stderr
+        assert "saved to" in called.stdout and PASSWORD not in called.stdout + called.stderr
+    finally:
+        app.process.terminate()
+        app.process.wait(timeout=20)

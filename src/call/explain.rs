@@ -101,8 +101,20 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
                 "Check that the Space exists and is running at {page}; a sleeping Space takes a minute or two to wake, so try again."
             ),
             GradioError::Unreachable { .. } => format!("Check that the Gradio app is running at {page}."),
-            GradioError::Http { status: 401 | 403, .. } => {
+            GradioError::Http { status: 401 | 403, .. } if tool.space.is_hub() => {
                 "The Space may be private or gated: set HF_TOKEN to a Hugging Face token that can access it.".into()
+            }
+            GradioError::Http { status: 401, .. } => {
+                "The app asks for a login: add auth = { username = \"…\", password_env = \"NAME\" } to this tool (or its [spaces.*] table) in spaces.toml.".into()
+            }
+            GradioError::Http { status: 403, .. } => {
+                "The app refused access: check that this server may use it.".into()
+            }
+            GradioError::LoginRefused { .. } => {
+                "Check the username in this tool's `auth` in spaces.toml, and the password where `auth` says it is.".into()
+            }
+            GradioError::LoginSecret { .. } => {
+                "Set the password where this tool's `auth` in spaces.toml says it is (password_env or password_file).".into()
             }
             GradioError::Http { status: 404, .. } => {
                 format!("No Gradio app answers there: check `space` in spaces.toml, and that {page} is up.")

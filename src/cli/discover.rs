@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::CliError;
 use crate::gradio::{
-    ApiInfo, EndpointInfo, GradioError, HfToken, ParameterInfo, SpacePool, SpaceRef, Stage,
+    ApiInfo, EndpointInfo, GradioError, HfToken, Login, ParameterInfo, SpacePool, SpaceRef, Stage,
 };
 use crate::naming::{is_valid_tool_name, parameter_name, slug};
 use crate::tools::derive::derive;
@@ -18,10 +18,13 @@ use crate::tools::derive::derive;
 /// How long a Space may take to describe itself (waking it included).
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub(super) async fn run(space: &str) -> Result<ExitCode, CliError> {
+pub(super) async fn run(space: &str, login: Option<Login>) -> Result<ExitCode, CliError> {
     let space_ref = SpaceRef::parse(space).map_err(|e| CliError::Usage(e.to_string()))?;
     let token = HfToken::from_env().filter(|_| space_ref.is_hub());
     let pool = SpacePool::new(1);
+    if let Some(login) = login {
+        pool.set_login(&space_ref, login);
+    }
     let info = async {
         let client = pool.client(&space_ref)?;
         let observe = |stage: Stage| tracing::info!("{stage:?}");

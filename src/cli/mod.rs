@@ -73,6 +73,15 @@ enum Command {
     Discover {
         /// A Space id (owner/name) or a Gradio app's URL.
         space: String,
+        /// Log in to an app launched with `auth=...` as this user (the password from --password-env or --password-file).
+        #[arg(long, value_name = "NAME", requires = "password")]
+        user: Option<String>,
+        /// The environment variable holding the login's password.
+        #[arg(long, value_name = "NAME", group = "password")]
+        password_env: Option<String>,
+        /// The file holding the login's password.
+        #[arg(long, value_name = "FILE", group = "password")]
+        password_file: Option<PathBuf>,
     },
     /// Print the entry an MCP client needs to start this server (or, for Claude Desktop, install it).
     Config {
@@ -276,7 +285,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             arguments,
             output_dir,
         }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir)),
-        Some(Command::Discover { space }) => runtime.block_on(discover::run(&space)),
+        Some(Command::Discover {
+            space,
+            user,
+            password_env,
+            password_file,
+        }) => {
+            let login = user.map(|username| crate::gradio::Login {
+                username,
+                password: match (password_env, password_file) {
+                    (Some(name), _) => crate::gradio::PasswordSource::Env(name),
+                    (None, Some(path)) => crate::gradio::PasswordSource::File(path),
+                    (None, None) => crate::gradio::PasswordSource::Env(String::new()),
+                },
+            });
+            runtime.block_on(discover::run(&space, login))
+        }
         // Answered above, before the config was read.
         Some(
             Command::Config { .. }
@@ -367,6 +391,9 @@ impl Services {
             config.settings.space_concurrency,
             line,
         ));
+        for (space, login) in &config.logins {
+            pool.set_login(space, login.clone());
+        }
         let token = HfToken::from_env();
         let runner = Arc::new(Runner::new(
             registry.clone(),

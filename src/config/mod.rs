@@ -65,6 +65,9 @@ pub(crate) struct Config {
     pub(crate) spaces: Vec<SpaceConfig>,
     /// Prompts the config declares (`[prompts.<name>]`), beside one per tool.
     pub(crate) prompts: Vec<PromptConfig>,
+    /// The logins of apps launched with `auth=...` (`auth` in a tool or
+    /// `[spaces.*]` table), one per app.
+    pub(crate) logins: Vec<(crate::gradio::SpaceRef, crate::gradio::Login)>,
 }
 
 impl Config {
@@ -136,16 +139,28 @@ impl Config {
                 "no tool is defined: add a [tools.<name>] table (or a [spaces.<alias>] table)",
             ));
         }
-        let tools = raw
-            .tools
-            .into_iter()
-            .map(|(name, tool)| v.tool(name, tool, &settings.limits))
-            .collect::<Result<Vec<_>, _>>()?;
-        let spaces = raw
-            .spaces
-            .into_iter()
-            .map(|(alias, space)| v.space_alias(alias, space, &settings.limits))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut logins = Vec::new();
+        let mut tools = Vec::with_capacity(raw.tools.len());
+        for (name, mut tool) in raw.tools {
+            let auth = tool.auth.take();
+            let tool = v.tool(name, tool, &settings.limits)?;
+            if let Some(auth) = auth {
+                let table = format!("tools.{}.auth", tool.name);
+                logins.push((tool.space.clone(), v.login(&table, auth)?, table));
+            }
+            tools.push(tool);
+        }
+        let mut spaces = Vec::with_capacity(raw.spaces.len());
+        for (alias, mut space) in raw.spaces {
+            let auth = space.auth.take();
+            let space = v.space_alias(alias, space, &settings.limits)?;
+            if let Some(auth) = auth {
+                let table = format!("spaces.{}.auth", space.alias);
+                logins.push((space.space.clone(), v.login(&table, auth)?, table));
+            }
+            spaces.push(space);
+        }
+        let logins = v.logins_agree(logins)?;
         v.aliases_apart(&spaces)?;
         let prompts = raw
             .prompts
@@ -158,6 +173,7 @@ impl Config {
             tools,
             spaces,
             prompts,
+            logins,
         })
     }
 }

@@ -64,6 +64,19 @@ pub(super) struct RawSpace {
     pub(super) limits: RawLimits,
     pub(super) hf_token: Option<bool>,
     pub(super) hub_id: Option<String>,
+    pub(super) auth: Option<RawAuth>,
+}
+
+/// `auth = { username = "…", password_env = "NAME" }` (or `password_file`):
+/// the login of an app launched with `auth=...`.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuth {
+    pub(super) username: String,
+    pub(super) password_env: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+    /// Read only to refuse it: a password is never written in the file.
+    pub(super) password: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -121,6 +134,7 @@ pub(super) struct RawTool {
     pub(super) limits: RawLimits,
     pub(super) hf_token: Option<bool>,
     pub(super) hub_id: Option<String>,
+    pub(super) auth: Option<RawAuth>,
 }
 
 #[derive(Deserialize, Default)]

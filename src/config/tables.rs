@@ -5,12 +5,63 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::gradio::SpaceRef;
+use crate::gradio::{Login, PasswordSource, SpaceRef};
 use crate::naming::is_valid_tool_name;
 
 use super::*;
 
 impl Validator<'_> {
+    /// An `auth` table: a user, and a password from the environment or a
+    /// file, never from the file itself.
+    pub(super) fn login(&self, table: &str, raw: RawAuth) -> Result<Login, ConfigError> {
+        if raw.password.is_some() {
+            return Err(self.invalid(
+                format!("{table}.password"),
+                "a password is never written in spaces.toml: put it in an environment variable (password_env = \"NAME\") or a file (password_file = \"/path\")",
+            ));
+        }
+        if raw.username.trim().is_empty() {
+            return Err(self.invalid(format!("{table}.username"), "the username is empty"));
+        }
+        let password = match (raw.password_env, raw.password_file) {
+            (Some(name), None) if !name.trim().is_empty() => {
+                PasswordSource::Env(name.trim().to_string())
+            }
+            (None, Some(path)) if !path.as_os_str().is_empty() => PasswordSource::File(path),
+            _ => {
+                return Err(self.invalid(
+                    table,
+                    "give the password's place: exactly one of password_env (an environment variable's name) or password_file",
+                ));
+            }
+        };
+        Ok(Login {
+            username: raw.username.trim().to_string(),
+            password,
+        })
+    }
+
+    /// One login per app: two tables naming the same address must agree.
+    pub(super) fn logins_agree(
+        &self,
+        logins: Vec<(SpaceRef, Login, String)>,
+    ) -> Result<Vec<(SpaceRef, Login)>, ConfigError> {
+        let mut agreed: Vec<(SpaceRef, Login, String)> = Vec::new();
+        for (space, login, table) in logins {
+            match agreed.iter().find(|(s, _, _)| s.base() == space.base()) {
+                Some((_, first, _)) if *first == login => {}
+                Some((_, _, first_table)) => {
+                    return Err(self.invalid(
+                        table,
+                        format!("{first_table} logs in to the same app ({space}) otherwise; one app has one login"),
+                    ));
+                }
+                None => agreed.push((space, login, table)),
+            }
+        }
+        Ok(agreed.into_iter().map(|(s, l, _)| (s, l)).collect())
+    }
+
     /// A `[clients."<name>"]` table: a client name (as its `clientInfo`
     /// gives it) and the content it takes.
     pub(super) fn client(

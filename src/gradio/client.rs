@@ -15,6 +15,7 @@ use url::Url;
 
 use super::body::{MAX_DESCRIPTION_BYTES, check_status, read_json};
 use super::hub;
+use super::login::Login;
 use super::pool::CancelsInFlight;
 use super::retry::{Request, backoff, retrying};
 use super::slots::{Held, Shared, SharedSlot, Slots, Ticket};
@@ -104,6 +105,10 @@ pub(crate) struct SpaceClient {
     pub(super) cancels: Arc<CancelsInFlight>,
     /// Whether the "no token over plain HTTP" warning was logged.
     warned_cleartext: AtomicBool,
+    /// The app's login, when it was launched with `auth=...`.
+    login: Option<Login>,
+    /// Counts logins, so that requests refused at once log in once.
+    logins: tokio::sync::Mutex<u64>,
 }
 
 impl SpaceClient {
@@ -112,6 +117,7 @@ impl SpaceClient {
         concurrency: usize,
         shared: Shared,
         cancels: Arc<CancelsInFlight>,
+        login: Option<Login>,
     ) -> Result<SpaceClient, GradioError> {
         // Redirects are followed only within the Space's origin: the token header
         // must never travel to another host, and files come only from the Space.
@@ -142,6 +148,8 @@ impl SpaceClient {
             concurrency,
             cancels,
             warned_cleartext: AtomicBool::new(false),
+            login,
+            logins: tokio::sync::Mutex::new(0),
         })
     }
 
@@ -370,6 +378,29 @@ impl SpaceClient {
         if let Some(value) = self.token_header(token) {
             request = request.header(HF_AUTH_HEADER, value);
         }
+        // An app behind a login may refuse with 401 (not logged in yet, or
+        // its sessions ended with a restart): log in, and send it again.
+        let again = self.login.as_ref().and_then(|_| request.try_clone());
+        let seen = match self.login {
+            Some(_) => *self.logins.lock().await,
+            None => 0,
+        };
+        let response = self.send_once(request, url, idle).await?;
+        match again {
+            Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                self.log_in(seen).await?;
+                self.send_once(again, url, idle).await
+            }
+            _ => Ok(response),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+        idle: Duration,
+    ) -> Result<Response, GradioError> {
         // Bounds the wait for the response head; bodies are bounded by `idle` per read.
         let response = tokio::time::timeout(idle, request.send())
             .await
@@ -379,6 +410,21 @@ impl SpaceClient {
                 kind: super::Unreachable::NoAnswer,
             })?;
         response.map_err(|e| GradioError::transport(url.as_str(), &e))
+    }
+
+    /// Logs in, unless another request did since `seen`.
+    async fn log_in(&self, seen: u64) -> Result<(), GradioError> {
+        let Some(login) = &self.login else {
+            return Ok(());
+        };
+        let mut logins = self.logins.lock().await;
+        if *logins != seen {
+            return Ok(());
+        }
+        let url = self.join(self.space.base(), "login")?;
+        login.log_in(&self.http, &url, CONNECT_TIMEOUT * 3).await?;
+        *logins += 1;
+        Ok(())
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(

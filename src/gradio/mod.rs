@@ -15,6 +15,7 @@ mod events;
 mod files;
 mod hub;
 mod json;
+mod login;
 mod partial;
 mod pool;
 mod queue;
@@ -34,6 +35,7 @@ pub(crate) use body::MAX_DESCRIPTION_BYTES;
 pub(crate) use client::{Run, SpaceClient};
 pub(crate) use events::follow;
 pub(crate) use files::Fetched;
+pub(crate) use login::{Login, PasswordSource};
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
 pub(crate) use quota::GpuRefusal;
@@ -152,6 +154,12 @@ pub(crate) enum GradioError {
     Protocol { what: &'static str, reason: String },
     #[error("the Space reported an error: {0}")]
     App(String),
+    /// The app asks for a login (`launch(auth=...)`) and refused ours.
+    #[error("the app refused the login of user {user:?}")]
+    LoginRefused { user: String },
+    /// The password of a login could not be read.
+    #[error("cannot read the login's password from {source_of}: {reason}")]
+    LoginSecret { source_of: String, reason: String },
     #[error(
         "the Space reported an error without saying why (Gradio hides the cause unless the app shows errors); check the inputs or try the Space in a browser"
     )]

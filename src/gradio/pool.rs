@@ -10,7 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::slots::Shared;
-use super::{GradioError, SpaceClient, SpaceRef};
+use super::{GradioError, Login, SpaceClient, SpaceRef};
 
 /// A Space's address and Hub id (one URL may front different Hub ids).
 type PoolKey = (Url, Option<String>);
@@ -23,6 +23,8 @@ pub(crate) struct SpacePool {
     /// A fleet's shared slots, which every client takes after its own.
     shared: Shared,
     cancels: Arc<CancelsInFlight>,
+    /// The logins of apps launched with `auth=...`, by their address.
+    logins: Mutex<HashMap<Url, Login>>,
 }
 
 /// Cancel requests sent and not yet answered.
@@ -57,7 +59,17 @@ impl SpacePool {
             concurrency: concurrency.max(1),
             shared,
             cancels: Arc::default(),
+            logins: Mutex::default(),
         }
+    }
+
+    /// The login for the app at `space`'s address, used by its client from
+    /// its first request on.
+    pub(crate) fn set_login(&self, space: &SpaceRef, login: Login) {
+        self.logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(space.base().clone(), login);
     }
 
     /// The one client for `space`, made now if this is the first call to it.
@@ -70,11 +82,18 @@ impl SpacePool {
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
+        let login = self
+            .logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(space.base())
+            .cloned();
         let client = Arc::new(SpaceClient::new(
             space.clone(),
             self.concurrency,
             self.shared.clone(),
             self.cancels.clone(),
+            login,
         )?);
         clients.insert(key, client.clone());
         Ok(client)

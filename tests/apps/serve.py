@@ -39,15 +39,19 @@ def main() -> None:
     parser.add_argument("--header-log", default="")
     parser.add_argument("--fail-joins", type=int, default=0)
     parser.add_argument("--sleep-config", type=int, default=0)
+    # A login, as `launch(auth=(user, password))` asks for one: USER:PASSWORD.
+    parser.add_argument("--auth", default="")
     args = parser.parse_args()
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     demo = importlib.import_module(args.app).demo
-    app = build(demo, args.root_path, args.header_log, args.fail_joins, args.sleep_config)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    app = build(demo, args.root_path, args.header_log, args.fail_joins, args.sleep_config, auth)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
-def build(demo, root_path: str = "", header_log: str = "", fail_joins: int = 0, sleep_config: int = 0) -> FastAPI:
+def build(demo, root_path: str = "", header_log: str = "", fail_joins: int = 0, sleep_config: int = 0,
+          auth: tuple[str, str] | None = None) -> FastAPI:
     """`demo` mounted on a FastAPI app, with the header log and the faults
     asked for (also used by serve_all.py)."""
     app = FastAPI()
@@ -81,7 +85,7 @@ def build(demo, root_path: str = "", header_log: str = "", fail_joins: int = 0, 
                 return PlainTextResponse("Space is starting", status_code=503)
             return await call_next(request)
 
-    return gr.mount_gradio_app(app, demo, path="", root_path=root_path)
+    return gr.mount_gradio_app(app, demo, path="", root_path=root_path, auth=auth)
 
 
 if __name__ == "__main__":
