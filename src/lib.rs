@@ -10,6 +10,8 @@
 //!   defaults and rules in separate files).
 //! - `naming`, `validate`, `dirs`: names every layer shares (the built-in
 //!   tools' too); checking values against a JSON Schema; where files live.
+//! - `hub`: the Hugging Face Hub's API (searching Spaces, a Space's record),
+//!   for the opt-in Hub tools; beside `gradio`, knowing only it.
 //! - `gradio`: the Gradio protocol, one client per Space.
 //! - `jobs`: the job store behind tasks and detached calls (beside `gradio`
 //!   at the bottom: it knows nothing above it). The project keeps its own
@@ -33,6 +35,7 @@ mod discovery;
 mod fixtures;
 mod fleet;
 mod gradio;
+mod hub;
 mod jobs;
 mod metrics;
 mod naming;

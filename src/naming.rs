@@ -23,6 +23,10 @@ pub(crate) mod builtin {
     pub(crate) const MISSING_CAPABILITY: &str = "test_missing_capability";
     /// The tool and the prompt the triggers add and remove.
     pub(crate) const PROBE: &str = "diagnostic_probe";
+    /// The Hub tools (`[hub] tools = true`): search, describe, call.
+    pub(crate) const HUB_SEARCH: &str = "hub_search_spaces";
+    pub(crate) const HUB_DESCRIBE: &str = "hub_describe_space";
+    pub(crate) const HUB_CALL: &str = "hub_call_space";
 
     /// Every built-in name, which no configured tool may take.
     pub(crate) const ALL: &[&str] = &[
@@ -32,6 +36,9 @@ pub(crate) mod builtin {
         TRIGGER_PROMPT_CHANGE,
         MISSING_CAPABILITY,
         PROBE,
+        HUB_SEARCH,
+        HUB_DESCRIBE,
+        HUB_CALL,
     ];
 }
 

@@ -199,6 +199,19 @@ impl Runner {
         self.settings.client_hf_token
     }
 
+    /// The settings every call runs under.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The one client of `space`.
+    pub(crate) fn space_client(
+        &self,
+        space: &crate::gradio::SpaceRef,
+    ) -> Result<Arc<crate::gradio::SpaceClient>, GradioError> {
+        self.pool.client(space)
+    }
+
     /// What a client's results hold: see `clients::content_for`.
     pub(crate) fn content_for(
         &self,
@@ -246,7 +259,18 @@ impl Runner {
             .registry
             .get(name)
             .ok_or_else(|| self.unknown_tool(name))?;
-        let tool = &tool.config;
+        self.call_tool(&tool.config, arguments, options).await
+    }
+
+    /// Calls `tool`, registered or not (the Hub tools call Spaces nobody
+    /// configured this way).
+    pub(crate) async fn call_tool(
+        self: &Arc<Self>,
+        tool: &ToolConfig,
+        arguments: Option<&JsonObject>,
+        options: CallOptions,
+    ) -> Result<Outcome, RunError> {
+        let name = tool.name.as_str();
         let _counted = InFlight::enter(self);
         let started = std::time::Instant::now();
         let reporter = Reporter::new(options.progress.clone());
@@ -354,8 +378,10 @@ impl Runner {
             let endpoint = client.endpoint(&tool.api, token, &observe).await?;
             derived = from_endpoint(tool, &endpoint);
             // A Space that did not answer at start-up has now: the registry
-            // tells clients of its tool.
-            self.registry.put(derived.clone(), InputsState::Known);
+            // tells clients of its tool (a Hub tool's Space is not listed).
+            if self.registry.get(&tool.name).is_some() {
+                self.registry.put(derived.clone(), InputsState::Known);
+            }
             &derived
         } else {
             tool

@@ -79,3 +79,7 @@ pub(crate) const DEFAULT_DISCOVERY_WAIT: Duration = Duration::from_secs(10);
 /// Calls one Space may have running at once unless the config says otherwise:
 /// enough for a team, few enough not to flood a Space's queue.
 pub(crate) const DEFAULT_SPACE_CONCURRENCY: usize = 4;
+
+/// Distinct Spaces one caller may describe or call through the Hub tools in
+/// an hour.
+pub(crate) const DEFAULT_HUB_SPACES_PER_HOUR: usize = 20;

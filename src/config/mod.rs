@@ -133,6 +133,7 @@ impl Config {
             .into_iter()
             .map(|(name, client)| v.client(name, client))
             .collect::<Result<IndexMap<_, _>, _>>()?;
+        settings.hub = v.hub(raw.hub)?;
         if raw.tools.is_empty() && raw.spaces.is_empty() {
             return Err(v.invalid(
                 "tools",

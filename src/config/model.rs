@@ -102,6 +102,34 @@ pub(crate) struct Settings {
     /// What each named client takes (`[clients."<clientInfo name>"]`),
     /// over `content` and the built-in table.
     pub(crate) clients: IndexMap<String, ContentProfile>,
+    /// The Hub tools (`[hub]`): off unless asked for.
+    pub(crate) hub: HubSettings,
+}
+
+/// The `[hub]` table: tools that search the Hub, describe a Space and call
+/// it, for Spaces nobody configured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct HubSettings {
+    pub(crate) tools: bool,
+    /// Owners (`alice`) or Space ids (`alice/painter`) the tools may use;
+    /// empty: any.
+    pub(crate) allow: Vec<String>,
+    /// Owners or Space ids they never use (over `allow`).
+    pub(crate) deny: Vec<String>,
+    /// Distinct Spaces one caller may describe or call in an hour.
+    pub(crate) max_spaces_per_hour: usize,
+}
+
+impl HubSettings {
+    /// Whether the tools may use the Space `id` (`owner/name`).
+    pub(crate) fn allows(&self, id: &str) -> bool {
+        let owner = id.split('/').next().unwrap_or(id);
+        let names = |list: &[String]| {
+            list.iter()
+                .any(|entry| entry.eq_ignore_ascii_case(id) || entry.eq_ignore_ascii_case(owner))
+        };
+        !names(&self.deny) && (self.allow.is_empty() || names(&self.allow))
+    }
 }
 
 /// What a client takes in a tool result. Clients differ: some show images

@@ -25,6 +25,21 @@ pub(super) struct RawConfig {
     pub(super) prompts: IndexMap<String, RawPrompt>,
     #[serde(default)]
     pub(super) clients: IndexMap<String, RawClient>,
+    #[serde(default)]
+    pub(super) hub: RawHub,
+}
+
+/// The `[hub]` table: the opt-in tools that find and call Spaces nobody
+/// configured.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHub {
+    pub(super) tools: Option<bool>,
+    #[serde(default)]
+    pub(super) allow: Vec<String>,
+    #[serde(default)]
+    pub(super) deny: Vec<String>,
+    pub(super) max_spaces_per_hour: Option<u64>,
 }
 
 /// A `[clients."<clientInfo name>"]` table.

@@ -83,6 +83,39 @@ impl Validator<'_> {
         }
     }
 
+    /// The `[hub]` table: each list entry an owner or an `owner/name`.
+    pub(super) fn hub(&self, raw: RawHub) -> Result<HubSettings, ConfigError> {
+        for (key, list) in [("hub.allow", &raw.allow), ("hub.deny", &raw.deny)] {
+            for entry in list {
+                let parts: Vec<&str> = entry.split('/').collect();
+                let valid = (1..=2).contains(&parts.len())
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    });
+                if !valid {
+                    return Err(self.invalid(
+                        key,
+                        format!("expected owners (\"alice\") or Space ids (\"alice/painter\"), found {entry:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(HubSettings {
+            tools: raw.tools.unwrap_or(false),
+            allow: raw.allow,
+            deny: raw.deny,
+            max_spaces_per_hour: self.count_within(
+                "hub.max_spaces_per_hour",
+                raw.max_spaces_per_hour,
+                DEFAULT_HUB_SPACES_PER_HOUR,
+                1..=10_000,
+                "Spaces",
+            )?,
+        })
+    }
+
     /// A content profile by name; `auto` (choose by client) is `None`.
     pub(super) fn content(
         &self,
@@ -128,6 +161,7 @@ impl Validator<'_> {
                 Some(name) => self.content("settings.content", name)?,
             },
             clients: IndexMap::new(),
+            hub: HubSettings::default(),
             store_ca: raw.store_ca,
             store_lease: self.seconds_within(
                 "settings.store_lease",

@@ -40,7 +40,7 @@ pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
 pub(crate) use quota::GpuRefusal;
 pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError, Ticket};
-pub(crate) use space::SpaceRef;
+pub(crate) use space::{SpaceRef, may_carry_token};
 
 /// A Hugging Face token. It is only ever written into a request header marked
 /// sensitive; its `Debug` and `Display` never show it, so it cannot leak into a
@@ -72,7 +72,7 @@ impl HfToken {
         HfToken(token.into())
     }
 
-    fn header_value(&self) -> Option<reqwest::header::HeaderValue> {
+    pub(crate) fn header_value(&self) -> Option<reqwest::header::HeaderValue> {
         let mut value =
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
         value.set_sensitive(true);

@@ -5,6 +5,7 @@ mod access;
 mod diagnostics;
 mod disconnect;
 pub(crate) mod http;
+mod hub_tools;
 mod notify;
 mod outbox;
 mod request;
@@ -38,6 +39,7 @@ use crate::call::{RunError, Runner};
 use crate::fleet::Fleet;
 use crate::jobs::{Job, JobId, Owner};
 use diagnostics::Diagnostics;
+use hub_tools::HubTools;
 use notify::{ListChange, ListChanges};
 pub(crate) use request::Arrivals;
 
@@ -52,6 +54,8 @@ pub(crate) struct SpacesServer {
     fleet: Option<Arc<Fleet>>,
     /// The diagnostic tools, when `diagnostics = true`.
     diagnostics: Option<Arc<Diagnostics>>,
+    /// The Hub tools, when `[hub] tools = true`.
+    hub_tools: Option<Arc<HubTools>>,
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
@@ -69,6 +73,7 @@ impl Clone for SpacesServer {
             background: self.background.clone(),
             fleet: self.fleet.clone(),
             diagnostics: self.diagnostics.clone(),
+            hub_tools: self.hub_tools.clone(),
             arrivals: self.arrivals.clone(),
             peers: self.peers.clone(),
             log_level: Arc::default(),
@@ -84,11 +89,14 @@ impl SpacesServer {
             .runner()
             .diagnostics()
             .then(|| Arc::new(Diagnostics::default()));
+        let runner = background.runner().clone();
+        let hub_tools = HubTools::new(runner.settings().hub.clone(), runner.clone()).map(Arc::new);
         let server = SpacesServer {
-            runner: background.runner().clone(),
+            runner,
             background,
             fleet,
             diagnostics,
+            hub_tools,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
             log_level: Arc::default(),
@@ -236,6 +244,9 @@ impl ServerHandler for SpacesServer {
         }
         if let Some(diagnostics) = &self.diagnostics {
             tools.extend(diagnostics.tools());
+        }
+        if let Some(hub_tools) = &self.hub_tools {
+            tools.extend(hub_tools.tools());
         }
         let (ttl, scope) = self.list_cache_hints();
         Ok(ListToolsResult::with_all_items(tools)
@@ -474,6 +485,13 @@ impl ServerHandler for SpacesServer {
                 .await
         {
             return answer;
+        }
+        if let Some(hub_tools) = &self.hub_tools
+            && let Some(result) = hub_tools
+                .call(&request.name, request.arguments.as_ref(), options.clone())
+                .await
+        {
+            return Ok(result.into());
         }
         let owner = options.owner.clone();
         // The job tools exist while some tool may detach.

@@ -96,6 +96,12 @@ pub(crate) enum InputsState<'a> {
     Failed(&'a str),
 }
 
+/// The MCP definition of a tool whose inputs are known, registered or not
+/// (the Hub tools describe Spaces nobody configured with it).
+pub(crate) fn definition_of(tool: &ToolConfig) -> rmcp::model::Tool {
+    schema::definition(tool, &InputsState::Known)
+}
+
 impl Registry {
     pub(crate) fn new(config: &Config) -> Registry {
         let registry = Registry {
