@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from conftest import APPS, free_port, local_config, with_settings, write_config
-from mcp_helpers import mcp_session, texts
+from mcp_helpers import HttpServer, label, mcp_session, tasks_client, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -35,6 +35,8 @@ def hub(apps, tmp_path_factory):
          "runtime": {"stage": "PAUSED", "hardware": {"current": None}}, "cardData": {"title": "Paused painter"}},
         {"id": "mallory/painter-clone", "host": apps.sana.url, "likes": 90, "sdk": "gradio", "tags": ["gradio"],
          "runtime": running, "cardData": {"title": "Painter clone"}},
+        {"id": "frank/slow", "host": apps.tasks.url, "likes": 0, "sdk": "gradio", "tags": ["gradio"],
+         "runtime": running, "cardData": {"title": "Slow"}},
         {"id": "erin/painter-three", "host": apps.sana.url, "likes": 1, "sdk": "gradio", "tags": ["gradio"],
          "runtime": running, "cardData": {"title": "Third painter"}},
     ]
@@ -57,7 +59,7 @@ def hub(apps, tmp_path_factory):
     config = write_config(tmp, with_settings(local_config(apps), f'output_dir = "{tmp / "out"}"')
                           + '\n[hub]\ntools = true\ndeny = ["mallory"]\nmax_spaces_per_hour = 2\n')
     env = {"HF_ENDPOINT": url, "HF_TOKEN": "hf_hubtoolstest", "SPACES_MCP_CACHE_DIR": str(tmp / "cache")}
-    yield {"config": config, "env": env, "log": log}
+    yield {"config": config, "env": env, "log": log, "tmp": tmp}
     process.terminate()
     process.wait(timeout=10)
 
@@ -130,3 +132,19 @@ async def test_describe_then_call_a_space_as_a_configured_tool(hub, apps):
     # token never went to it, as for a configured Space.
     sent = apps.sana.requests()[before:]
     assert sent and not any(r["x_hf_authorization"] or r["authorization"] for r in sent)
+
+
+async def test_a_long_hub_call_becomes_a_task(hub, apps):
+    """A Hub call runs as a configured tool's does: for a client with the
+    tasks extension (rmcp's), a call that outlives its request is a task."""
+    server = HttpServer(hub["config"], hub["tmp"], env=hub["env"])
+    try:
+        job = label()
+        arguments = {"space": "frank/slow", "endpoint": "/slow_compute", "arguments": {"seconds": 2, "label": job}}
+        created = tasks_client(server.url, "call", "hub_call_space", json.dumps(arguments))["ok"]
+        assert created["resultType"] == "task" and created["status"] == "working", created
+        done = tasks_client(server.url, "poll", created["taskId"], "20")["ok"]
+        assert done["status"] == "completed", done
+        assert done["result"]["content"][0]["text"] == f"computed {job} in 2s"
+    finally:
+        server.stop()

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::progress::{LogSink, ProgressSink};
 use super::{CallOptions, RunError, Runner};
+use crate::config::ToolConfig;
 use crate::jobs::{Job, JobId, JobState, JobStore, Owner, StoreError};
 
 /// Starts, watches and stops background calls.
@@ -101,8 +102,6 @@ pub(crate) enum Detached {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum JobError {
-    #[error(transparent)]
-    UnknownTool(RunError),
     /// No such job for this caller: never made, another caller's, or dropped
     /// after its TTL.
     #[error("no job {0} for this caller")]
@@ -189,14 +188,12 @@ impl Background {
     /// job's own.
     pub(crate) async fn start(
         &self,
-        name: &str,
+        tool: &ToolConfig,
         arguments: Option<JsonObject>,
         mut options: CallOptions,
         owner: Owner,
     ) -> Result<Started, JobError> {
-        if self.runner.registry().get(name).is_none() {
-            return Err(JobError::UnknownTool(self.runner.unknown_tool(name)));
-        }
+        let name = tool.name.as_str();
         // The store hears of the job only if it outlives its request
         // ([`Background::detach`]): most calls end within it, and cost the
         // store nothing.
@@ -271,9 +268,10 @@ impl Background {
         let store = self.store.clone();
         let running = self.running.clone();
         let name = name.to_string();
+        let tool = tool.clone();
         let job = id.clone();
         tokio::spawn(async move {
-            let call = runner.call(&name, arguments.as_ref(), options);
+            let call = runner.call_tool(&tool, arguments.as_ref(), options);
             let (state, message) = match AssertUnwindSafe(call).catch_unwind().await {
                 Ok(Ok(outcome)) => {
                     let message = if outcome.result.is_error == Some(true) {

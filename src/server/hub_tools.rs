@@ -112,18 +112,18 @@ impl HubTools {
         &self,
         name: &str,
         arguments: Option<&JsonObject>,
-        options: CallOptions,
-    ) -> Option<CallToolResult> {
+        options: &CallOptions,
+    ) -> Option<HubAnswer> {
         let empty = JsonObject::new();
         let arguments = arguments.unwrap_or(&empty);
         let structured = options.audience.features.structured;
         let answer = match name {
             HUB_SEARCH => self.search(arguments).await,
             HUB_DESCRIBE => self.describe(arguments, &options.owner).await,
-            HUB_CALL => return Some(self.call_space(arguments, options).await),
+            HUB_CALL => return Some(self.call_space(arguments, &options.owner).await),
             _ => return None,
         };
-        Some(match answer {
+        Some(HubAnswer::Done(match answer {
             Ok((text, value)) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
                 if structured {
@@ -135,7 +135,7 @@ impl HubTools {
                 tracing::warn!(tool = name, "{message}");
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
-        })
+        }))
     }
 
     async fn search(&self, arguments: &JsonObject) -> Result<(String, Value), String> {
@@ -360,12 +360,14 @@ impl HubTools {
         ))
     }
 
-    async fn call_space(&self, arguments: &JsonObject, options: CallOptions) -> CallToolResult {
+    /// The call `hub_call_space` asks for, checked: the server runs it as
+    /// it runs a configured tool (in its request, as a task, or as a job).
+    async fn call_space(&self, arguments: &JsonObject, owner: &Owner) -> HubAnswer {
         let fail = |message: String| {
             tracing::warn!(tool = HUB_CALL, "{message}");
-            CallToolResult::error(vec![ContentBlock::text(message)])
+            HubAnswer::Done(CallToolResult::error(vec![ContentBlock::text(message)]))
         };
-        let space = match self.space_of(arguments, &options.owner, HUB_CALL).await {
+        let space = match self.space_of(arguments, owner, HUB_CALL).await {
             Ok(space) => space,
             Err(message) => return fail(message),
         };
@@ -395,9 +397,20 @@ impl HubTools {
         };
         let mut tool = space.tool(&api);
         tool.name = HUB_CALL.to_string();
-        match self.runner.call_tool(&tool, Some(&given), options).await {
-            Ok(outcome) => outcome.result,
-            Err(e) => fail(format!("{HUB_CALL}: {e}")),
+        HubAnswer::Call {
+            tool: Box::new(tool),
+            arguments: given,
         }
     }
+}
+
+/// What a call of a Hub tool comes to.
+pub(super) enum HubAnswer {
+    /// Its answer.
+    Done(CallToolResult),
+    /// A Space's endpoint to call, as a configured tool is called.
+    Call {
+        tool: Box<crate::config::ToolConfig>,
+        arguments: JsonObject,
+    },
 }

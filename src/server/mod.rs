@@ -26,7 +26,7 @@ use rmcp::model::LoggingLevel;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest,
     CustomResult, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
-    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    Implementation, JsonObject, ListPromptsResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
     ServerCapabilities, ServerConfig, SubscriptionFilter, Tool, UpdateTaskParams,
 };
@@ -34,12 +34,14 @@ use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionConte
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::call::background::Background;
+use crate::call::progress::ProgressSink;
 use crate::call::saved::ReadError;
-use crate::call::{RunError, Runner};
+use crate::call::{CallOptions, RunError, Runner};
+use crate::config::ToolConfig;
 use crate::fleet::Fleet;
 use crate::jobs::{Job, JobId, Owner};
 use diagnostics::Diagnostics;
-use hub_tools::HubTools;
+use hub_tools::{HubAnswer, HubTools};
 use notify::{ListChange, ListChanges};
 pub(crate) use request::Arrivals;
 
@@ -487,11 +489,21 @@ impl ServerHandler for SpacesServer {
             return answer;
         }
         if let Some(hub_tools) = &self.hub_tools
-            && let Some(result) = hub_tools
-                .call(&request.name, request.arguments.as_ref(), options.clone())
+            && let Some(answer) = hub_tools
+                .call(&request.name, request.arguments.as_ref(), &options)
                 .await
         {
-            return Ok(result.into());
+            return match answer {
+                HubAnswer::Done(result) => Ok(result.into()),
+                // A Space's endpoint, called as a configured tool is.
+                HubAnswer::Call { tool, arguments } => {
+                    let tasks_client = context
+                        .client_capabilities()
+                        .is_some_and(|c| c.supports_tasks());
+                    let run = (tasks_client, progress);
+                    self.run_tool(*tool, Some(arguments), options, run).await
+                }
+            };
         }
         let owner = options.owner.clone();
         // The job tools exist while some tool may detach.
@@ -512,24 +524,44 @@ impl ServerHandler for SpacesServer {
         let tasks_client = context
             .client_capabilities()
             .is_some_and(|c| c.supports_tasks());
-        if let Some(tool) = self.runner.registry().get(&request.name) {
-            let tool = tool.config.clone();
-            if let Some(later) = tasks::Later::of(&tool, tasks_client)? {
-                return tasks::call_in_background(
-                    &self.background,
-                    &tool,
-                    request.arguments,
-                    options,
-                    owner,
-                    later,
-                    progress,
-                )
-                .await;
+        let tool = match self.runner.registry().get(&request.name) {
+            Some(tool) => tool.config.clone(),
+            None => {
+                let unknown = self.runner.unknown_tool(&request.name);
+                return Err(McpError::invalid_params(unknown.to_string(), None));
             }
+        };
+        let run = (tasks_client, progress);
+        self.run_tool(tool, request.arguments, options, run).await
+    }
+}
+
+impl SpacesServer {
+    /// Runs a tool call: as a task or job when the tool and client say so,
+    /// else in its request. Configured tools and the Hub tools' calls alike.
+    async fn run_tool(
+        &self,
+        tool: ToolConfig,
+        arguments: Option<JsonObject>,
+        options: CallOptions,
+        (tasks_client, progress): (bool, Option<ProgressSink>),
+    ) -> Result<CallToolResponse, McpError> {
+        let owner = options.owner.clone();
+        if let Some(later) = tasks::Later::of(&tool, tasks_client)? {
+            return tasks::call_in_background(
+                &self.background,
+                &tool,
+                arguments,
+                options,
+                owner,
+                later,
+                progress,
+            )
+            .await;
         }
         match self
             .runner
-            .call(&request.name, request.arguments.as_ref(), options)
+            .call_tool(&tool, arguments.as_ref(), options)
             .await
         {
             Ok(outcome) => Ok(outcome.result.into()),

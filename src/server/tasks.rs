@@ -91,7 +91,7 @@ pub(super) async fn call_in_background(
         ])));
     }
     let started = background
-        .start(&tool.name, arguments, options, owner)
+        .start(tool, arguments, options, owner)
         .await
         .map_err(job_error)?;
     let id = started.id.clone();
@@ -421,7 +421,6 @@ fn tool_error(message: String) -> CallToolResult {
 /// A job error as the JSON-RPC error the spec gives it.
 pub(super) fn job_error(e: JobError) -> McpError {
     match e {
-        JobError::UnknownTool(e) => McpError::invalid_params(e.to_string(), None),
         JobError::NotFound(id) => McpError::invalid_params(
             format!(
                 "Failed to retrieve task: no task {id} (it never existed, belongs to another caller, or expired)"
