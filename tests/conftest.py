@@ -141,6 +141,22 @@ def start_apps(tmp: Path, specs: list[tuple[str, str, list[str]]]) -> list[App]:
     return apps
 
 
+def wait_for_url(url: str, seconds: float, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Waits until `url` answers (any HTTP status), for a helper server the
+    tests start (a load balancer, the Hub stand-in); says why it did not."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline or (process is not None and process.poll() is not None):
+                raise RuntimeError(f"{url} did not answer: {log.read_text() if log and log.exists() else ''}")
+            time.sleep(0.1)
+
+
 def wait_ready(app: App, deadline: float) -> None:
     while time.monotonic() < deadline:
         if app.process.poll() is not None:

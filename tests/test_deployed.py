@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, free_port, start_app, wait_ready, write_config
+from conftest import binary, free_port, start_app, wait_for_url, wait_ready, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio
@@ -66,15 +66,7 @@ backend replicas
         for replica in replicas:
             wait_ready(replica, time.monotonic() + 180)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(url + "/config", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proxy.poll() is not None:
-                    raise RuntimeError((tmp / "haproxy.log").read_text())
-                time.sleep(0.2)
+        wait_for_url(url + "/config", 20, proxy, tmp / "haproxy.log")
         yield url, replicas, tmp
     finally:
         proxy.terminate()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import APPS, free_port, local_config, with_settings, write_config
+from conftest import APPS, free_port, local_config, wait_for_url, with_settings, write_config
 from mcp_helpers import HttpServer, label, mcp_session, tasks_client, texts
 
 pytestmark = pytest.mark.anyio
@@ -47,15 +45,7 @@ def hub(apps, tmp_path_factory):
     process = subprocess.Popen([sys.executable, str(APPS / "hub_standin.py"), str(port), "--spaces", str(records),
                                 "--log", str(log)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/spaces?search=x", timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    wait_for_url(url + "/api/spaces?search=x", 20, process)
     config = write_config(tmp, with_settings(local_config(apps), f'output_dir = "{tmp / "out"}"')
                           + '\n[hub]\ntools = true\ndeny = ["mallory"]\nmax_spaces_per_hour = 2\n')
     env = {"HF_ENDPOINT": url, "HF_TOKEN": "hf_hubtoolstest", "SPACES_MCP_CACHE_DIR": str(tmp / "cache")}

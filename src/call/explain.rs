@@ -62,9 +62,9 @@ fn gpu_refused(where_: &str, refused: &Refused) -> String {
         None => "Try again later".to_string(),
     };
     let whose = if refused.token_sent {
-        "The call carried your HF token, so it used that account's quota: wait for it to refill, or use an account with more (PRO)."
+        "The call carried your HF token, so it used that account's quota: wait for it to refill, use an account with more (PRO), or duplicate the Space to run it on hardware of your own."
     } else {
-        "The call carried no HF token, so it used the small anonymous quota: set HF_TOKEN (or, over HTTP where the server takes client tokens, send X-HF-Authorization) to use your own account's quota."
+        "The call carried no HF token, so it used the small anonymous quota: set HF_TOKEN (or, over HTTP where the server takes client tokens, send X-HF-Authorization) to use your own account's quota, or duplicate the Space to run it on hardware of your own."
     };
     format!("{where_} failed: {what}{again}: {said}. {when}. {whose}")
 }

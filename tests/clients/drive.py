@@ -71,6 +71,19 @@ def server_params(spec):
     return spec["command"][0], spec["command"][1:]
 
 
+async def invoke_each(tools: dict, spec) -> list:
+    """Each call of `spec` through a library's tool objects (LangChain's
+    `ainvoke`): what it returned, or the exception it raised."""
+    results = []
+    for call in spec["calls"]:
+        try:
+            got = await tools[call["tool"]].ainvoke(call["arguments"])
+            results.append({"tool": call["tool"], "got": describe(got)})
+        except Exception as e:
+            results.append({"tool": call["tool"], "error": f"{type(e).__name__}: {e}"})
+    return results
+
+
 async def fastmcp(spec):
     from fastmcp import Client
     from fastmcp.client.transports import StdioTransport
@@ -113,14 +126,7 @@ async def langchain(spec):
         connection = {"transport": "stdio", "command": command, "args": args}
     client = MultiServerMCPClient({"spaces": connection})
     tools = {t.name: t for t in await client.get_tools()}
-    results = []
-    for call in spec["calls"]:
-        try:
-            got = await tools[call["tool"]].ainvoke(call["arguments"])
-            results.append({"tool": call["tool"], "got": describe(got)})
-        except Exception as e:
-            results.append({"tool": call["tool"], "error": f"{type(e).__name__}: {e}"})
-    return sorted(tools), results
+    return sorted(tools), await invoke_each(tools, spec)
 
 
 async def openai_agents(spec):
@@ -203,14 +209,7 @@ async def mcp_use(spec):
     try:
         # What an MCPAgent's model gets: the LangChain tools mcp-use makes.
         tools = {t.name: t for t in await LangChainAdapter().create_tools(client)}
-        results = []
-        for call in spec["calls"]:
-            try:
-                got = await tools[call["tool"]].ainvoke(call["arguments"])
-                results.append({"tool": call["tool"], "got": describe(got)})
-            except Exception as e:
-                results.append({"tool": call["tool"], "error": f"{type(e).__name__}: {e}"})
-        return sorted(tools), results
+        return sorted(tools), await invoke_each(tools, spec)
     finally:
         await client.close_all_sessions()
 
