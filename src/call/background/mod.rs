@@ -11,6 +11,9 @@
 //! ([`Background::detach`]); from then on its progress and its end (a result
 //! or an error, as JSON, kept for its TTL) go there. A call that ends within
 //! its request costs the store nothing.
+//!
+//! Beside it: `limits` (how many jobs a caller and the process may run) and
+//! `stored` (a result as the store keeps it, and sanitized when read back).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -18,10 +21,17 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
-use serde_json::{Value, json};
+use rmcp::model::JsonObject;
+use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
+
+mod limits;
+mod stored;
+
+pub(crate) use limits::{JobLimits, LimitReached};
+pub(crate) use stored::result_of;
+use stored::to_json;
 
 use super::progress::{LogSink, ProgressSink};
 use super::{CallOptions, RunError, Runner};
@@ -41,26 +51,6 @@ pub(crate) struct Background {
     detached: std::sync::atomic::AtomicU64,
     /// The most jobs one owner, and this process, may have running.
     limits: JobLimits,
-}
-
-/// How many jobs (calls that outlived their request) may run at once.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct JobLimits {
-    pub(crate) per_owner: usize,
-    pub(crate) total: usize,
-}
-
-/// A job limit that was reached.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-pub(crate) enum LimitReached {
-    #[error(
-        "this caller already has {0} calls running in the background (max_jobs_per_owner in spaces.toml); wait for one to end (await_job, tasks/get) or cancel one (cancel_job, tasks/cancel), then call again"
-    )]
-    Owner(usize),
-    #[error(
-        "this server already runs {0} calls in the background (max_jobs in spaces.toml); try again in a moment"
-    )]
-    Server(usize),
 }
 
 /// A job that runs in this process.
@@ -384,31 +374,6 @@ impl Background {
         Ok(Detached::Stored(record))
     }
 
-    /// Whether `owner` may have one more job, and the server too.
-    pub(crate) fn has_room(&self, owner: &Owner) -> Result<(), LimitReached> {
-        self.room_for(&lock(&self.running), owner)
-    }
-
-    fn room_for(
-        &self,
-        running: &HashMap<JobId, Running>,
-        owner: &Owner,
-    ) -> Result<(), LimitReached> {
-        let jobs = running.values().filter(|r| r.counted);
-        let (mut total, mut owners) = (0, 0);
-        for job in jobs {
-            total += 1;
-            owners += usize::from(job.record.owner == *owner);
-        }
-        if owners >= self.limits.per_owner {
-            return Err(LimitReached::Owner(self.limits.per_owner));
-        }
-        if total >= self.limits.total {
-            return Err(LimitReached::Server(self.limits.total));
-        }
-        Ok(())
-    }
-
     fn ended_meanwhile(&self, started: &Started) -> Result<Detached, JobError> {
         started
             .ended
@@ -516,85 +481,6 @@ impl Drop for Listening {
     }
 }
 
-/// A finished call's result, as the job keeps it.
-fn to_json(result: &CallToolResult) -> JobState {
-    match serde_json::to_value(result) {
-        Ok(value) => JobState::Completed(value),
-        Err(e) => JobState::Failed(json!({
-            "code": INTERNAL_ERROR,
-            "message": format!("the result could not be kept: {e}"),
-        })),
-    }
-}
-
-/// A kept result, as the call returned it.
-pub(crate) fn result_of(value: &Value) -> Option<CallToolResult> {
-    let mut result: CallToolResult = serde_json::from_value(value.clone()).ok()?;
-    sanitize(&mut result);
-    Some(result)
-}
-
-/// A result read back from a job store is treated like anything from a
-/// Space: a shared store is a trust boundary (who can write it could forge
-/// a result), so only what a call of ours can return is passed on: text
-/// without control characters or bidi overrides, links to saved files or
-/// to ordinary http(s) hosts, images and audio; nothing embedded.
-fn sanitize(result: &mut CallToolResult) {
-    let mut dropped = 0;
-    result.content.retain_mut(|block| match block {
-        ContentBlock::Text(text) => {
-            text.text = super::text::clean_lines(&text.text);
-            true
-        }
-        ContentBlock::Image(_) | ContentBlock::Audio(_) => true,
-        ContentBlock::ResourceLink(link) => {
-            let keep = link.uri.starts_with(super::saved::SAVED_SCHEME)
-                || super::render::linkable(&link.uri);
-            dropped += usize::from(!keep);
-            keep
-        }
-        // Embedded resources, and any kind rmcp adds later.
-        _ => {
-            dropped += 1;
-            false
-        }
-    });
-    if dropped > 0 {
-        tracing::warn!(
-            dropped,
-            "a stored job result held blocks no call of ours makes: dropped"
-        );
-        result.content.push(ContentBlock::text(format!(
-            "({dropped} part(s) of the stored result were dropped: no call of this server makes them)"
-        )));
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_forged_stored_result_keeps_only_what_a_call_makes() {
-        let forged = serde_json::json!({
-            "content": [
-                {"type": "text", "text": "line one\n\u{1b}[31mred\u{202e}gnp.exe"},
-                {"type": "resource_link", "uri": "file:///etc/passwd", "name": "p"},
-                {"type": "resource_link", "uri": "spaces-mcp://outputs/1-2-3-a.png", "name": "a"},
-                {"type": "resource", "resource": {"uri": "file:///x", "text": "t"}}
-            ],
-            "isError": false
-        });
-        let result = result_of(&forged).unwrap();
-        let json = serde_json::to_value(&result).unwrap();
-        let content = json["content"].as_array().unwrap();
-        assert_eq!(content[0]["text"], "line one\n[31mredgnp.exe");
-        assert_eq!(content[1]["uri"], "spaces-mcp://outputs/1-2-3-a.png");
-        assert_eq!(content.len(), 3, "{content:?}");
-        assert!(content[2]["text"].as_str().unwrap().contains("2 part(s)"));
-    }
 }

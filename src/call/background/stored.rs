@@ -1,0 +1,88 @@
+//! A call's result as the job store keeps it, and as it is read back: a
+//! shared store is a trust boundary (who can write it could forge a
+//! result), so a result read back passes only what a call of ours returns.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Value, json};
+
+use super::INTERNAL_ERROR;
+use crate::jobs::JobState;
+
+/// A finished call's result, as the job keeps it.
+pub(super) fn to_json(result: &CallToolResult) -> JobState {
+    match serde_json::to_value(result) {
+        Ok(value) => JobState::Completed(value),
+        Err(e) => JobState::Failed(json!({
+            "code": INTERNAL_ERROR,
+            "message": format!("the result could not be kept: {e}"),
+        })),
+    }
+}
+
+/// A kept result, as the call returned it.
+pub(crate) fn result_of(value: &Value) -> Option<CallToolResult> {
+    let mut result: CallToolResult = serde_json::from_value(value.clone()).ok()?;
+    sanitize(&mut result);
+    Some(result)
+}
+
+/// A result read back from a job store is treated like anything from a
+/// Space: a shared store is a trust boundary (who can write it could forge
+/// a result), so only what a call of ours can return is passed on: text
+/// without control characters or bidi overrides, links to saved files or
+/// to ordinary http(s) hosts, images and audio; nothing embedded.
+fn sanitize(result: &mut CallToolResult) {
+    let mut dropped = 0;
+    result.content.retain_mut(|block| match block {
+        ContentBlock::Text(text) => {
+            text.text = crate::call::text::clean_lines(&text.text);
+            true
+        }
+        ContentBlock::Image(_) | ContentBlock::Audio(_) => true,
+        ContentBlock::ResourceLink(link) => {
+            let keep = link.uri.starts_with(crate::call::saved::SAVED_SCHEME)
+                || crate::call::render::linkable(&link.uri);
+            dropped += usize::from(!keep);
+            keep
+        }
+        // Embedded resources, and any kind rmcp adds later.
+        _ => {
+            dropped += 1;
+            false
+        }
+    });
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "a stored job result held blocks no call of ours makes: dropped"
+        );
+        result.content.push(ContentBlock::text(format!(
+            "({dropped} part(s) of the stored result were dropped: no call of this server makes them)"
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forged_stored_result_keeps_only_what_a_call_makes() {
+        let forged = serde_json::json!({
+            "content": [
+                {"type": "text", "text": "line one\n\u{1b}[31mred\u{202e}gnp.exe"},
+                {"type": "resource_link", "uri": "file:///etc/passwd", "name": "p"},
+                {"type": "resource_link", "uri": "spaces-mcp://outputs/1-2-3-a.png", "name": "a"},
+                {"type": "resource", "resource": {"uri": "file:///x", "text": "t"}}
+            ],
+            "isError": false
+        });
+        let result = result_of(&forged).unwrap();
+        let json = serde_json::to_value(&result).unwrap();
+        let content = json["content"].as_array().unwrap();
+        assert_eq!(content[0]["text"], "line one\n[31mredgnp.exe");
+        assert_eq!(content[1]["uri"], "spaces-mcp://outputs/1-2-3-a.png");
+        assert_eq!(content.len(), 3, "{content:?}");
+        assert!(content[2]["text"].as_str().unwrap().contains("2 part(s)"));
+    }
+}
