@@ -13,14 +13,23 @@
 //! used. A download is written under a hidden `.partial-` name and renamed
 //! when complete, so a cancelled or failed one is never listed or served,
 //! and is removed.
+//!
+//! Beside it: `folder` (the folder on disk: made, marked, walked safely) and
+//! `encode` (a saved file as base64, piece by piece).
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use rmcp::model::{Resource, ResourceContents};
+
+mod encode;
+mod folder;
+
+pub(crate) use encode::base64_of;
+use encode::encode_file;
+use folder::{FileEntry, files_in, is_real_file, make_owner_dir, make_root, owner_dirs, real_dir};
 
 use super::mime::{mime_from_name, safe_file_name};
 use crate::config::SavedLimits;
@@ -355,213 +364,10 @@ impl SavedFiles {
     }
 }
 
-/// Makes (if missing) and checks the server's folder and `owner`'s folder in it.
-fn make_owner_dir(output_dir: &Path, private: bool, owner: &Owner) -> Result<PathBuf, SaveError> {
-    let dir = make_root(output_dir, private)?.join(owner.folder_name());
-    crate::dirs::ensure_private_dir(&dir).map_err(|source| SaveError {
-        path: dir.clone(),
-        source,
-    })?;
-    Ok(dir)
-}
-
-/// Makes (if missing) and checks the server's folder. A `spaces-mcp`
-/// folder without our marker is the user's: refused.
-fn make_root(output_dir: &Path, private: bool) -> Result<PathBuf, SaveError> {
-    let fail = |path: &Path, source| SaveError {
-        path: path.to_path_buf(),
-        source,
-    };
-    if private {
-        crate::dirs::ensure_private_dir(output_dir).map_err(|e| fail(output_dir, e))?;
-    } else {
-        std::fs::create_dir_all(output_dir).map_err(|e| fail(output_dir, e))?;
-    }
-    let root = output_dir.join(OWN_FOLDER);
-    let marker = root.join(MARKER);
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    match builder.create(&root) {
-        Ok(()) => {
-            let mut open = std::fs::OpenOptions::new();
-            open.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-            let mut file = open.open(&marker).map_err(|e| fail(&marker, e))?;
-            io::Write::write_all(
-                &mut file,
-                b"This folder is spaces-mcp's own: it saves Space outputs here and removes them past output_retention_hours.\n",
-            )
-            .map_err(|e| fail(&marker, e))?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // Another process may have made it a moment ago and be writing
-            // the marker.
-            let deadline = std::time::Instant::now() + Duration::from_secs(2);
-            while !(real_dir(&root) && is_real_file(&marker)) {
-                if std::time::Instant::now() > deadline {
-                    return Err(fail(
-                        &root,
-                        io::Error::other(
-                            "this folder was not made by spaces-mcp, which saves only into a folder of its own; move it away, or set output_dir to another folder",
-                        ),
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        Err(e) => return Err(fail(&root, e)),
-    }
-    Ok(root)
-}
-
-/// A regular file in one of the server's folders.
-struct FileEntry {
-    path: PathBuf,
-    name: String,
-    size: u64,
-    modified: SystemTime,
-    partial: bool,
-    /// Not hard-linked from elsewhere (always true where links are not counted).
-    single_link: bool,
-}
-
-fn real_dir(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
-}
-
-fn is_real_file(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-}
-
-/// The owners' folders: real folders only, never a link.
-fn owner_dirs(root: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect()
-}
-
-/// The regular files in `dir` (links and folders are passed over).
-fn files_in(dir: &Path) -> Vec<FileEntry> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            // `DirEntry::metadata` does not follow links.
-            let meta = entry.metadata().ok()?;
-            if !meta.is_file() || name == MARKER {
-                return None;
-            }
-            Some(FileEntry {
-                path: entry.path(),
-                partial: name.starts_with(PARTIAL),
-                single_link: single_link(&meta),
-                name,
-                size: meta.len(),
-                modified: meta.modified().unwrap_or(UNIX_EPOCH),
-            })
-        })
-        .collect()
-}
-
-#[cfg(unix)]
-fn single_link(meta: &std::fs::Metadata) -> bool {
-    std::os::unix::fs::MetadataExt::nlink(meta) == 1
-}
-
-#[cfg(not(unix))]
-fn single_link(_meta: &std::fs::Metadata) -> bool {
-    true
-}
-
-/// The same file (not one swapped in between two looks).
-#[cfg(unix)]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-#[cfg(not(unix))]
-fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
-    true
-}
-
-/// The base64 of the file at `path`: a regular file, not a link, with one
-/// link only, of at most `max` bytes.
-fn encode_file(path: &Path, uri: &str, max: u64) -> Result<String, ReadError> {
-    let not_found = || ReadError::NotFound(uri.to_string());
-    let io = |source| ReadError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let looked = std::fs::symlink_metadata(path).map_err(|_| not_found())?;
-    if !looked.is_file() || !single_link(&looked) {
-        return Err(not_found());
-    }
-    let too_large = |size| ReadError::TooLarge {
-        uri: uri.to_string(),
-        size,
-        max,
-        path: path.display().to_string(),
-    };
-    if looked.len() > max {
-        return Err(too_large(looked.len()));
-    }
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let opened = file.metadata().map_err(io)?;
-    if !same_file(&looked, &opened) || !opened.is_file() || !single_link(&opened) {
-        return Err(not_found());
-    }
-    match base64_of(&mut file, opened.len(), max).map_err(io)? {
-        Some(blob) => Ok(blob),
-        // It grew since we looked.
-        None => Err(too_large(max.saturating_add(1))),
-    }
-}
-
-/// The base64 of what `reader` holds (`size` bytes, as far as is known),
-/// encoded piece by piece: the bytes are never held whole beside their
-/// base64. `None` when there are more than `max` bytes.
-pub(crate) fn base64_of(reader: &mut impl Read, size: u64, max: u64) -> io::Result<Option<String>> {
-    let engine = &base64::engine::general_purpose::STANDARD;
-    let expected = usize::try_from(size.min(max)).unwrap_or(0);
-    let mut out = String::with_capacity(base64::encoded_len(expected, true).unwrap_or(0));
-    // A multiple of 3, so that only the last piece is padded.
-    let mut piece = vec![0u8; 3 * 64 * 1024];
-    let mut total: u64 = 0;
-    loop {
-        let mut filled = 0;
-        while filled < piece.len() {
-            match reader.read(&mut piece[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        total += filled as u64;
-        if total > max {
-            return Ok(None);
-        }
-        engine.encode_string(&piece[..filled], &mut out);
-        if filled < piece.len() {
-            return Ok(Some(out));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
