@@ -6,7 +6,8 @@
 //! `clients` (which content each client takes), `readable` (a value as text
 //! a model reads), `mime` (file names and types), `saved` (the server's own
 //! folder of saved files, per owner), `budget` (what fits in the result:
-//! previews, MP3, links), `progress`
+//! previews, MP3, links), `schema_fit` (structured content that fits the
+//! output schema), `gpu_wait` (ZeroGPU refusals waited out), `progress`
 //! (stages to progress reports), `background` (calls that outlive their
 //! request), `explain` (failures to one line a person can act on) and
 //! `text` (a Space's words made safe to pass on).
@@ -34,6 +35,7 @@ pub(crate) mod progress;
 mod readable;
 pub(crate) mod render;
 pub(crate) mod saved;
+mod schema_fit;
 pub(crate) mod shape;
 pub(crate) mod text;
 
@@ -50,6 +52,7 @@ use explain::explain;
 use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter, log_line};
 use render::{OutputError, RenderOptions, Rendered, render};
 use saved::SavedFiles;
+use schema_fit::fit_schema;
 use shape::{Audience, assemble};
 
 /// The tools, the Space clients and the settings, shared by every call.
@@ -440,40 +443,6 @@ impl Runner {
             render(&client, outputs, &endpoint.returns, &names, &render_options).await?;
         fit_schema(tool, &mut rendered.structured);
         Ok(rendered)
-    }
-}
-
-/// Makes every output fit the output schema the client was given: a Space
-/// may return what its component's type does not say (Gradio's own
-/// `super_html` demo gives `gr.HTML` a list), and a client that checks
-/// `structuredContent` against the schema then refuses the whole result. An
-/// output that does not fit is given as its JSON text where the schema takes
-/// text, else as null (the text content still carries the value), and the
-/// log says so.
-fn fit_schema(tool: &ToolConfig, structured: &mut serde_json::Map<String, Value>) {
-    let Some(properties) = tool
-        .output_schema
-        .as_ref()
-        .and_then(|s| s.get("properties"))
-        .and_then(Value::as_object)
-    else {
-        return;
-    };
-    for (name, value) in structured.iter_mut() {
-        let Some(schema) = properties.get(name) else {
-            continue;
-        };
-        if crate::validate::check(schema, value).is_ok() {
-            continue;
-        }
-        let as_text = Value::String(serde_json::to_string(value).unwrap_or_default());
-        let fitted = if crate::validate::check(schema, &as_text).is_ok() {
-            as_text
-        } else {
-            Value::Null
-        };
-        tracing::warn!(tool = %tool.name, output = %name, "the Space returned a value its output's type does not admit: given as {}", if fitted.is_null() { "null" } else { "its JSON text" });
-        *value = fitted;
     }
 }
 
