@@ -332,13 +332,11 @@ mod tests {
         assert!(old.structured_content.is_none());
     }
 
-    #[tokio::test]
-    async fn a_result_holds_what_fits_and_says_what_did_not() {
-        let dir = folder("budget");
-        let png = noisy_png(400);
-        let parts = picture_and_sound(&dir, &png);
+    /// `parts` for a rich client within `max_result_bytes`; the result
+    /// (and room for its JSON-RPC envelope) within that.
+    async fn rich_within(parts: Rendered, max_result_bytes: u64) -> CallToolResult {
         let limits = Budget {
-            max_result_bytes: 100_000,
+            max_result_bytes,
             ..roomy()
         };
         let audience = Audience {
@@ -346,8 +344,16 @@ mod tests {
             features: Features::ALL,
         };
         let result = assemble(parts, audience, limits, &Decoding::default()).await;
-        let size = serde_json::to_vec(&result).unwrap().len();
-        assert!(size + 256 <= 100_000, "{size}");
+        let size = serde_json::to_vec(&result).unwrap().len() as u64;
+        assert!(size + 256 <= max_result_bytes, "{size}");
+        result
+    }
+
+    #[tokio::test]
+    async fn a_result_holds_what_fits_and_says_what_did_not() {
+        let dir = folder("budget");
+        let png = noisy_png(400);
+        let result = rich_within(picture_and_sound(&dir, &png), 100_000).await;
         let text = text_of(&result);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("inline as a preview"), "{lines:?}");
@@ -377,16 +383,7 @@ mod tests {
             }],
             ..Rendered::default()
         };
-        let limits = Budget {
-            max_result_bytes: 200_000,
-            ..roomy()
-        };
-        let audience = Audience {
-            profile: ContentProfile::Rich,
-            features: Features::ALL,
-        };
-        let result = assemble(parts, audience, limits, &Decoding::default()).await;
-        assert!(serde_json::to_vec(&result).unwrap().len() + 256 <= 200_000);
+        let result = rich_within(parts, 200_000).await;
         let ContentBlock::Audio(audio) = &result.content[0] else {
             panic!("{:?}", result.content)
         };

@@ -141,24 +141,24 @@ impl Config {
             ));
         }
         let mut logins = Vec::new();
+        let mut login = |table: String, space: &crate::gradio::SpaceRef, auth: Option<RawAuth>| {
+            if let Some(auth) = auth {
+                logins.push((space.clone(), v.login(&table, auth)?, table));
+            }
+            Ok::<(), ConfigError>(())
+        };
         let mut tools = Vec::with_capacity(raw.tools.len());
         for (name, mut tool) in raw.tools {
             let auth = tool.auth.take();
             let tool = v.tool(name, tool, &settings.limits)?;
-            if let Some(auth) = auth {
-                let table = format!("tools.{}.auth", tool.name);
-                logins.push((tool.space.clone(), v.login(&table, auth)?, table));
-            }
+            login(format!("tools.{}.auth", tool.name), &tool.space, auth)?;
             tools.push(tool);
         }
         let mut spaces = Vec::with_capacity(raw.spaces.len());
         for (alias, mut space) in raw.spaces {
             let auth = space.auth.take();
             let space = v.space_alias(alias, space, &settings.limits)?;
-            if let Some(auth) = auth {
-                let table = format!("spaces.{}.auth", space.alias);
-                logins.push((space.space.clone(), v.login(&table, auth)?, table));
-            }
+            login(format!("spaces.{}.auth", space.alias), &space.space, auth)?;
             spaces.push(space);
         }
         let logins = v.logins_agree(logins)?;
