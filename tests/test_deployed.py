@@ -137,6 +137,10 @@ inputs.height = {{ value = 512 }}
     # One replica ran every job: the one the first answer pinned us to.
     ran = sorted(jobs(replica) - b for replica, b in zip(replicas, before))
     assert ran == [0, CALLS], ran
+    # The command line's one-shot call goes through the same client.
+    called = subprocess.run([binary(), "--config", str(config), "call", "generate_image", "prompt=a bridge",
+                             "--output-dir", str(tmp_path / "called")], capture_output=True, text=True, timeout=120)
+    assert called.returncode == 0 and "saved to" in called.stdout, called.stderr
 
 
 # Apps behind a login: `launch(auth=...)`, as tests/apps/serve.py --auth.
