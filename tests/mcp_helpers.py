@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -22,7 +23,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import ROOT, binary, free_port
+from conftest import ROOT, binary, free_port, local_config, with_settings, write_config
 
 
 # The name these tests' SDK sessions give: one the server's table does not
@@ -162,3 +163,28 @@ async def cancel_a_running_task(app, created_on: str, polled_on: str, cancelled_
     assert tasks_client(cancelled_on, "cancel", created["taskId"]) == {"ok": {}}
     stopped = await wait_for_event(app, job, "cancelled", 5)
     return created["taskId"], stopped["t"] - cancelled_at
+
+
+# Sessions over the apps' tools, shared by the result and saved-file tests.
+
+def kitchen_tools(apps, budget: int | None = None) -> str:
+    """The kitchen app's large-output endpoints as tools (a noisy 2048 px
+    PNG, 20 s of WAV, six 1024 px images), with a result budget if given."""
+    limit = f"max_result_bytes = {budget}\n" if budget else ""
+    return "".join(
+        f'\n[tools.{name}]\nspace = "{apps.kitchen.url}"\napi = "/{name}"\n{limit}'
+        for name in ("big_image", "long_audio", "six_images")
+    )
+
+
+async def kitchen_session(apps, tmp_path, budget: int | None = None):
+    """A stdio session with the kitchen tools, saving into `tmp_path`."""
+    text = with_settings(local_config(apps, kitchen_tools(apps, budget)), f'output_dir = "{tmp_path}"')
+    return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
+
+
+async def discovered_session(apps, extra: str, settings: str = ""):
+    """A stdio session whose `extra` tools are read from their Spaces on a
+    fresh cache, with `settings` lines in [settings]."""
+    text = with_settings(local_config(apps, extra), settings)
+    return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})

@@ -5,22 +5,17 @@ output schema (the SDK client checks it)."""
 from __future__ import annotations
 
 import io
-import tempfile
 import wave
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import local_config, with_settings, write_config
-from mcp_helpers import blocks, decoded, mcp_session, texts, wait_for_tool
+from mcp_helpers import blocks, decoded, discovered_session, texts, wait_for_tool
 
 pytestmark = pytest.mark.anyio
 
 
-async def discovered_session(apps, extra: str, settings: str = ""):
-    text = with_settings(local_config(apps, extra), settings)
-    return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
 
 
 async def test_every_output_kind(apps, tmp_path):
@@ -68,21 +63,6 @@ async def test_every_output_kind(apps, tmp_path):
     assert "shout: HELLO BIG WORLD" in text
     assert "| word | length |" in text and "| big | 3 |" in text
     assert f"{apps.kitchen.url}/gradio_api/file=" in text
-
-
-async def test_files_over_inline_max_bytes_come_as_previews_or_links(apps, tmp_path):
-    extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\ninline_max_bytes = 10\n'
-    async with await discovered_session(apps, extra, f'output_dir = "{tmp_path}"') as session:
-        await wait_for_tool(session, "everything")
-        result = await session.call_tool("everything", {"text": "tiny cap"})
-    assert not result.is_error, texts(result)
-    # No file goes inline as it is: images as JPEG previews, audio as MP3.
-    assert all(a.mime_type == "audio/mpeg" for a in blocks(result, "audio"))
-    images = blocks(result, "image")
-    assert len(images) == 4 and all(i.mime_type == "image/jpeg" for i in images)
-    assert "inline as a preview" in texts(result)
-    assert Path(result.structured_content["picture"]["path"]).exists()
-    assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report
 
 
 async def test_state_inputs_and_outputs_are_handled_as_gradio_clients_do(apps):

@@ -10,28 +10,18 @@ from __future__ import annotations
 import base64
 import io
 import json
-import tempfile
 import urllib.request
+from pathlib import Path
 
-import anyio
 import pytest
-from mcp.shared.exceptions import MCPError
 from PIL import Image
 
-from conftest import local_config, with_settings, write_config
-from mcp_helpers import blocks, decoded, mcp_session, texts
+from mcp_helpers import blocks, decoded, discovered_session, kitchen_session, texts, wait_for_tool
 
 pytestmark = pytest.mark.anyio
 
 MIB = 1024 * 1024
 
-
-def tools(apps, budget: int | None = None) -> str:
-    limit = f"max_result_bytes = {budget}\n" if budget else ""
-    return "".join(
-        f'\n[tools.{name}]\nspace = "{apps.kitchen.url}"\napi = "/{name}"\n{limit}'
-        for name in ("big_image", "long_audio", "six_images")
-    )
 
 
 def result_size(result) -> int:
@@ -39,9 +29,6 @@ def result_size(result) -> int:
     return len(json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True)).encode())
 
 
-async def session_for(apps, tmp_path, budget: int | None = None):
-    text = with_settings(local_config(apps, tools(apps, budget)), f'output_dir = "{tmp_path}"')
-    return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
 
 
 def space_file(url: str) -> bytes:
@@ -55,7 +42,7 @@ async def read_original(session, uri: str) -> bytes:
 
 
 async def test_a_2048_px_png_comes_as_a_preview_and_its_original_is_a_resource(apps, tmp_path):
-    async with await session_for(apps, tmp_path) as session:
+    async with await kitchen_session(apps, tmp_path) as session:
         result = await session.call_tool("big_image", {"side": 2048})
         assert not result.is_error, texts(result)
         size = result_size(result)
@@ -75,7 +62,7 @@ async def test_a_2048_px_png_comes_as_a_preview_and_its_original_is_a_resource(a
 
 
 async def test_long_audio_comes_as_mp3_and_its_original_is_a_resource(apps, tmp_path):
-    async with await session_for(apps, tmp_path) as session:
+    async with await kitchen_session(apps, tmp_path) as session:
         result = await session.call_tool("long_audio", {"seconds": 20})
         assert not result.is_error, texts(result)
         size = result_size(result)
@@ -94,7 +81,7 @@ async def test_long_audio_comes_as_mp3_and_its_original_is_a_resource(apps, tmp_
 
 
 async def test_a_gallery_shares_the_budget(apps, tmp_path):
-    async with await session_for(apps, tmp_path) as session:
+    async with await kitchen_session(apps, tmp_path) as session:
         result = await session.call_tool("six_images", {"side": 1024})
     assert not result.is_error, texts(result)
     size = result_size(result)
@@ -108,7 +95,7 @@ async def test_a_gallery_shares_the_budget(apps, tmp_path):
 
 
 async def test_a_smaller_budget_per_tool_is_honoured(apps, tmp_path):
-    async with await session_for(apps, tmp_path, budget=200_000) as session:
+    async with await kitchen_session(apps, tmp_path, budget=200_000) as session:
         for name, arguments in [("big_image", {"side": 2048}), ("six_images", {"side": 1024})]:
             result = await session.call_tool(name, arguments)
             assert not result.is_error, texts(result)
@@ -116,38 +103,16 @@ async def test_a_smaller_budget_per_tool_is_honoured(apps, tmp_path):
             assert blocks(result, "image"), name
 
 
-async def test_reading_outside_the_output_folder_is_refused(apps, tmp_path):
-    (tmp_path.parent / "secret.txt").write_text("not yours")
-    async with await session_for(apps, tmp_path) as session:
-        for uri in (
-            "spaces-mcp://outputs/../secret.txt",
-            "spaces-mcp://outputs/1-2-3-../../secret.txt",
-            "file:///etc/passwd",
-            "spaces-mcp://outputs/does-not-exist.png",
-        ):
-            with pytest.raises(MCPError) as refused:
-                await session.read_resource(uri)
-            assert refused.value.error.code == -32002, (uri, refused.value.error)
-
-
-async def test_clients_hear_when_saved_files_are_added(apps, tmp_path):
-    heard = []
-
-    async def handler(message) -> None:
-        method = getattr(message, "method", None) or getattr(getattr(message, "root", None), "method", None)
-        if method == "notifications/resources/list_changed":
-            heard.append(method)
-
-    text = with_settings(local_config(apps, tools(apps)), f'output_dir = "{tmp_path}"')
-    config = write_config(apps.tmp, text)
-    async with mcp_session(config, env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()}, message_handler=handler) as session:
-        assert session.server_capabilities.resources.list_changed is True
-        before = {r.uri for r in (await session.list_resources()).resources}
-        result = await session.call_tool("six_images", {"side": 64})
-        assert not result.is_error, texts(result)
-        with anyio.fail_after(10):
-            while not heard:
-                await anyio.sleep(0.05)
-        after = {r.uri for r in (await session.list_resources()).resources}
-    assert len(heard) == 1, "one notice for the six files"
-    assert len(after - before) == 6
+async def test_files_over_inline_max_bytes_come_as_previews_or_links(apps, tmp_path):
+    extra = f'\n[tools.everything]\nspace = "{apps.kitchen.url}"\napi = "/everything"\ninline_max_bytes = 10\n'
+    async with await discovered_session(apps, extra, f'output_dir = "{tmp_path}"') as session:
+        await wait_for_tool(session, "everything")
+        result = await session.call_tool("everything", {"text": "tiny cap"})
+    assert not result.is_error, texts(result)
+    # No file goes inline as it is: images as JPEG previews, audio as MP3.
+    assert all(a.mime_type == "audio/mpeg" for a in blocks(result, "audio"))
+    images = blocks(result, "image")
+    assert len(images) == 4 and all(i.mime_type == "image/jpeg" for i in images)
+    assert "inline as a preview" in texts(result)
+    assert Path(result.structured_content["picture"]["path"]).exists()
+    assert len(blocks(result, "resource_link")) == 2 + 3 + 2  # picture, sound, 3 frames, clip, report

@@ -1,8 +1,9 @@
 """Saved files are the server's own and their caller's: the retention sweep,
 `resources/list` and `resources/read` never touch a file the user keeps in
 `output_dir` (whatever its name), one caller never sees another's files, and
-one read is bounded. The Spaces are the real local Gradio apps; the MCP
-clients are the official Python SDK over stdio and Streamable HTTP."""
+one read is bounded, a URI that leaves the folder is not found, and clients
+hear when files are added. The Spaces are the real local Gradio apps; the
+MCP clients are the official Python SDK over stdio and Streamable HTTP."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
 from conftest import local_config, with_settings, write_config
-from mcp_helpers import HttpServer, blocks, mcp_session, streamable, texts
+from mcp_helpers import HttpServer, blocks, kitchen_session, kitchen_tools, mcp_session, streamable, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +134,40 @@ async def test_one_read_is_bounded_and_says_where_the_file_is(apps, tmp_path):
     assert error.code == -32600, error
     assert "resource_read_max_bytes" in error.message and "4096" in error.message
     assert str(tmp_path / "spaces-mcp" / "local") in error.message
+
+
+async def test_reading_outside_the_output_folder_is_refused(apps, tmp_path):
+    (tmp_path.parent / "secret.txt").write_text("not yours")
+    async with await kitchen_session(apps, tmp_path) as session:
+        for uri in (
+            "spaces-mcp://outputs/../secret.txt",
+            "spaces-mcp://outputs/1-2-3-../../secret.txt",
+            "file:///etc/passwd",
+            "spaces-mcp://outputs/does-not-exist.png",
+        ):
+            with pytest.raises(MCPError) as refused:
+                await session.read_resource(uri)
+            assert refused.value.error.code == -32002, (uri, refused.value.error)
+
+
+async def test_clients_hear_when_saved_files_are_added(apps, tmp_path):
+    heard = []
+
+    async def handler(message) -> None:
+        method = getattr(message, "method", None) or getattr(getattr(message, "root", None), "method", None)
+        if method == "notifications/resources/list_changed":
+            heard.append(method)
+
+    text = with_settings(local_config(apps, kitchen_tools(apps)), f'output_dir = "{tmp_path}"')
+    config = write_config(apps.tmp, text)
+    async with mcp_session(config, env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()}, message_handler=handler) as session:
+        assert session.server_capabilities.resources.list_changed is True
+        before = {r.uri for r in (await session.list_resources()).resources}
+        result = await session.call_tool("six_images", {"side": 64})
+        assert not result.is_error, texts(result)
+        with anyio.fail_after(10):
+            while not heard:
+                await anyio.sleep(0.05)
+        after = {r.uri for r in (await session.list_resources()).resources}
+    assert len(heard) == 1, "one notice for the six files"
+    assert len(after - before) == 6
