@@ -13,7 +13,6 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use super::hub_tools::HubAnswer;
 use super::notify::{ListChange, ListChanges};
 use super::{SpacesServer, request, task_id, tasks};
 use crate::call::progress::ProgressSink;
@@ -73,15 +72,7 @@ impl ServerHandler for SpacesServer {
         // A client that lists once gets every tool whose Space answers in time.
         self.runner.registry().first_reads_done().await;
         let mut tools = self.runner.registry().definitions();
-        if let Some(wait) = self.detach_wait() {
-            tools.extend(tasks::builtin_tools(wait));
-        }
-        if let Some(diagnostics) = &self.diagnostics {
-            tools.extend(diagnostics.tools());
-        }
-        if let Some(hub_tools) = &self.hub_tools {
-            tools.extend(hub_tools.tools());
-        }
+        tools.extend(self.builtin_tools());
         let (ttl, scope) = self.list_cache_hints();
         Ok(ListToolsResult::with_all_items(tools)
             .with_ttl_ms(ttl)
@@ -312,47 +303,10 @@ impl ServerHandler for SpacesServer {
             client_token = options.client_token.is_some(),
             "tools/call"
         );
-        let (progress, features) = (options.progress.clone(), options.audience.features);
-        if let Some(diagnostics) = &self.diagnostics
-            && let Some(answer) = diagnostics
-                .call(&request, &context, self.runner.registry())
-                .await
-        {
-            return answer;
+        if let Some(which) = self.builtin_of(&request.name) {
+            return self.call_builtin(which, request, context, options).await;
         }
-        if let Some(hub_tools) = &self.hub_tools
-            && let Some(answer) = hub_tools
-                .call(&request.name, request.arguments.as_ref(), &options)
-                .await
-        {
-            return match answer {
-                HubAnswer::Done(result) => Ok(result.into()),
-                // A Space's endpoint, called as a configured tool is.
-                HubAnswer::Call { tool, arguments } => {
-                    let tasks_client = context
-                        .client_capabilities()
-                        .is_some_and(|c| c.supports_tasks());
-                    let run = (tasks_client, progress);
-                    self.run_tool(*tool, Some(arguments), options, run).await
-                }
-            };
-        }
-        let owner = options.owner.clone();
-        // The job tools exist while some tool may detach.
-        if (request.name == tasks::AWAIT_JOB || request.name == tasks::CANCEL_JOB)
-            && self.detach_wait().is_some()
-        {
-            return tasks::call_builtin(
-                &self.background,
-                &request.name,
-                request.arguments.as_ref(),
-                &owner,
-                progress,
-                features.structured,
-            )
-            .await
-            .map(Into::into);
-        }
+        let progress = options.progress.clone();
         let tasks_client = context
             .client_capabilities()
             .is_some_and(|c| c.supports_tasks());
@@ -371,7 +325,7 @@ impl ServerHandler for SpacesServer {
 impl SpacesServer {
     /// Runs a tool call: as a task or job when the tool and client say so,
     /// else in its request. Configured tools and the Hub tools' calls alike.
-    async fn run_tool(
+    pub(super) async fn run_tool(
         &self,
         tool: ToolConfig,
         arguments: Option<JsonObject>,

@@ -2,6 +2,7 @@
 //! transport that carries it.
 
 mod access;
+mod builtin;
 mod diagnostics;
 mod disconnect;
 mod handler;
