@@ -1,28 +1,33 @@
 //! spaces-mcp: Gradio apps, above all Hugging Face Spaces, as MCP tools.
 //!
-//! Imports only point down this list; `gradio` knows nothing above it.
+//! Imports only point down this list: each module may use those after it,
+//! never one before; `layers.rs` checks it (a `use` that reaches up fails
+//! `cargo test`, naming the file and line).
 //! - [`cli`]: the command line (`main.rs` hands it the parsed arguments).
-//! - `server`: the MCP handler and one file per transport.
+//! - `server`: the MCP handler, the server's own tools, one file per
+//!   transport.
 //! - `discovery`: reading Spaces for tools whose inputs come from them.
-//! - `call`: one tool call end to end (files, outputs, progress, errors).
+//! - `call`: one tool call end to end (files, outputs, result shapes,
+//!   progress, errors, calls that go on as jobs).
 //! - `tools`: the registry, schemas, argument checks and mapping.
 //! - `config`: `spaces.toml`, loaded and validated (model, raw shape,
 //!   defaults and rules in separate files).
-//! - `naming`, `validate`, `dirs`: names every layer shares (the built-in
-//!   tools' too); checking values against a JSON Schema; where files live.
-//! - `hub`: the Hugging Face Hub's API (searching Spaces, a Space's record),
-//!   for the opt-in Hub tools; beside `gradio`, knowing only it.
-//! - `gradio`: the Gradio protocol, one client per Space.
-//! - `jobs`: the job store behind tasks and detached calls (beside `gradio`
-//!   at the bottom: it knows nothing above it). The project keeps its own
-//!   store rather than rmcp's in-memory task manager because one store serves
-//!   both MCP tasks and job handles for clients without tasks, binds every
-//!   job to its owner, bounds what it keeps, and has a second implementation
-//!   over Valkey/Redis (leases, cancels across replicas) behind the same trait.
-//! - `fleet`: what replicas share through Valkey/Redis (jobs, each Space's
-//!   call slots, Space descriptions), at the bottom too: it implements the
-//!   job store's trait and `gradio`'s shared-slots trait.
+//! - `validate`, `naming`, `dirs`: checking values against a JSON Schema;
+//!   names every layer shares (the built-in tools' too); where files live.
 //! - `metrics`: the counters behind `/metrics`.
+//! - `hub`: the Hugging Face Hub's API (searching Spaces, a Space's record),
+//!   for the opt-in Hub tools.
+//! - `fleet`: what replicas share through Valkey/Redis (jobs, each Space's
+//!   call slots, Space descriptions): it implements the job store's trait
+//!   and `gradio`'s shared-slots trait.
+//! - `jobs`: the job store behind tasks and detached calls. The project
+//!   keeps its own store rather than rmcp's in-memory task manager because
+//!   one store serves both MCP tasks and job handles for clients without
+//!   tasks, binds every job to its owner, bounds what it keeps, and has a
+//!   second implementation over Valkey/Redis (leases, cancels across
+//!   replicas) behind the same trait.
+//! - `gradio`: the Gradio protocol, one client per Space; it knows nothing
+//!   of MCP.
 //! - `alloc`: the allocator tuned at start (memory given back).
 
 mod alloc;
@@ -37,6 +42,8 @@ mod fleet;
 mod gradio;
 mod hub;
 mod jobs;
+#[cfg(test)]
+mod layers;
 mod metrics;
 mod naming;
 mod server;
