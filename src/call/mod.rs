@@ -412,7 +412,7 @@ impl Runner {
         };
         // A ZeroGPU refusal is waited out when its wait fits, then the job
         // is sent once more.
-        let first = client.call(run, &tool.api, data.clone()).await;
+        let first = client.run_endpoint(run, &tool.api, data.clone()).await;
         let token_sent = token.is_some() && tool.space.may_carry_token();
         let refused = |refusal| match refusal {
             gpu_wait::Refusal::Gpu(refused) => Failure::GpuRefused(gpu_wait::Refused {
@@ -424,7 +424,7 @@ impl Runner {
         let outputs = match gpu_wait::after_first(first, deadline, options.polled, reporter).await {
             Ok(gpu_wait::Next::Done(outputs)) => outputs,
             Ok(gpu_wait::Next::SubmitAgain) => client
-                .call(run, &tool.api, data)
+                .run_endpoint(run, &tool.api, data)
                 .await
                 .map_err(|e| refused(gpu_wait::after_second(e)))?,
             Err(refusal) => return Err(refused(refusal)),

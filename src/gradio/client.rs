@@ -323,25 +323,25 @@ impl SpaceClient {
     /// Runs `api` with `data` (every input, in order) within `slot` and
     /// returns its outputs. When the Space refuses the job as if its API had
     /// changed (a redeploy), it is read again and the job sent once more.
-    pub(crate) async fn call(
+    pub(crate) async fn run_endpoint(
         &self,
         run: Run<'_>,
         api: &str,
         data: Vec<Value>,
     ) -> Result<Vec<Value>, GradioError> {
         let meta = self.meta(run.token, run.observe).await?;
-        match self.call_with(run, &meta, api, data.clone()).await {
+        match self.run_with(run, &meta, api, data.clone()).await {
             Err(GradioError::JobRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
                 tracing::info!(space = %self.space, api, "the Space refused the job as if its API changed; reading it again");
                 self.forget(&meta).await;
                 let meta = self.meta(run.token, run.observe).await?;
-                self.call_with(run, &meta, api, data).await
+                self.run_with(run, &meta, api, data).await
             }
             other => other,
         }
     }
 
-    async fn call_with(
+    async fn run_with(
         &self,
         run: Run<'_>,
         meta: &SpaceMeta,

@@ -166,7 +166,7 @@ async fn infer(
         idle: Duration::from_secs(5),
         observe,
     };
-    client.call(run, "/infer", inputs()).await
+    client.run_endpoint(run, "/infer", inputs()).await
 }
 
 type Stages = Arc<Mutex<Vec<Stage>>>;
@@ -293,7 +293,7 @@ async fn a_dropped_call_cancels_its_job_on_the_space() {
         idle: Duration::from_secs(30),
         observe: &observe,
     };
-    let call = client.call(run, "/infer", inputs());
+    let call = client.run_endpoint(run, "/infer", inputs());
     let _ = tokio::time::timeout(Duration::from_millis(500), call).await;
     assert!(
         stages

@@ -68,7 +68,7 @@ impl SpacesServer {
             McpError::invalid_params(e.to_string(), None)
         };
         match which {
-            Builtin::Jobs => tasks::call_builtin(
+            Builtin::Jobs => tasks::answer_job_tool(
                 &self.background,
                 &request.name,
                 request.arguments.as_ref(),

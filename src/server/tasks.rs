@@ -318,7 +318,7 @@ pub(super) fn builtin_tools(wait: Duration) -> Vec<Tool> {
 }
 
 /// `await_job` and `cancel_job`.
-pub(super) async fn call_builtin(
+pub(super) async fn answer_job_tool(
     background: &Background,
     name: &str,
     arguments: Option<&JsonObject>,
