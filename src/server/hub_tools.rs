@@ -30,6 +30,10 @@ use crate::tools::derive::from_endpoint;
 /// The window of the per-caller cap on distinct Spaces.
 const WINDOW: Duration = Duration::from_secs(3600);
 
+/// Past this many callers remembered, those whose hour has passed are
+/// dropped.
+const FORGET_AFTER_CALLERS: usize = 256;
+
 /// How long describing a Space may take (waking it included).
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -208,6 +212,15 @@ impl HubTools {
         }
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
+        // Callers whose hour has passed are forgotten, so the map holds at
+        // most the callers of the last hour.
+        if used.len() >= FORGET_AFTER_CALLERS {
+            used.retain(|_, spaces| {
+                spaces
+                    .back()
+                    .is_some_and(|(at, _)| now.duration_since(*at) <= WINDOW)
+            });
+        }
         let mine = used.entry(owner.clone()).or_default();
         while mine
             .front()
