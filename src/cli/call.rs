@@ -10,7 +10,7 @@ use rmcp::model::{ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{CliError, Services, print_json};
+use super::{CliError, Engine, print_json};
 use crate::call::CallOptions;
 use crate::call::shape::{Audience, Features};
 use crate::config::{Config, ContentProfile, InputConfig, ToolConfig, ValueKind};
@@ -25,7 +25,7 @@ pub(super) async fn run(
         config.settings.output_dir = dir;
         config.settings.private_output_dir = false;
     }
-    let services = Services::new(&config);
+    let services = Engine::new(&config);
     // A tool from a `[spaces]` table, or one that lists no inputs, exists
     // (and has types) only once its Space has been read.
     services.discovery.read_all(&config).await;

@@ -23,7 +23,7 @@ use crate::call::Runner;
 use crate::config::{Config, ConfigError};
 use crate::discovery::Discovery;
 use crate::fleet::Fleet;
-use crate::fleet::line::FleetLine;
+use crate::fleet::slots::FleetSlots;
 use crate::gradio::{HfToken, SpacePool};
 use crate::tools::Registry;
 
@@ -370,23 +370,23 @@ fn init_logging(verbose: u8, serving: bool, format: LogFormat) {
 
 /// What serving and calling need, built once from the config: the registry,
 /// one client per Space, the runner, and discovery over the same two.
-pub(crate) struct Services {
+pub(crate) struct Engine {
     pub(crate) runner: Arc<Runner>,
     pub(crate) discovery: Discovery,
 }
 
-impl Services {
-    pub(crate) fn new(config: &Config) -> Services {
-        Services::shared(config, None)
+impl Engine {
+    pub(crate) fn new(config: &Config) -> Engine {
+        Engine::shared(config, None)
     }
 
-    /// Services of one replica of a fleet: call slots and Space
+    /// The engine of one replica of a fleet: call slots and Space
     /// descriptions shared through `fleet`.
-    pub(crate) fn shared(config: &Config, fleet: Option<Arc<Fleet>>) -> Services {
+    pub(crate) fn shared(config: &Config, fleet: Option<Arc<Fleet>>) -> Engine {
         let registry = Arc::new(Registry::new(config));
         let line = fleet
             .clone()
-            .map(|f| FleetLine::new(f) as Arc<dyn crate::gradio::SharedSlots>);
+            .map(|f| FleetSlots::new(f) as Arc<dyn crate::gradio::SharedSlots>);
         let pool = Arc::new(SpacePool::with_shared(
             config.settings.space_concurrency,
             line,
@@ -401,7 +401,7 @@ impl Services {
             config.settings.clone(),
             token.clone(),
         ));
-        Services {
+        Engine {
             runner,
             discovery: Discovery {
                 registry,

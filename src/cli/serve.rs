@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{CliError, ServeArgs, Services};
-use crate::call::background::{Background, JobLimits};
+use super::{CliError, Engine, ServeArgs};
+use crate::call::background::{BackgroundCalls, JobLimits};
 use crate::config::Config;
 use crate::fleet::job_store::RedisJobStore;
 use crate::fleet::{Fleet, StoreUrl};
@@ -27,7 +27,7 @@ async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
         None => None,
         Some(address) => Some(join_fleet(config, address).await?),
     };
-    let services = Services::shared(config, fleet.clone());
+    let services = Engine::shared(config, fleet.clone());
     let jobs = config.settings.jobs;
     let store: Arc<dyn JobStore> = match &fleet {
         Some(fleet) => RedisJobStore::new(fleet.clone()),
@@ -40,7 +40,7 @@ async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
         per_owner: jobs.max_per_owner,
         total: jobs.max_running,
     };
-    let background = Background::new(services.runner.clone(), store, jobs.ttl, limits);
+    let background = BackgroundCalls::new(services.runner.clone(), store, jobs.ttl, limits);
     let server = SpacesServer::new(background, fleet);
     services.discovery.start(config);
     // Saved files past their retention or over the cap go at start, then hourly.

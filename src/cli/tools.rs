@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{CliError, Services, print_json};
+use super::{CliError, Engine, print_json};
 use crate::config::Config;
 
 pub(super) async fn run(config: &Config) -> Result<ExitCode, CliError> {
-    let services = Services::new(config);
+    let services = Engine::new(config);
     services.discovery.start(config);
     services.runner.registry().first_reads_done().await;
     print_json(&json!({ "tools": services.runner.registry().definitions() }))

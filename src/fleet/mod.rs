@@ -3,7 +3,7 @@
 //! One process needs none of this: the embedded job store and the in-process
 //! call slots serve it. Several replicas behind a load balancer share what
 //! must not be per process: jobs ([`job_store::RedisJobStore`]), each Space's
-//! call slots ([`line::FleetLine`]), and small records the layers above
+//! call slots ([`slots::FleetSlots`]), and small records the layers above
 //! keep there ([`Fleet::get`]: what each Space said about itself, older
 //! clients' sessions). Anything a replica must hear at once (a
 //! job changed, a cancel, a slot freed) goes out on pub/sub; anything that
@@ -14,7 +14,7 @@
 //! job store's trait and nothing of MCP.
 
 pub(crate) mod job_store;
-pub(crate) mod line;
+pub(crate) mod slots;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -333,7 +333,7 @@ impl SpacesServer {
         (tasks_client, progress): (bool, Option<ProgressSink>),
     ) -> Result<CallToolResponse, McpError> {
         let owner = options.owner.clone();
-        if let Some(later) = tasks::Later::of(&tool, tasks_client)? {
+        if let Some(later) = tasks::JobMode::of(&tool, tasks_client)? {
             return tasks::call_in_background(
                 &self.background,
                 &tool,

@@ -16,8 +16,8 @@ mod sessions;
 mod shutdown;
 mod sse;
 pub(crate) mod stdio;
+mod stream_guard;
 mod tasks;
-mod wrap;
 
 pub(crate) use access::{AccessPolicy, BearerToken};
 
@@ -30,7 +30,7 @@ use rmcp::service::Peer;
 use rmcp::{ErrorData as McpError, RoleServer};
 
 use crate::call::Runner;
-use crate::call::background::Background;
+use crate::call::background::BackgroundCalls;
 use crate::fleet::Fleet;
 use crate::jobs::{Job, JobId, Owner};
 use diagnostics::Diagnostics;
@@ -43,7 +43,7 @@ pub(crate) use request::Arrivals;
 pub(crate) struct SpacesServer {
     runner: Arc<Runner>,
     /// Calls that go on after their request: tasks and detached calls.
-    background: Arc<Background>,
+    background: Arc<BackgroundCalls>,
     /// The fleet's shared store, when this is one replica of several.
     fleet: Option<Arc<Fleet>>,
     /// The diagnostic tools, when `diagnostics = true`.
@@ -78,7 +78,7 @@ impl Clone for SpacesServer {
 impl SpacesServer {
     /// The handler, and a task that tells every connected client
     /// (`notifications/tools/list_changed`) whenever the registry changes.
-    pub(crate) fn new(background: Arc<Background>, fleet: Option<Arc<Fleet>>) -> SpacesServer {
+    pub(crate) fn new(background: Arc<BackgroundCalls>, fleet: Option<Arc<Fleet>>) -> SpacesServer {
         let diagnostics = background
             .runner()
             .diagnostics()
@@ -107,7 +107,7 @@ impl SpacesServer {
         self.fleet.as_ref()
     }
 
-    pub(crate) fn background(&self) -> &Arc<Background> {
+    pub(crate) fn background(&self) -> &Arc<BackgroundCalls> {
         &self.background
     }
 

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::SpacesServer;
 use super::access::refuse;
 use super::request::owner_of_headers;
-use super::wrap::ServerSide;
+use super::stream_guard::StreamGuard;
 use crate::jobs::Owner;
 
 /// How many messages may wait in either direction before senders wait.
@@ -141,7 +141,7 @@ pub(crate) async fn open(
     let session_cancel = cancel.clone();
     tokio::spawn(async move {
         let arrivals = server.arrivals().clone();
-        let transport = ServerSide::new(ChannelTransport { incoming, outgoing }, arrivals);
+        let transport = StreamGuard::new(ChannelTransport { incoming, outgoing }, arrivals);
         match serve_server_with_ct(server, transport, session_cancel).await {
             Ok(running) => {
                 let _ = running.waiting().await;

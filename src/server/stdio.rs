@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use super::wrap::ServerSide;
+use super::stream_guard::StreamGuard;
 use super::{SpacesServer, shutdown};
 
 /// The longest line read from stdin unless `--max-message-bytes` says
@@ -36,7 +36,7 @@ pub(crate) enum StdioError {
 /// on the Spaces, before it returns.
 pub(crate) async fn serve(server: SpacesServer, max_message: usize) -> Result<(), StdioError> {
     let jobs = server.clone();
-    let transport = ServerSide::new(
+    let transport = StreamGuard::new(
         LineTransport::new(
             BufReader::new(tokio::io::stdin()),
             tokio::io::stdout(),

@@ -20,7 +20,7 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
-use crate::call::background::{Background, Detached, JobError, result_of};
+use crate::call::background::{BackgroundCalls, Detached, JobError, result_of};
 use crate::call::progress::ProgressSink;
 use crate::call::{CallOptions, RunError};
 use crate::config::{TaskSupport, ToolConfig};
@@ -37,44 +37,44 @@ pub(super) use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB};
 
 /// How a call that may outlive its request is answered once it has run a while.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Later {
+pub(super) enum JobMode {
     /// As a task, if it is still running after [`TASK_GRACE`].
     Task,
     /// With a job handle, if it is still running after this long.
     Handle(Duration),
 }
 
-impl Later {
+impl JobMode {
     /// For a call to `tool` from a client that does (or does not) declare
     /// the tasks extension on this request: `None` when it is answered in the
     /// request however long it takes.
-    pub(super) fn of(tool: &ToolConfig, tasks_client: bool) -> Result<Option<Later>, McpError> {
+    pub(super) fn of(tool: &ToolConfig, tasks_client: bool) -> Result<Option<JobMode>, McpError> {
         match (tool.limits.task_support, tasks_client) {
             (TaskSupport::Required, false) => Err(McpError::missing_required_client_capability(
                 ClientCapabilities::builder().enable_tasks().build(),
             )),
-            (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Some(Later::Task)),
+            (TaskSupport::Optional | TaskSupport::Required, true) => Ok(Some(JobMode::Task)),
             (TaskSupport::Forbidden, true) => Ok(None),
-            (_, false) => Ok(tool.limits.detach_after.map(Later::Handle)),
+            (_, false) => Ok(tool.limits.detach_after.map(JobMode::Handle)),
         }
     }
 }
 
 /// Runs a call as a job and answers once it ends or `mode`'s wait is over.
 pub(super) async fn call_in_background(
-    background: &Background,
+    background: &BackgroundCalls,
     tool: &ToolConfig,
     arguments: Option<JsonObject>,
     mut options: CallOptions,
     owner: Owner,
-    later: Later,
+    later: JobMode,
     progress: Option<ProgressSink>,
 ) -> Result<CallToolResponse, McpError> {
     // A task's client polls for its result: it may wait out a GPU quota.
-    options.polled = matches!(later, Later::Task);
+    options.polled = matches!(later, JobMode::Task);
     let wait = match later {
-        Later::Task => TASK_GRACE,
-        Later::Handle(after) => after,
+        JobMode::Task => TASK_GRACE,
+        JobMode::Handle(after) => after,
     };
     let request_cancelled = options.cancel.clone();
     let features = options.audience.features;
@@ -82,7 +82,7 @@ pub(super) async fn call_in_background(
     // job limit gets an answer the model can act on, before anything runs.
     // A call that may only become a job handle is started, and answered in
     // its request if it is still running at the limit.
-    if matches!(later, Later::Task)
+    if matches!(later, JobMode::Task)
         && let Err(limit) = background.has_room(&owner)
     {
         tracing::warn!(tool = tool.name, "{limit}");
@@ -131,7 +131,7 @@ pub(super) async fn call_in_background(
         Err(e) => return Err(job_error(e)),
     };
     match later {
-        Later::Task => {
+        JobMode::Task => {
             tracing::info!(job = %id.short(), tool = tool.name, "the call goes on as a task");
             Ok(CallToolResponse::Task(CreateTaskResult::new(task(
                 &job,
@@ -139,7 +139,7 @@ pub(super) async fn call_in_background(
                 tool.limits.timeout,
             ))))
         }
-        Later::Handle(_) => {
+        JobMode::Handle(_) => {
             tracing::info!(job = %id.short(), tool = tool.name, "the call goes on in the background; answered with a job handle");
             Ok(still_running(&job, tool, wait, features.structured).into())
         }
@@ -319,7 +319,7 @@ pub(super) fn builtin_tools(wait: Duration) -> Vec<Tool> {
 
 /// `await_job` and `cancel_job`.
 pub(super) async fn answer_job_tool(
-    background: &Background,
+    background: &BackgroundCalls,
     name: &str,
     arguments: Option<&JsonObject>,
     owner: &Owner,
@@ -445,17 +445,17 @@ mod tests {
     #[test]
     fn each_tool_and_client_gets_its_mode() {
         let optional = tool("");
-        assert_eq!(Later::of(&optional, true).unwrap(), Some(Later::Task));
+        assert_eq!(JobMode::of(&optional, true).unwrap(), Some(JobMode::Task));
         assert_eq!(
-            Later::of(&optional, false).unwrap(),
-            Some(Later::Handle(crate::config::DEFAULT_DETACH_AFTER))
+            JobMode::of(&optional, false).unwrap(),
+            Some(JobMode::Handle(crate::config::DEFAULT_DETACH_AFTER))
         );
         let forbidden = tool("task_support = \"forbidden\"\ndetach_after = 0\n");
-        assert_eq!(Later::of(&forbidden, true).unwrap(), None);
-        assert_eq!(Later::of(&forbidden, false).unwrap(), None);
+        assert_eq!(JobMode::of(&forbidden, true).unwrap(), None);
+        assert_eq!(JobMode::of(&forbidden, false).unwrap(), None);
         let required = tool("task_support = \"required\"\n");
-        assert_eq!(Later::of(&required, true).unwrap(), Some(Later::Task));
-        let refused = Later::of(&required, false).unwrap_err();
+        assert_eq!(JobMode::of(&required, true).unwrap(), Some(JobMode::Task));
+        let refused = JobMode::of(&required, false).unwrap_err();
         assert_eq!(refused.code, ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY);
         assert!(
             refused

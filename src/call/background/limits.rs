@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Background, Running, lock};
+use super::{BackgroundCalls, Running, lock};
 use crate::jobs::{JobId, Owner};
 
 /// How many jobs (calls that outlived their request) may run at once.
@@ -26,7 +26,7 @@ pub(crate) enum LimitReached {
     Server(usize),
 }
 
-impl Background {
+impl BackgroundCalls {
     /// Whether `owner` may have one more job, and the server too.
     pub(crate) fn has_room(&self, owner: &Owner) -> Result<(), LimitReached> {
         self.room_for(&lock(&self.running), owner)

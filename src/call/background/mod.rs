@@ -8,7 +8,7 @@
 //! it stops only when its job is cancelled (`tasks/cancel`, `cancel_job`, a
 //! cancel of the request before it was answered) or its tool's timeout
 //! passes. The store hears of it only once it outlives its request
-//! ([`Background::detach`]); from then on its progress and its end (a result
+//! ([`BackgroundCalls::detach`]); from then on its progress and its end (a result
 //! or an error, as JSON, kept for its TTL) go there. A call that ends within
 //! its request costs the store nothing.
 //!
@@ -39,7 +39,7 @@ use crate::config::ToolConfig;
 use crate::jobs::{Job, JobId, JobState, JobStore, Owner, StoreError};
 
 /// Starts, watches and stops background calls.
-pub(crate) struct Background {
+pub(crate) struct BackgroundCalls {
     runner: Arc<Runner>,
     store: Arc<dyn JobStore>,
     running: Arc<Mutex<HashMap<JobId, Running>>>,
@@ -82,7 +82,7 @@ pub(crate) struct Started {
     ended: tokio::sync::watch::Receiver<Option<Job>>,
 }
 
-/// What [`Background::detach`] found.
+/// What [`BackgroundCalls::detach`] found.
 pub(crate) enum Detached {
     /// The call ended meanwhile: here is its end, and the store never had it.
     Ended(Job),
@@ -111,15 +111,15 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// The error a call that stopped unexpectedly ends with (a JSON-RPC error).
 const INTERNAL_ERROR: i32 = -32603;
 
-impl Background {
+impl BackgroundCalls {
     /// The background runner; it listens for cancel requests at once.
     pub(crate) fn new(
         runner: Arc<Runner>,
         store: Arc<dyn JobStore>,
         ttl: Duration,
         limits: JobLimits,
-    ) -> Arc<Background> {
-        let background = Arc::new(Background {
+    ) -> Arc<BackgroundCalls> {
+        let background = Arc::new(BackgroundCalls {
             runner,
             store,
             running: Arc::default(),
@@ -185,7 +185,7 @@ impl Background {
     ) -> Result<Started, JobError> {
         let name = tool.name.as_str();
         // The store hears of the job only if it outlives its request
-        // ([`Background::detach`]): most calls end within it, and cost the
+        // ([`BackgroundCalls::detach`]): most calls end within it, and cost the
         // store nothing.
         let record = Job::new(owner, name, self.ttl);
         let id = record.id.clone();

@@ -64,7 +64,7 @@ end
 return #ARGV - 1
 "#;
 
-pub(crate) struct FleetLine {
+pub(crate) struct FleetSlots {
     fleet: Arc<Fleet>,
     /// Slots this replica holds now: (Space, holder id) → how many times
     /// (always 1; a map to find them per Space).
@@ -73,9 +73,9 @@ pub(crate) struct FleetLine {
     renew: redis::Script,
 }
 
-impl FleetLine {
-    pub(crate) fn new(fleet: Arc<Fleet>) -> Arc<FleetLine> {
-        let line = Arc::new(FleetLine {
+impl FleetSlots {
+    pub(crate) fn new(fleet: Arc<Fleet>) -> Arc<FleetSlots> {
+        let line = Arc::new(FleetSlots {
             fleet,
             held: Arc::default(),
             acquire: redis::Script::new(ACQUIRE),
@@ -130,7 +130,7 @@ impl FleetLine {
     }
 }
 
-impl SharedSlots for FleetLine {
+impl SharedSlots for FleetSlots {
     fn acquire<'a>(
         &'a self,
         space: &'a str,
@@ -199,7 +199,7 @@ impl SharedSlots for FleetLine {
 
 /// Takes a waiter that gave up out of the line.
 struct Leave<'a> {
-    line: Option<&'a FleetLine>,
+    line: Option<&'a FleetSlots>,
     space: &'a str,
     me: &'a str,
 }
@@ -282,7 +282,7 @@ fn spawn(work: impl std::future::Future<Output = ()> + Send + 'static) {
 }
 
 /// Renews this replica's slots every third of a lease.
-async fn renewing(line: Weak<FleetLine>) {
+async fn renewing(line: Weak<FleetSlots>) {
     let Some(lease) = line.upgrade().map(|l| l.fleet.lease()) else {
         return;
     };

@@ -27,7 +27,7 @@ use super::Arrivals;
 /// would otherwise stay forever.
 const REMEMBERED: usize = 256;
 
-pub(crate) struct ServerSide<T> {
+pub(crate) struct StreamGuard<T> {
     inner: T,
     cancelled: Arc<Mutex<VecDeque<RequestId>>>,
     /// Requests handed on and not yet answered.
@@ -35,9 +35,9 @@ pub(crate) struct ServerSide<T> {
     arrivals: Arrivals,
 }
 
-impl<T> ServerSide<T> {
-    pub(crate) fn new(inner: T, arrivals: Arrivals) -> ServerSide<T> {
-        ServerSide {
+impl<T> StreamGuard<T> {
+    pub(crate) fn new(inner: T, arrivals: Arrivals) -> StreamGuard<T> {
+        StreamGuard {
             inner,
             cancelled: Arc::default(),
             running: Arc::default(),
@@ -46,7 +46,7 @@ impl<T> ServerSide<T> {
     }
 }
 
-impl<T: Transport<RoleServer>> Transport<RoleServer> for ServerSide<T> {
+impl<T: Transport<RoleServer>> Transport<RoleServer> for StreamGuard<T> {
     type Error = T::Error;
 
     fn send(
