@@ -202,6 +202,21 @@ impl Runner {
         self.settings.client_hf_token
     }
 
+    /// The HF token a call sends: none where the tool's Space may not get
+    /// one, else the client's own (when the server takes client tokens and
+    /// one came), else the server's.
+    pub(crate) fn token_for<'a>(
+        &'a self,
+        send: bool,
+        client: Option<&'a HfToken>,
+    ) -> Option<&'a HfToken> {
+        if send {
+            client.or(self.token.as_ref())
+        } else {
+            None
+        }
+    }
+
     /// The settings every call runs under.
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
@@ -358,11 +373,7 @@ impl Runner {
             }
             reporter.stage(stage)
         };
-        let token = if tool.send_hf_token {
-            options.client_token.as_ref().or(self.token.as_ref())
-        } else {
-            None
-        };
+        let token = self.token_for(tool.send_hf_token, options.client_token.as_ref());
         let client = self.pool.client(&tool.space)?;
         // First of all, a place in the Space's line: calls start in the order
         // they came, even while the Space is still being read.

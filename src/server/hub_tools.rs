@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::call::text::clean_text;
 use crate::call::{CallOptions, Runner};
 use crate::config::{HubSettings, SpaceConfig};
-use crate::gradio::{HfToken, Stage};
+use crate::gradio::Stage;
 use crate::hub::{Hub, Search, Sort};
 use crate::jobs::Owner;
 use crate::naming::builtin::{HUB_CALL, HUB_DESCRIBE, HUB_SEARCH};
@@ -48,7 +48,7 @@ pub(super) struct HubTools {
 impl HubTools {
     pub(super) fn new(settings: HubSettings, runner: Arc<Runner>) -> Option<HubTools> {
         settings.tools.then(|| HubTools {
-            hub: Hub::from_env(HfToken::from_env()),
+            hub: Hub::from_env(runner.token_for(true, None).cloned()),
             settings,
             runner,
             used: Mutex::default(),
@@ -123,7 +123,7 @@ impl HubTools {
         let structured = options.audience.features.structured;
         let answer = match name {
             HUB_SEARCH => self.search(arguments).await,
-            HUB_DESCRIBE => self.describe(arguments, &options.owner).await,
+            HUB_DESCRIBE => self.describe(arguments, options).await,
             HUB_CALL => return Some(self.call_space(arguments, &options.owner).await),
             _ => return None,
         };
@@ -297,31 +297,34 @@ impl HubTools {
     async fn describe(
         &self,
         arguments: &JsonObject,
-        owner: &Owner,
+        options: &CallOptions,
     ) -> Result<(String, Value), String> {
-        let space = self.space_of(arguments, owner, HUB_DESCRIBE).await?;
+        let space = self
+            .space_of(arguments, &options.owner, HUB_DESCRIBE)
+            .await?;
         let client = self
             .runner
             .space_client(&space.space)
             .map_err(|e| format!("{HUB_DESCRIBE}: {e}"))?;
-        let token = HfToken::from_env().filter(|_| space.send_hf_token);
+        let token = self
+            .runner
+            .token_for(space.send_hf_token, options.client_token.as_ref());
         let observe = |_: Stage| {};
-        let info =
-            tokio::time::timeout(DESCRIBE_TIMEOUT, client.api_info(token.as_ref(), &observe))
-                .await
-                .map_err(|_| {
-                    format!(
-                        "{HUB_DESCRIBE}: {} did not describe itself within {}s",
-                        space.space,
-                        DESCRIBE_TIMEOUT.as_secs()
-                    )
-                })?
-                .map_err(|e| {
-                    format!(
-                        "{HUB_DESCRIBE}: cannot read the API of {}: {e}",
-                        space.space
-                    )
-                })?;
+        let info = tokio::time::timeout(DESCRIBE_TIMEOUT, client.api_info(token, &observe))
+            .await
+            .map_err(|_| {
+                format!(
+                    "{HUB_DESCRIBE}: {} did not describe itself within {}s",
+                    space.space,
+                    DESCRIBE_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|e| {
+                format!(
+                    "{HUB_DESCRIBE}: cannot read the API of {}: {e}",
+                    space.space
+                )
+            })?;
         let mut lines = vec![format!(
             "{} has {} endpoint(s); call them with {HUB_CALL}:",
             space.space,
