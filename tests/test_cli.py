@@ -64,14 +64,19 @@ def test_invalid_config_is_refused_at_start_with_status_2(tmp_path):
     assert done.stdout == ""
     missing = run("--config", str(tmp_path / "missing.toml"), "tools")
     assert missing.returncode == 2 and "missing.toml" in missing.stderr
-    # [spaces.*] aliases whose tools could share names are refused, naming both.
-    for text, names in (
-        ('[spaces.await]\nspace = "a/b"\n', ["spaces.await", "await_job"]),
-        ('[spaces.a]\nspace = "a/b"\n[spaces.a_b]\nspace = "c/d"\n', ["spaces.a", "spaces.a_b"]),
+    # Only what must clash is refused at load: a declared tool with a built-in's name.
+    bad.write_text('[tools.await_job]\nspace = "http://127.0.0.1:9"\napi = "/x"\n')
+    done = run("--config", str(bad), "serve", stdin="")
+    assert done.returncode == 2 and "await_job" in done.stderr, done.stderr
+    # Aliases that only could clash load (what really clashes is decided
+    # once the Spaces are read: tests/test_discovery.py).
+    for text in (
+        '[spaces.await]\nspace = "http://127.0.0.1:9"\n',
+        '[spaces.a]\nspace = "http://127.0.0.1:9"\n[spaces.a_b]\nspace = "http://127.0.0.1:9"\n',
     ):
         bad.write_text(text)
         done = run("--config", str(bad), "serve", stdin="")
-        assert done.returncode == 2 and all(n in done.stderr for n in names), done.stderr
+        assert done.returncode == 0, done.stderr
 
 
 def test_config_claude_names_this_binary(tmp_path):

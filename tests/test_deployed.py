@@ -188,7 +188,9 @@ async def test_an_app_behind_a_login_is_logged_in_to_and_again_after_it_restarts
             second = await session.call_tool("generate_image", {"prompt": "a gate again"})
             assert not second.is_error, texts(second)
             assert logins(app) == 1
-        assert PASSWORD not in errlog.read_text()
+        logged = errlog.read_text()
+        assert "generate_image" in logged and "alice" in logged, "the log holds neither the call nor the login: the check below would prove nothing"
+        assert PASSWORD not in logged
     finally:
         app.process.terminate()
         app.process.wait(timeout=20)
@@ -224,6 +226,7 @@ def test_a_password_in_the_file_is_refused_and_discover_logs_in(tmp_path):
     done = subprocess.run([binary(), "--config", str(config), "tools"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "tools.generate_image.auth.password" in done.stderr and "password_env" in done.stderr, done.stderr
+    assert "tools.generate_image.auth.password" in done.stderr  # the refusal was written, without the password
     assert "hunter2" not in done.stderr
 
     app = start_app("login-discover", "sanasprint", tmp_path, extra=["--auth", f"alice:{PASSWORD}"])
@@ -242,7 +245,8 @@ def test_a_password_in_the_file_is_refused_and_discover_logs_in(tmp_path):
         called = subprocess.run([binary(), "--config", str(config), "call", "generate_image", "prompt=a door",
                                  "--output-dir", str(tmp_path / "called")], capture_output=True, text=True, timeout=120)
         assert called.returncode == 0, called.stderr
-        assert "saved to" in called.stdout and PASSWORD not in called.stdout + called.stderr
+        assert "saved to" in called.stdout, called.stdout
+        assert PASSWORD not in called.stdout + called.stderr
     finally:
         app.process.terminate()
         app.process.wait(timeout=20)

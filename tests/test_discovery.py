@@ -187,3 +187,49 @@ async def test_a_space_redeployed_under_the_server_is_read_again(apps):
     finally:
         if first.process.poll() is None:
             first.process.terminate()
+
+
+async def test_aliases_one_the_start_of_another_load_and_file_order_decides_a_real_clash(apps, tmp_path):
+    # `lab` and `lab_parallel` both read the jobs app: lab's /parallel_steps
+    # and lab_parallel's /steps both become `lab_parallel_steps`, a real
+    # clash; `chat` and `chat_x` only look alike. Once this config exited 2.
+    extra = (
+        f'\n[spaces.lab]\nspace = "{apps.jobs.url}"\n'
+        f'\n[spaces.lab_parallel]\nspace = "{apps.jobs.url}"\n'
+        f'\n[spaces.chat]\nspace = "{apps.chat.url}"\n'
+        f'\n[spaces.chat_x]\nspace = "{apps.chat.url}"\n'
+    )
+    config = write_config(apps.tmp, local_config(apps, extra))
+    env = {**os.environ, **fresh_cache()}
+    run = subprocess.run(
+        [binary(), "--config", str(config), "tools"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    tools = {t["name"]: t for t in json.loads(run.stdout)["tools"]}
+    assert {
+        "lab_steps", "lab_parallel_steps", "lab_quota",
+        "lab_parallel_parallel_steps", "lab_parallel_quota",
+        "chat_respond", "chat_x_respond",
+    } <= set(tools), sorted(tools)
+    # The first table in the file keeps the name.
+    assert "/parallel_steps" in tools["lab_parallel_steps"]["description"], tools["lab_parallel_steps"]
+    warnings = [line for line in run.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1, run.stderr
+    for part in ["lab_parallel_steps", "[spaces.lab] endpoint /parallel_steps",
+                 "[spaces.lab_parallel] endpoint /steps", "rename one of the two aliases"]:
+        assert part in warnings[0], warnings[0]
+    # The server lists the same tools, and logs the same warning.
+    errlog = tmp_path / "serve.log"
+
+    async with mcp_session(config, env=fresh_cache(), errlog=errlog) as session:
+        listed = {t.name for t in (await session.list_tools()).tools}
+    assert set(tools) == listed - {"await_job", "cancel_job"}
+    assert "[spaces.lab] endpoint /parallel_steps" in errlog.read_text()
+
+
+def test_the_hub_tools_alone_are_a_config(apps):
+    config = write_config(apps.tmp, "[hub]\ntools = true\n")
+    run = subprocess.run([binary(), "--config", str(config), "tools"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    names = [t["name"] for t in json.loads(run.stdout)["tools"]]
+    assert names == ["hub_search_spaces", "hub_describe_space", "hub_call_space"], names

@@ -478,3 +478,64 @@ async def test_the_fleet_rides_out_a_store_restart_with_clear_errors(apps, redis
     for r in fleet.replicas:
         assert r.process.poll() is None, r.logs()
         assert "panicked" not in r.logs()
+
+
+def wire_equal_form(result: dict) -> str:
+    """A result as JSON text, with what differs between two calls of the same
+    tool (each call saves its files under new names) put aside, and nothing
+    else: every number is kept as the JSON has it."""
+    import re
+
+    text = json.dumps(result, sort_keys=True)
+    text = re.sub(r"spaces-mcp://outputs/[^\"\s)]+", "spaces-mcp://outputs/FILE", text)
+    text = re.sub(r"/[^\"\s]*/spaces-mcp/[^\"\s)]+", "SAVED-PATH", text)
+    text = re.sub(r"\b\d{13}-\d+-\d+-", "STAMP-", text)
+    return re.sub(r"gradio_api/file=[^\"\s)]+", "gradio_api/file=FILE", text)
+
+
+async def test_a_result_read_through_another_replica_is_the_direct_answer(apps, redis, tmp_path):
+    # A text, an image and an audio result, each first as a direct answer,
+    # then as a task run through replica A and read through replica B: the
+    # same JSON, annotations (0.8, not 0.800000011920929), links and
+    # structuredContent included. One slot for the kitchen app: a call
+    # behind a slow one waits in line past the task grace, so it becomes a
+    # task however quick its own work is.
+    shared = tmp_path / "shared"
+    tools = "".join(
+        f'\n[tools.{name}]\nspace = "{apps.kitchen.url}"\napi = "/{name}"\n' for name in ("words", "big_image", "long_audio")
+    )
+    config = write_config(tmp_path, "\n".join([
+        "[settings]", f'store = "{redis.url}"', f"store_lease = {LEASE}", f'output_dir = "{shared}"',
+        "space_concurrency = 1", "detach_after = 30", 'content = "rich"', tools,
+    ]))
+    a, b = replica(config, tmp_path), replica(config, tmp_path)
+    try:
+        calls = [
+            ("words", {"text": "one two three four", "delay": 0.3}),
+            ("big_image", {"side": 320}),
+            ("long_audio", {"seconds": 2}),
+        ]
+        kinds = set()
+        for tool, arguments in calls:
+            async with Client(a.url + "/mcp", mode="2026-07-28") as client:
+                direct = (await client.call_tool(tool, arguments)).model_dump(by_alias=True, exclude_none=True, mode="json")
+            hold = asyncio.create_task(asyncio.to_thread(
+                tasks_client, a.url, "call", "words", json.dumps({"text": "hold the slot now", "delay": 0.3})))
+            await asyncio.sleep(0.3)
+            created = (await asyncio.to_thread(tasks_client, a.url, "call", tool, json.dumps(arguments)))["ok"]
+            assert created.get("resultType") == "task" or "taskId" in created, created
+            polled = (await asyncio.to_thread(tasks_client, b.url, "poll", created["taskId"], "30"))["ok"]
+            await hold
+            assert polled["status"] == "completed", polled
+            through_store = polled["result"]
+            kinds |= {block["type"] for block in through_store["content"]}
+            assert "0.800000011920929" not in json.dumps(through_store), through_store
+            # The direct answer's own keys and numbers, and nothing more.
+            assert wire_equal_form(through_store) == wire_equal_form(
+                {k: v for k, v in direct.items() if k in through_store}
+            ), (tool, direct, through_store)
+            assert set(through_store) <= set(direct) | {"_meta"}, (set(through_store), set(direct))
+        assert {"text", "image", "audio", "resource_link"} <= kinds, kinds
+    finally:
+        a.stop()
+        b.stop()

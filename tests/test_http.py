@@ -284,14 +284,14 @@ async def test_long_call_keeps_its_session(serve, apps):
 
 
 async def test_disconnect_cancels_the_call(serve, apps):
-    extra = slow_tool(apps)
-    server = serve(extra)
+    server = serve(config_text=tasks_tools(apps))
+    job = label()
     with anyio.move_on_after(2):
         async with legacy(server.url) as session:
-            await session.call_tool("slow", {"seconds": 8})
-    deadline = time.monotonic() + 10
-    while "cancelled by the client" not in server.logs() and time.monotonic() < deadline:
-        await anyio.sleep(0.2)
+            await session.call_tool("slow_compute", {"seconds": 8, "label": job})
+    # Proved on the Space: its job was cancelled, and never ran to its end.
+    await wait_for_event(apps.tasks, job, "cancelled", 10)
+    assert "end" not in {e["event"] for e in events(apps.tasks, job)}, events(apps.tasks, job)
     assert "call cancelled by the client" in server.logs()
 
 
@@ -380,16 +380,21 @@ async def test_sigterm_lets_calls_finish_then_exits_0(serve, apps):
 
 
 async def test_sigterm_cancels_calls_past_the_grace_period(serve, apps):
-    extra = slow_tool(apps)
-    server = serve(extra, args=["--shutdown-grace", "1"])
+    server = serve(config_text=tasks_tools(apps), args=["--shutdown-grace", "1"])
+    job = label()
     started = time.monotonic()
     with anyio.move_on_after(15):
+        # The server goes away under the client: the client's own teardown
+        # errors are not what this test is about; the Space's job is.
         with contextlib.suppress(Exception):
             async with streamable(server.url) as session:
                 async with anyio.create_task_group() as group:
-                    group.start_soon(session.call_tool, "slow", {"seconds": 30})
-                    await call_in_flight(server)
+                    group.start_soon(session.call_tool, "slow_compute", {"seconds": 30, "label": job})
+                    await wait_for_event(apps.tasks, job, "tick")
                     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=20) == 0
     assert time.monotonic() - started < 15
+    # The Space's job was stopped, not left to run its 30 s.
+    await wait_for_event(apps.tasks, job, "cancelled", 10)
+    assert "end" not in {e["event"] for e in events(apps.tasks, job)}, events(apps.tasks, job)
     assert "grace period over" in server.logs()

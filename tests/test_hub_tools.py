@@ -85,6 +85,20 @@ async def test_search_finds_running_gradio_spaces_the_config_allows(hub):
     assert "runtime" in search["query"]["expand"] and "cardData" in search["query"]["expand"]
 
 
+async def test_a_denied_space_does_not_make_the_answer_short(hub):
+    # Asked for 2: the Hub's best are the paused carol (left out), the denied
+    # mallory, then alice and bob. The deny list runs before the limit, and
+    # the answer says how many it left out. HF_ENDPOINT is read with one rule:
+    # blanks and a trailing slash around it are nothing.
+    env = {**hub["env"], "HF_ENDPOINT": f' {hub["env"]["HF_ENDPOINT"]}/ '}
+    async with mcp_session(hub["config"], env=env) as session:
+        found = await session.call_tool("hub_search_spaces", {"query": "paint", "limit": 2})
+    assert not found.is_error, texts(found)
+    assert [s["id"] for s in found.structured_content["spaces"]] == ["alice/painter", "bob/speaker"]
+    assert found.structured_content["left_out_by_allow_deny"] == 1
+    assert "1 more matched, left out" in texts(found) and "allow/deny" in texts(found), texts(found)
+
+
 async def test_describe_then_call_a_space_as_a_configured_tool(hub, apps):
     before = len(apps.sana.requests())
     async with mcp_session(hub["config"], env=hub["env"]) as session:

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
@@ -204,12 +205,17 @@ async def test_finished_jobs_expire_and_the_store_keeps_at_most_its_cap(apps, tm
     config = write_config(apps.tmp, tasks_tools(apps, settings))
     errlog = tmp_path / "server.log"
     async with mcp_session(config, env=dict(os.environ, RUST_LOG="spaces_mcp=info"), errlog=errlog) as session:
-        ids = []
-        for n in range(3):
-            first = await session.call_tool("slow_compute", {"seconds": 1.5, "label": label()})
+        ids, jobs = [], [label() for _ in range(3)]
+        for job in jobs:
+            first = await session.call_tool("slow_compute", {"seconds": 1.5, "label": job})
             ids.append(first.structured_content["job_id"])
-        # All three end; the store keeps two: the oldest went first.
-        await anyio.sleep(2)
+        # All three end; the store keeps two: the oldest went first. Waited
+        # for, not slept on: the Space's jobs end, then the store says so.
+        for job in jobs:
+            await wait_for_event(apps.tasks, job, "end", 10)
+        with anyio.fail_after(10):
+            while "job store full" not in Path(errlog).read_text():
+                await anyio.sleep(0.05)
         oldest = await session.call_tool("await_job", {"job_id": ids[0]})
         assert oldest.is_error and "there is no job" in texts(oldest), texts(oldest)
         for job_id in ids[1:]:
@@ -312,7 +318,12 @@ async def test_the_space_line_is_fair_between_callers(apps, tmp_path):
             with anyio.fail_after(20):
                 while not [e for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs]:
                     await anyio.sleep(0.05)
-            await anyio.sleep(0.2)  # the other five are in line by now
+            # The other five are in the server, waiting for the one slot:
+            # waited for (the server's own count), not assumed after a sleep.
+            async with httpx.AsyncClient(timeout=5) as http:
+                with anyio.fail_after(20):
+                    while (await http.get(server.url + "/health")).json()["calls_in_flight"] < len(heavy_jobs):
+                        await anyio.sleep(0.05)
             group.start_soon(call, {"X-HF-Authorization": "Bearer hf_light"}, light_job)
     finally:
         server.stop()

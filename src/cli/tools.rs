@@ -11,6 +11,12 @@ use crate::config::Config;
 pub(super) async fn run(config: &Config) -> Result<ExitCode, CliError> {
     let services = Engine::new(config);
     services.discovery.start(config);
-    services.runner.registry().first_reads_done().await;
+    let registry = services.runner.registry();
+    registry.first_reads_done().await;
+    // Tools left out for a name another holds: the same words the server
+    // logs, here where the person looking at the list sees them.
+    for clash in registry.clashes() {
+        eprintln!("spaces-mcp: warning: {clash}");
+    }
     print_json(&json!({ "tools": services.runner.registry().definitions() }))
 }

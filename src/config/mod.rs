@@ -134,10 +134,11 @@ impl Config {
             .map(|(name, client)| v.client(name, client))
             .collect::<Result<IndexMap<_, _>, _>>()?;
         settings.hub = v.hub(raw.hub)?;
-        if raw.tools.is_empty() && raw.spaces.is_empty() {
+        // The Hub tools alone are a valid config: they call any Space.
+        if raw.tools.is_empty() && raw.spaces.is_empty() && !settings.hub.tools {
             return Err(v.invalid(
                 "tools",
-                "no tool is defined: add a [tools.<name>] table (or a [spaces.<alias>] table)",
+                "no tool is defined: add a [tools.<name>] table, a [spaces.<alias>] table, or [hub] tools = true",
             ));
         }
         let mut logins = Vec::new();
@@ -162,7 +163,6 @@ impl Config {
             spaces.push(space);
         }
         let logins = v.logins_agree(logins)?;
-        v.aliases_apart(&spaces)?;
         let prompts = raw
             .prompts
             .into_iter()

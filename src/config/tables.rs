@@ -211,43 +211,6 @@ impl Validator<'_> {
         }
     }
 
-    /// `[spaces.*]` tools are named `<alias>_<endpoint>`: an alias that
-    /// starts another alias (`a` and `a_b`: `a`'s `/b_echo` is `a_b`'s
-    /// `/echo`) or a built-in tool's name (`await` and `await_job`) could give
-    /// two tools one name, one silently replacing the other. Refused, naming
-    /// both.
-    pub(super) fn aliases_apart(&self, spaces: &[SpaceConfig]) -> Result<(), ConfigError> {
-        let starts = |alias: &str, name: &str| {
-            name.len() > alias.len() + 1
-                && name.starts_with(alias)
-                && name.as_bytes()[alias.len()] == b'_'
-        };
-        for space in spaces {
-            let alias = space.alias.as_str();
-            if let Some(builtin) = RESERVED_TOOL_NAMES.iter().find(|b| starts(alias, b)) {
-                return Err(self.invalid(
-                    format!("spaces.{alias}"),
-                    format!(
-                        "its tools are named {alias}_<endpoint>, and an endpoint /{} would take the name of the built-in tool {builtin}; choose another alias",
-                        &builtin[alias.len() + 1..]
-                    ),
-                ));
-            }
-            if let Some(other) = spaces.iter().find(|o| starts(alias, &o.alias)) {
-                return Err(self.invalid(
-                    format!("spaces.{alias}"),
-                    format!(
-                        "its tools ({alias}_<endpoint>) and those of [spaces.{}] ({}_<endpoint>) can take the same names (an endpoint /{}_x of one is /x of the other); rename one of the two aliases",
-                        other.alias,
-                        other.alias,
-                        &other.alias[alias.len() + 1..]
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     pub(super) fn space_alias(
         &self,
         alias: String,

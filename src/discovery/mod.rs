@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::config::{Config, SpaceConfig, ToolConfig};
 use crate::fleet::Fleet;
 use crate::gradio::{ApiInfo, HfToken, SpacePool, SpaceRef};
+use crate::tools::claims::Claimant;
 use crate::tools::derive::from_endpoint;
 use crate::tools::{InputsState, Registry};
 
@@ -38,7 +39,8 @@ pub(crate) struct Discovery {
 struct Group {
     space: SpaceRef,
     tools: Vec<ToolConfig>,
-    aliases: Vec<SpaceConfig>,
+    /// The `[spaces.*]` tables of the Space, each with its place in the file.
+    aliases: Vec<(usize, SpaceConfig)>,
     send_hf_token: bool,
 }
 
@@ -65,11 +67,11 @@ fn groups(config: &Config) -> Vec<Group> {
             None,
         ));
     }
-    for alias in &config.spaces {
+    for (order, alias) in config.spaces.iter().enumerate() {
         keys.push((
             group(&alias.space, alias.send_hf_token),
             None,
-            Some(alias.clone()),
+            Some((order, alias.clone())),
         ));
     }
     for (key, tool, alias) in keys {
@@ -123,12 +125,11 @@ impl Discovery {
     /// A Space not in the cache is a first read: the registry holds a
     /// client's first list back for it, up to `discovery_wait`.
     pub(crate) fn start(&self, config: &Config) {
-        let declared: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
         let deadline = tokio::time::Instant::now() + config.settings.discovery_wait;
         for group in groups(config) {
             let first = match cache::load(&group.space) {
                 Some(info) => {
-                    self.apply(&group, &info, &declared);
+                    self.apply(&group, &info);
                     false
                 }
                 None => {
@@ -137,17 +138,16 @@ impl Discovery {
                 }
             };
             let discovery = self.clone();
-            let declared = declared.clone();
             tokio::spawn(async move {
                 // Another replica's reading, if there is one, serves at once;
                 // the Space is read again all the same.
                 let mut pending = first;
                 if pending && let Some(info) = discovery.shared(&group.space).await {
-                    discovery.apply(&group, &info, &declared);
+                    discovery.apply(&group, &info);
                     discovery.registry.first_read_ended();
                     pending = false;
                 }
-                discovery.refresh(&group, &declared).await;
+                discovery.refresh(&group).await;
                 if pending {
                     discovery.registry.first_read_ended();
                 }
@@ -157,14 +157,13 @@ impl Discovery {
 
     /// Reads every Space now, in parallel (for `spaces-mcp tools` and `call`).
     pub(crate) async fn read_all(&self, config: &Config) {
-        let declared: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
         let groups = groups(config);
-        let refreshes = groups.iter().map(|group| self.refresh(group, &declared));
+        let refreshes = groups.iter().map(|group| self.refresh(group));
         futures_util::future::join_all(refreshes).await;
     }
 
     /// Reads one Space and updates its tools.
-    async fn refresh(&self, group: &Group, declared: &[String]) {
+    async fn refresh(&self, group: &Group) {
         let work = async {
             let client = self.pool.client(&group.space)?;
             let token = self.token.as_ref().filter(|_| group.send_hf_token);
@@ -175,7 +174,7 @@ impl Discovery {
                 cache::store(&group.space, &info);
                 self.share(&group.space, &info).await;
                 tracing::info!(space = %group.space, endpoints = info.named_endpoints.len(), "read the Space's API");
-                self.apply(group, &info, declared);
+                self.apply(group, &info);
             }
             failure => {
                 let why = match failure {
@@ -195,7 +194,7 @@ impl Discovery {
     }
 
     /// Turns a Space's API into its tools.
-    fn apply(&self, group: &Group, info: &ApiInfo, declared: &[String]) {
+    fn apply(&self, group: &Group, info: &ApiInfo) {
         let registry = &self.registry;
         for tool in &group.tools {
             match info.named_endpoints.get(&tool.api) {
@@ -215,28 +214,16 @@ impl Discovery {
                 }
             }
         }
-        for alias in &group.aliases {
-            let mut endpoints: Vec<_> = info
-                .named_endpoints
-                .iter()
-                .filter(|(_, e)| e.is_public())
-                .collect();
-            endpoints.sort_by(|a, b| a.0.cmp(b.0));
-            let mut named: std::collections::HashMap<String, &str> = Default::default();
-            for (api, endpoint) in endpoints {
-                let tool = alias.tool(api);
-                // A tool the config declares by name wins over a generated one.
-                if declared.contains(&tool.name) {
-                    continue;
-                }
-                // Two endpoints whose names become one tool name (cut at 64
-                // characters, or alike once made plain): the first keeps it.
-                if let Some(first) = named.insert(tool.name.clone(), api) {
-                    tracing::warn!(space = %alias.space, tool = %tool.name, first, skipped = %api, "two endpoints give one tool name: the first keeps it");
-                    named.insert(tool.name.clone(), first);
-                    continue;
-                }
-                registry.put(from_endpoint(&tool, endpoint), InputsState::Known);
+        for (order, alias) in &group.aliases {
+            // Who keeps a name two endpoints want (two tables, or two
+            // endpoints alike once made plain) is the registry's to decide.
+            for (api, endpoint) in info.named_endpoints.iter().filter(|(_, e)| e.is_public()) {
+                let claimant = Claimant {
+                    order: *order,
+                    alias: alias.alias.clone(),
+                    api: api.clone(),
+                };
+                registry.put_generated(from_endpoint(&alias.tool(api), endpoint), claimant);
             }
         }
     }

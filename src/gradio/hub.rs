@@ -31,10 +31,42 @@ struct Runtime {
 /// How long the Hub may take to answer.
 const HUB_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The Hub every Hugging Face client talks to unless told otherwise.
+const DEFAULT_HUB: &str = "https://huggingface.co";
+
+/// Where the Hub is: `HF_ENDPOINT`, read here and nowhere else, with one
+/// rule: surrounding blanks and trailing slashes are dropped, and an empty
+/// value (common in container environments) is no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HubEndpoint {
+    /// The base URL, without a trailing slash.
+    pub(crate) base: String,
+    /// Another Hub than huggingface.co was named.
+    pub(crate) custom: bool,
+}
+
+impl HubEndpoint {
+    pub(crate) fn from_env() -> HubEndpoint {
+        HubEndpoint::from_value(std::env::var("HF_ENDPOINT").ok().as_deref())
+    }
+
+    pub(crate) fn from_value(value: Option<&str>) -> HubEndpoint {
+        match value.map(|v| v.trim().trim_end_matches('/')) {
+            Some(base) if !base.is_empty() => HubEndpoint {
+                base: base.to_string(),
+                custom: true,
+            },
+            _ => HubEndpoint {
+                base: DEFAULT_HUB.to_string(),
+                custom: false,
+            },
+        }
+    }
+}
+
 /// The Hub's verdict on `id` (`owner/name`).
 pub(crate) async fn verdict(http: &reqwest::Client, id: &str, token: Option<&HfToken>) -> Verdict {
-    let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
-    let url = format!("{}/api/spaces/{id}/runtime", endpoint.trim_end_matches('/'));
+    let url = format!("{}/api/spaces/{id}/runtime", HubEndpoint::from_env().base);
     let mut request = http.get(&url).timeout(HUB_TIMEOUT);
     let safe = url::Url::parse(&url).is_ok_and(|u| super::space::may_carry_token(&u));
     if let Some(value) = token.filter(|_| safe).and_then(HfToken::header_value) {
@@ -127,5 +159,28 @@ mod tests {
             panic!()
         };
         assert!(paused.contains("paused") && paused.contains("https://huggingface.co/spaces/a/b"));
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::HubEndpoint;
+
+    #[test]
+    fn hf_endpoint_has_one_rule() {
+        for unset in [None, Some(""), Some("   "), Some("/")] {
+            let hub = HubEndpoint::from_value(unset);
+            assert_eq!(hub.base, "https://huggingface.co", "{unset:?}");
+            assert!(!hub.custom, "{unset:?}");
+        }
+        for (value, base) in [
+            ("https://hub.example", "https://hub.example"),
+            ("https://hub.example/", "https://hub.example"),
+            (" http://127.0.0.1:9000// ", "http://127.0.0.1:9000"),
+        ] {
+            let hub = HubEndpoint::from_value(Some(value));
+            assert_eq!(hub.base, base);
+            assert!(hub.custom);
+        }
     }
 }

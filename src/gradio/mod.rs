@@ -35,6 +35,7 @@ pub(crate) use body::MAX_DESCRIPTION_BYTES;
 pub(crate) use client::{Run, SpaceClient};
 pub(crate) use events::follow;
 pub(crate) use files::Fetched;
+pub(crate) use hub::HubEndpoint;
 pub(crate) use login::{Login, PasswordSource};
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;

@@ -168,20 +168,16 @@ impl HubTools {
         };
         let found = self
             .hub
-            .search(&search)
+            .search(&search, |id| self.settings.allows(id))
             .await
             .map_err(|e| format!("{HUB_SEARCH} failed: {e}. Try again, or another query."))?;
-        let found: Vec<_> = found
-            .into_iter()
-            .filter(|s| self.settings.allows(&s.id))
-            .collect();
         let mut lines = vec![format!(
             "{} running Gradio Space(s) for {:?}:",
-            found.len(),
+            found.spaces.len(),
             search.text
         )];
         let mut spaces = Vec::new();
-        for s in &found {
+        for s in &found.spaces {
             let title = clean_text(&s.title, 100);
             let summary = s.summary.as_deref().map(|t| clean_text(t, 200));
             lines.push(format!(
@@ -199,7 +195,16 @@ impl HubTools {
                 "state": s.state, "summary": summary,
             }));
         }
-        Ok((lines.join("\n"), json!({ "spaces": spaces })))
+        if found.denied > 0 {
+            lines.push(format!(
+                "({} more matched, left out: this server's [hub] allow/deny lists do not let its Hub tools use them.)",
+                found.denied
+            ));
+        }
+        Ok((
+            lines.join("\n"),
+            json!({ "spaces": spaces, "left_out_by_allow_deny": found.denied }),
+        ))
     }
 
     /// Counts `id` among the caller's distinct Spaces of the last hour, or

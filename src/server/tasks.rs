@@ -20,7 +20,7 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
-use crate::call::background::{BackgroundCalls, Detached, JobError, result_of};
+use crate::call::background::{BackgroundCalls, Detached, JobError, result_of, wire_json};
 use crate::call::progress::ProgressSink;
 use crate::call::{CallOptions, RunError};
 use crate::config::{TaskSupport, ToolConfig};
@@ -219,8 +219,18 @@ pub(super) fn detailed(job: &Job, ttl: Duration, timeout: Duration) -> DetailedT
     };
     let payload = match &job.state {
         JobState::Working => TaskPayload::Working,
-        JobState::Completed(result) => TaskPayload::Completed {
-            result: object(result),
+        // What the store holds passes the same gate as `tasks/result`
+        // (a shared store is a trust boundary), in the answer's own JSON.
+        JobState::Completed(result) => match result_of(result).map(|r| wire_json(&r)) {
+            Some(Ok(result)) => TaskPayload::Completed {
+                result: object(&result),
+            },
+            _ => TaskPayload::Failed {
+                error: object(&json!({
+                    "code": -32603,
+                    "message": format!("the kept result of job {} is unreadable", job.id),
+                })),
+            },
         },
         JobState::Failed(error) => TaskPayload::Failed {
             error: object(error),
@@ -481,7 +491,7 @@ mod tests {
         assert!(working.created_at.ends_with('Z'));
 
         let result = CallToolResult::error(vec![ContentBlock::text("the Space failed")]);
-        job.state = JobState::Completed(serde_json::to_value(&result).unwrap());
+        job.state = JobState::Completed(wire_json(&result).unwrap());
         job.updated = job.created + Duration::from_secs(5);
         let detailed = detailed(&job, ttl, timeout);
         assert_eq!(detailed.status(), TaskStatus::Completed);

@@ -8,6 +8,7 @@
 //! whose inputs come from their Space change once it has been read.
 
 pub(crate) mod arguments;
+pub(crate) mod claims;
 pub(crate) mod derive;
 pub(crate) mod prompts;
 mod schema;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::{Config, ToolConfig};
+use claims::{Claimant, Claimed, Claims, Clash};
 
 pub(crate) use arguments::{check_arguments, output_names, positional_data};
 
@@ -72,6 +74,10 @@ pub(crate) struct Registry {
     /// Some tools come from what Spaces say of themselves (`[spaces]` tables,
     /// tools without inputs), which may change when a Space is redeployed.
     from_spaces: bool,
+    /// Who holds each name a `[spaces.*]` table generates.
+    claims: std::sync::Mutex<Claims>,
+    /// The generated tools left out for a name another holds, each once.
+    clashes: std::sync::Mutex<Vec<Clash>>,
 }
 
 /// How long a settled list holds when some tools come from Spaces: the age
@@ -113,6 +119,11 @@ impl Registry {
             declared_prompts: config.prompts.clone(),
             from_spaces: !config.spaces.is_empty()
                 || config.tools.iter().any(|t| t.inputs_from_space),
+            claims: std::sync::Mutex::new(Claims::new(
+                crate::naming::builtin::ALL,
+                config.tools.iter().map(|t| t.name.clone()).collect(),
+            )),
+            clashes: std::sync::Mutex::default(),
         };
         for tool in &config.tools {
             let state = if tool.inputs_from_space {
@@ -213,6 +224,43 @@ impl Registry {
             self.prompt_version.send_modify(|v| *v += 1);
         }
         changed
+    }
+
+    /// Adds a tool that a `[spaces.*]` table generates from an endpoint,
+    /// when the name is the table's to take (`claims`); a tool left out, or
+    /// replaced, is told once as a warning and kept in [`Registry::clashes`].
+    pub(crate) fn put_generated(&self, config: ToolConfig, claimant: Claimant) {
+        let outcome = self
+            .claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .claim(&config.name, claimant);
+        match outcome {
+            Claimed::Granted => {
+                self.put(config, InputsState::Known);
+            }
+            Claimed::TakenOver(clash) => {
+                self.note(clash);
+                self.put(config, InputsState::Known);
+            }
+            Claimed::Refused(clash) => self.note(clash),
+        }
+    }
+
+    fn note(&self, clash: Clash) {
+        let mut clashes = self.clashes.lock().unwrap_or_else(|p| p.into_inner());
+        if !clashes.contains(&clash) {
+            tracing::warn!("{clash}");
+            clashes.push(clash);
+        }
+    }
+
+    /// The generated tools left out so far, and why.
+    pub(crate) fn clashes(&self) -> Vec<Clash> {
+        self.clashes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<RegisteredTool>> {

@@ -30,8 +30,8 @@ mod limits;
 mod stored;
 
 pub(crate) use limits::{JobLimits, LimitReached};
-pub(crate) use stored::result_of;
 use stored::to_json;
+pub(crate) use stored::{result_of, wire_json};
 
 use super::progress::{LogSink, ProgressSink};
 use super::{CallOptions, RunError, Runner};

@@ -8,9 +8,17 @@ use serde_json::{Value, json};
 use super::INTERNAL_ERROR;
 use crate::jobs::JobState;
 
+/// A result as JSON, the same numbers a client reads in the direct answer.
+/// Through text, not `serde_json::to_value`: that widens rmcp's 32-bit
+/// floats (an annotation's priority 0.8 became 0.800000011920929), while
+/// text keeps their shortest form, as the answer on the wire has it.
+pub(crate) fn wire_json(result: &CallToolResult) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(&serde_json::to_string(result)?)
+}
+
 /// A finished call's result, as the job keeps it.
 pub(super) fn to_json(result: &CallToolResult) -> JobState {
-    match serde_json::to_value(result) {
+    match wire_json(result) {
         Ok(value) => JobState::Completed(value),
         Err(e) => JobState::Failed(json!({
             "code": INTERNAL_ERROR,
@@ -65,6 +73,26 @@ fn sanitize(result: &mut CallToolResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_result_reads_back_as_the_direct_answer_byte_for_byte() {
+        let direct = r#"{"content":[{"type":"image","data":"AAAA","mimeType":"image/png","annotations":{"audience":["user","assistant"],"priority":1.0}},{"type":"text","text":"a","annotations":{"audience":["user","assistant"],"priority":0.8}},{"type":"resource_link","uri":"spaces-mcp://outputs/x.wav","name":"x.wav","annotations":{"audience":["user"],"priority":0.3}}],"structuredContent":{"seed":0.1,"n":3},"isError":false}"#;
+        let result: CallToolResult = serde_json::from_str(direct).unwrap();
+        let answer = serde_json::to_string(&result).unwrap();
+        let JobState::Completed(kept) = to_json(&result) else {
+            panic!("not kept");
+        };
+        // What a store holds (text), read back by another replica.
+        let stored = serde_json::to_string(&kept).unwrap();
+        assert!(!stored.contains("0.800000011920929"), "{stored}");
+        let back: Value = serde_json::from_str(&stored).unwrap();
+        let read = result_of(&back).unwrap();
+        assert_eq!(serde_json::to_string(&read).unwrap(), answer);
+        assert_eq!(
+            serde_json::to_string(&wire_json(&read).unwrap()).unwrap(),
+            answer
+        );
+    }
 
     #[test]
     fn a_forged_stored_result_keeps_only_what_a_call_makes() {
