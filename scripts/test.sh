@@ -7,7 +7,8 @@
 # build, the Rust unit tests, the MCP conformance suite (npm brings it and
 # Node 22), the packaging checks (scripts/packaging.sh), a Valkey/Redis server
 # for the fleet tests (scripts/store.sh: Debian's redis-server when none is
-# installed), then the integration tests. Nothing here reaches
+# installed), Debian's chromium and the view's npm packages (scripts/view.sh),
+# then the integration tests. Nothing here reaches
 # beyond the package registries and 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 . scripts/clients.sh
 . scripts/store.sh
+. scripts/view.sh
 
 echo "== cargo build"
 cargo build --locked --quiet

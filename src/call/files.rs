@@ -2,7 +2,11 @@
 //! Space. An http(s) URL is passed on for the Space to fetch (Gradio accepts
 //! a URL as a file's path); a `data:` URI is decoded and uploaded; a local
 //! path is uploaded only when it lies, links resolved, inside a folder the
-//! config allows (`input_dirs`), so no `..` or symlink reaches anything else.
+//! config allows (`input_dirs`), so no `..` or symlink reaches anything else;
+//! a `spaces-mcp://outputs/…` or `spaces-mcp://uploads/…` URI of the
+//! caller's own (what a call saved, what a person gave through the MCP App
+//! view) is uploaded from its owner's folder, so a result can feed the next
+//! tool. Another caller's URI is "not found", as in `resources/read`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +14,10 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Failure;
+use super::saved::{ReadError, SAVED_SCHEME, SavedFiles, UPLOAD_SCHEME};
 use crate::config::{InputConfig, ToolConfig, ValueKind, file_data_location};
 use crate::gradio::{HfToken, Observer, SpaceClient};
+use crate::jobs::Owner;
 use crate::tools::derive::is_file_node;
 use crate::tools::{Arguments, ToolError};
 
@@ -24,6 +30,7 @@ pub(super) async fn send_files(
     tool: &ToolConfig,
     arguments: &mut Arguments,
     input_dirs: &[PathBuf],
+    own: OwnFiles<'_>,
     client: &SpaceClient,
     token: Option<&HfToken>,
     observe: Observer<'_>,
@@ -68,8 +75,11 @@ pub(super) async fn send_files(
                     problem: format!("{problem}{at}"),
                 })
             };
-            let source =
-                resolve(&given, input_dirs, tool.limits.download_max_bytes).map_err(invalid)?;
+            let max = tool.limits.download_max_bytes;
+            let source = match own.bytes_of(&given, max).await {
+                Some(found) => found.map_err(invalid)?,
+                None => resolve(&given, input_dirs, max).map_err(invalid)?,
+            };
             let (path, orig_name) = match source {
                 FileSource::Url(url) => {
                     let orig = url.rsplit('/').next().unwrap_or("file").to_string();
@@ -89,6 +99,57 @@ pub(super) async fn send_files(
         }
     }
     Ok(())
+}
+
+/// The caller's own files (saved outputs and uploads), which a file input
+/// may name by URI.
+#[derive(Clone, Copy)]
+pub(super) struct OwnFiles<'a> {
+    pub(super) saved: &'a SavedFiles,
+    pub(super) owner: &'a Owner,
+}
+
+impl OwnFiles<'_> {
+    /// The bytes of `value` when it is a `spaces-mcp://` URI; `None` for
+    /// anything else.
+    async fn bytes_of(&self, value: &str, max: u64) -> Option<Result<FileSource, String>> {
+        let uri = value.trim();
+        if !uri.starts_with("spaces-mcp://") {
+            return None;
+        }
+        let path = match self.saved.path_of(self.owner, uri) {
+            Ok(path) => path,
+            Err(ReadError::NotOurs(_)) => {
+                return Some(Err(format!(
+                    "is not a file URI of this server (it takes {SAVED_SCHEME}<file> and {UPLOAD_SCHEME}<file>)"
+                )));
+            }
+            Err(_) => {
+                return Some(Err(format!(
+                    "names no file of this caller's ({uri}: it was never saved or uploaded for this caller, or has been removed)"
+                )));
+            }
+        };
+        let read = async {
+            let size = tokio::fs::metadata(&path)
+                .await
+                .map_err(|e| e.to_string())?
+                .len();
+            if size > max {
+                return Err(format!("is larger than the {max}-byte limit"));
+            }
+            let bytes = tokio::fs::read(&path).await.map_err(|e| e.to_string())?;
+            // The name as it was given: without the stamp the server put before it.
+            let stored = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = stored.splitn(4, '-').nth(3).unwrap_or(&stored);
+            let name = name.strip_prefix("upload-").unwrap_or(name).to_string();
+            Ok(FileSource::Bytes { name, bytes })
+        };
+        Some(read.await)
+    }
 }
 
 /// The JSON pointers of the strings in `value` that sit where Gradio's

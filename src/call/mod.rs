@@ -38,6 +38,7 @@ pub(crate) mod saved;
 mod schema_fit;
 pub(crate) mod shape;
 pub(crate) mod text;
+pub(crate) mod view_meta;
 
 use crate::config::{Settings, ToolConfig};
 use crate::gradio::{GradioError, HfToken, Run, SpacePool, Stage, Ticket};
@@ -67,6 +68,8 @@ pub(crate) struct Runner {
     decoding: budget::Decoding,
     /// The server's folder of saved files.
     saved_files: SavedFiles,
+    /// Files people are giving through the MCP App view, unfinished.
+    uploads: saved::uploads::Uploads,
     /// Ticks whenever a call saved files (the resource list changed).
     saved: tokio::sync::watch::Sender<u64>,
     /// Calls by outcome and slot waits, for `/metrics`.
@@ -95,6 +98,9 @@ pub(crate) struct CallOptions {
     /// The client polls for the result (an MCP task): a wait for ZeroGPU
     /// quota may take the call past its timeout (see `gpu_wait`).
     pub(crate) polled: bool,
+    /// The client shows the MCP App view: the result carries what the view
+    /// needs in `_meta` (see `view_meta`).
+    pub(crate) view: bool,
 }
 
 /// Why a call produced no result at all.
@@ -149,6 +155,7 @@ impl Runner {
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
             decoding: budget::Decoding::default(),
+            uploads: saved::uploads::Uploads::default(),
             saved: tokio::sync::watch::Sender::new(0),
             metrics: Metrics::default(),
         }
@@ -159,6 +166,21 @@ impl Runner {
     }
 
     /// The files `owner`'s calls saved, as resources.
+    /// The server's folder of saved files and uploads.
+    pub(crate) fn saved(&self) -> &SavedFiles {
+        &self.saved_files
+    }
+
+    /// The unfinished uploads of the MCP App view.
+    pub(crate) fn uploads(&self) -> &saved::uploads::Uploads {
+        &self.uploads
+    }
+
+    /// Tells whoever watches that a caller's files changed (an upload).
+    pub(crate) fn saved_changed(&self) {
+        self.saved.send_modify(|n| *n += 1);
+    }
+
     pub(crate) fn saved_files(&self, owner: &Owner) -> Vec<rmcp::model::Resource> {
         self.saved_files.list(owner)
     }
@@ -314,7 +336,7 @@ impl Runner {
         };
         self.metrics.call_ended(name, outcome);
         Ok(match result {
-            Ok(rendered) => {
+            Ok(mut rendered) => {
                 tracing::info!(
                     tool = name,
                     ms = elapsed.as_millis() as u64,
@@ -330,7 +352,11 @@ impl Runner {
                     preview_max_side: tool.limits.preview_max_side,
                     inline_max_bytes: tool.limits.inline_max_bytes,
                 };
-                let result = assemble(rendered, options.audience, limits, &self.decoding).await;
+                let files = std::mem::take(&mut rendered.files);
+                let mut result = assemble(rendered, options.audience, limits, &self.decoding).await;
+                if options.view {
+                    result.meta = Some(view_meta::of(tool, arguments, files));
+                }
                 Outcome { result }
             }
             Err(failure) => {
@@ -405,6 +431,10 @@ impl Runner {
             tool,
             &mut arguments,
             &self.settings.input_dirs,
+            files::OwnFiles {
+                saved: &self.saved_files,
+                owner: &options.owner,
+            },
             &client,
             token,
             &observe,

@@ -61,6 +61,9 @@ pub(crate) struct Rendered {
     pub(crate) media: Vec<Media>,
     /// How many files were saved.
     pub(crate) saved: usize,
+    /// Each saved file, for the MCP App view: which output, what kind, its
+    /// URI, type, size, name and address on the Space.
+    pub(crate) files: Vec<Value>,
     /// Bytes downloaded so far: all of a call's files together stay within
     /// `download_max_bytes`, however many a gallery holds.
     pub(super) downloaded: u64,
@@ -373,6 +376,10 @@ async fn render_file(
         "kind": kind.name(), "url": url, "mime_type": mime, "size": size,
         "path": path.display().to_string(), "resource": uri,
     });
+    rendered.files.push(json!({
+        "output": name, "kind": kind.name(), "uri": uri, "mime_type": mime,
+        "size": size, "name": file_name_of(&path), "url": url,
+    }));
     rendered.links.push(
         Resource::new(uri, file_name_of(&path))
             .with_mime_type(mime.clone())

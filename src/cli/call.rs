@@ -52,6 +52,7 @@ pub(super) async fn run(
         log: None,
         owner: crate::jobs::Owner::local(),
         polled: false,
+        view: false,
     };
     let outcome = services
         .runner

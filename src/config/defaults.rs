@@ -24,6 +24,8 @@ pub(super) const MAX_OUTPUT_BYTES: u64 = 1024 * 1024 * 1024 * 1024;
 /// says otherwise: its base64 is held whole until sent, and a client holds
 /// the whole answer too.
 pub(crate) const DEFAULT_RESOURCE_READ_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest file a person may give through the MCP App view.
+pub(crate) const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
 
 /// The most `job_store_max_bytes` may be.
 pub(super) const MAX_JOB_STORE_BYTES: u64 = 16 * 1024 * 1024 * 1024;

@@ -104,6 +104,9 @@ pub(crate) struct Settings {
     pub(crate) clients: IndexMap<String, ContentProfile>,
     /// The Hub tools (`[hub]`): off unless asked for.
     pub(crate) hub: HubSettings,
+    /// The MCP App view beside results, for clients that declare the
+    /// extension (`app_view`); on unless turned off.
+    pub(crate) app_view: bool,
 }
 
 /// The `[hub]` table: tools that search the Hub, describe a Space and call
@@ -176,6 +179,8 @@ pub(crate) struct SavedLimits {
     pub(crate) max_bytes: u64,
     /// The largest file one `resources/read` returns.
     pub(crate) read_max_bytes: u64,
+    /// The largest file a person may give a tool through the MCP App view.
+    pub(crate) upload_max_bytes: u64,
 }
 
 /// The bounds a single call runs within.

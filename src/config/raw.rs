@@ -119,6 +119,8 @@ pub(super) struct RawSettings {
     pub(super) store_prefix: Option<String>,
     pub(super) diagnostics: Option<bool>,
     pub(super) content: Option<String>,
+    pub(super) app_view: Option<bool>,
+    pub(super) upload_max_bytes: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Clone)]

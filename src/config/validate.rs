@@ -156,6 +156,7 @@ impl Validator<'_> {
             limits,
             store: raw.store.filter(|s| !s.trim().is_empty()),
             diagnostics: raw.diagnostics.unwrap_or(false),
+            app_view: raw.app_view.unwrap_or(true),
             content: match raw.content.as_deref() {
                 None => None,
                 Some(name) => self.content("settings.content", name)?,
@@ -217,6 +218,12 @@ impl Validator<'_> {
                     raw.resource_read_max_bytes,
                     DEFAULT_RESOURCE_READ_MAX_BYTES,
                     4096..=MAX_INLINE_BYTES,
+                )?,
+                upload_max_bytes: self.bytes_within(
+                    "settings.upload_max_bytes",
+                    raw.upload_max_bytes,
+                    DEFAULT_UPLOAD_MAX_BYTES,
+                    1024..=MAX_INLINE_BYTES,
                 )?,
             },
             discovery_wait: self.seconds_within(

@@ -13,6 +13,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use super::app_view;
 use super::notify::{ListChange, ListChanges};
 use super::{SpacesServer, request, task_id, tasks};
 use crate::call::progress::ProgressSink;
@@ -67,12 +68,29 @@ impl ServerHandler for SpacesServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         // A client that lists once gets every tool whose Space answers in time.
         self.runner.registry().first_reads_done().await;
         let mut tools = self.runner.registry().definitions();
         tools.extend(self.builtin_tools());
+        if self.shows_view(&context) {
+            // Every tool that runs a Space can return media: the view
+            // stands beside its results; the app's own tools come last.
+            tools = tools
+                .into_iter()
+                .map(|t| {
+                    let runs_a_space = self.runner.registry().get(&t.name).is_some()
+                        || t.name == crate::naming::builtin::HUB_CALL;
+                    if runs_a_space {
+                        app_view::with_view(t)
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            tools.extend(app_view::app_tools());
+        }
         let (ttl, scope) = self.list_cache_hints();
         Ok(ListToolsResult::with_all_items(tools)
             .with_ttl_ms(ttl)
@@ -161,9 +179,12 @@ impl ServerHandler for SpacesServer {
     ) -> Result<ListResourcesResult, McpError> {
         let runner = self.runner.clone();
         let owner = request::owner_of(&context);
-        let files = tokio::task::spawn_blocking(move || runner.saved_files(&owner))
+        let mut files = tokio::task::spawn_blocking(move || runner.saved_files(&owner))
             .await
             .unwrap_or_default();
+        if self.shows_view(&context) {
+            files.insert(0, app_view::resource());
+        }
         Ok(ListResourcesResult::with_all_items(files))
     }
 
@@ -173,6 +194,9 @@ impl ServerHandler for SpacesServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri == app_view::VIEW_URI {
+            return Ok(ReadResourceResult::new(vec![app_view::contents()]).into());
+        }
         let owner = request::owner_of(&context);
         match self.runner.read_saved(&owner, &request.uri).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
@@ -306,6 +330,19 @@ impl ServerHandler for SpacesServer {
         if let Some(which) = self.builtin_of(&request.name) {
             return self.call_builtin(which, request, context, options).await;
         }
+        // The view's own tools, for a client that shows it (owner checks
+        // and limits as for any call; others know no such tool).
+        if options.view
+            && let Some(result) = app_view::call(
+                &self.runner,
+                &request.name,
+                request.arguments.as_ref(),
+                &options.owner,
+            )
+            .await
+        {
+            return Ok(result.into());
+        }
         let progress = options.progress.clone();
         let tasks_client = context
             .client_capabilities()
@@ -323,6 +360,13 @@ impl ServerHandler for SpacesServer {
 }
 
 impl SpacesServer {
+    /// Whether this request's client shows the MCP App view (declared the
+    /// extension, and the config leaves it on).
+    fn shows_view(&self, context: &RequestContext<RoleServer>) -> bool {
+        self.runner.settings().app_view
+            && app_view::negotiated(context.client_capabilities().as_ref())
+    }
+
     /// Runs a tool call: as a task or job when the tool and client say so,
     /// else in its request. Configured tools and the Hub tools' calls alike.
     pub(super) async fn run_tool(

@@ -2,6 +2,7 @@
 //! transport that carries it.
 
 mod access;
+mod app_view;
 mod builtin;
 mod diagnostics;
 mod disconnect;

@@ -157,5 +157,7 @@ pub(super) fn call_options(
         log: log_level.map(|floor| outbox::log_sink(context, floor)),
         owner: owner_of(context),
         polled: false,
+        view: runner.settings().app_view
+            && super::app_view::negotiated(context.client_capabilities().as_ref()),
     }
 }

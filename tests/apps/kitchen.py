@@ -133,7 +133,14 @@ def six_images(side):
     return [(Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)), f"image {i}") for i in range(6)]
 
 
+def mirror(picture):
+    """Image to image, as an upscaler or editor Space: the picture given,
+    mirrored left to right, at its own size."""
+    return picture.transpose(Image.FLIP_LEFT_RIGHT)
+
+
 with demo:
+    gr.Button("Mirror").click(mirror, inputs=[gr.Image(label="Picture", type="pil")], outputs=[gr.Image(label="Mirrored", format="png")], api_name="mirror")
     side = gr.Number(label="Side", value=2048)
     seconds = gr.Number(label="Seconds", value=20)
     gr.Button("Big").click(big_image, inputs=[side], outputs=[gr.Image(label="Big", format="png")], api_name="big_image")

@@ -26,6 +26,7 @@ use rmcp::model::{Resource, ResourceContents};
 
 mod encode;
 mod folder;
+pub(crate) mod uploads;
 
 pub(crate) use encode::base64_of;
 use encode::encode_file;
@@ -37,6 +38,10 @@ use crate::jobs::Owner;
 
 /// The URI prefix of saved files, under which `resources/read` serves them.
 pub(crate) const SAVED_SCHEME: &str = "spaces-mcp://outputs/";
+
+/// The URI prefix of files a person gave through the MCP App view: kept in
+/// the same owner's folder, under the same bounds, as saved files.
+pub(crate) const UPLOAD_SCHEME: &str = "spaces-mcp://uploads/";
 
 /// The folder inside `output_dir` that is the server's own.
 const OWN_FOLDER: &str = "spaces-mcp";
@@ -61,12 +66,20 @@ const MAX_LISTED: usize = 1000;
 /// file's base64 until it is sent.
 pub(crate) const CONCURRENT_READS: usize = 2;
 
+/// The file name a saved file's or an upload's URI names.
+fn file_name_in(uri: &str) -> Option<&str> {
+    uri.strip_prefix(SAVED_SCHEME)
+        .or_else(|| uri.strip_prefix(UPLOAD_SCHEME))
+}
+
 /// Why a saved file could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReadError {
     #[error("no saved file {0}: it was never saved here for this caller, or has been removed")]
     NotFound(String),
-    #[error("{0} is not a saved file's URI (spaces-mcp://outputs/<file>)")]
+    #[error(
+        "{0} is not a saved file's URI (spaces-mcp://outputs/<file> or spaces-mcp://uploads/<file>)"
+    )]
     NotOurs(String),
     #[error(
         "{uri} is {size} bytes, over the {max} bytes one resources/read returns (resource_read_max_bytes in spaces.toml); on the server it is {path}"
@@ -283,23 +296,8 @@ impl SavedFiles {
         owner: &Owner,
         uri: &str,
     ) -> Result<ResourceContents, ReadError> {
-        let name = uri
-            .strip_prefix(SAVED_SCHEME)
-            .ok_or_else(|| ReadError::NotOurs(uri.to_string()))?;
-        // A plain name: no separators, no `..`, not hidden (partial files).
-        if name.is_empty()
-            || name.starts_with('.')
-            || name.contains(['/', '\\', '\0'])
-            || name.contains("..")
-            || !self.is_ours()
-        {
-            return Err(ReadError::NotFound(uri.to_string()));
-        }
-        let dir = self.owner_dir(owner);
-        if !real_dir(&dir) {
-            return Err(ReadError::NotFound(uri.to_string()));
-        }
-        let path = dir.join(name);
+        let path = self.path_of(owner, uri)?;
+        let name = file_name_in(uri).unwrap_or_default();
         let _permit = self
             .reads
             .acquire()
@@ -313,6 +311,58 @@ impl SavedFiles {
                 source: io::Error::other(e),
             })??;
         Ok(ResourceContents::blob(blob, uri).with_mime_type(mime_from_name(name)))
+    }
+
+    /// Where `owner`'s file `uri` (a saved file, or an upload) is: in that
+    /// owner's folder only. Another owner's file, or a name that tries to
+    /// leave the folder, is not found, as a file that never was.
+    pub(crate) fn path_of(&self, owner: &Owner, uri: &str) -> Result<PathBuf, ReadError> {
+        let name = file_name_in(uri).ok_or_else(|| ReadError::NotOurs(uri.to_string()))?;
+        // A plain name: no separators, no `..`, not hidden (partial files).
+        if name.is_empty()
+            || name.starts_with('.')
+            || name.contains(['/', '\\', '\0'])
+            || name.contains("..")
+            || !self.is_ours()
+        {
+            return Err(ReadError::NotFound(uri.to_string()));
+        }
+        let dir = self.owner_dir(owner);
+        let path = dir.join(name);
+        if !real_dir(&dir) || !is_real_file(&path) {
+            return Err(ReadError::NotFound(uri.to_string()));
+        }
+        Ok(path)
+    }
+
+    /// Up to `length` bytes of `owner`'s file `uri` from `offset`, with the
+    /// file's whole size: the MCP App view reads files in pieces where the
+    /// host relays no `resources/read`, and files over
+    /// `resource_read_max_bytes`.
+    pub(crate) async fn read_piece(
+        &self,
+        owner: &Owner,
+        uri: &str,
+        offset: u64,
+        length: usize,
+    ) -> Result<(Vec<u8>, u64), ReadError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path_of(owner, uri)?;
+        let io = |source| ReadError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(&path).await.map_err(io)?;
+        let size = file.metadata().await.map_err(io)?.len();
+        file.seek(io::SeekFrom::Start(offset.min(size)))
+            .await
+            .map_err(io)?;
+        let mut piece = Vec::with_capacity(length.min(size.saturating_sub(offset) as usize));
+        file.take(length as u64)
+            .read_to_end(&mut piece)
+            .await
+            .map_err(io)?;
+        Ok((piece, size))
     }
 
     /// Removes saved files past the retention period, partial files left
@@ -382,6 +432,7 @@ mod tests {
             retention: Some(Duration::from_secs(3600)),
             max_bytes: 1 << 30,
             read_max_bytes: 1 << 20,
+            upload_max_bytes: 1 << 20,
         }
     }
 
