@@ -28,12 +28,14 @@ def media_tools(apps) -> str:
     # `paint`: SanaSprint-like /infer with every input the Space has (a seed too).
     return f'\n[tools.paint]\nspace = "{apps.sana.url}"\napi = "/infer"\n' + "".join(
         f'\n[tools.{name}]\nspace = "{apps.kitchen.url}"\napi = "/{name}"\n'
-        for name in ("big_image", "six_images", "long_audio", "everything", "mirror")
+        for name in ("big_image", "six_images", "long_audio", "everything", "mirror", "clip")
     )
 
 
 def test_the_view_shows_plays_runs_again_and_takes_a_dropped_file(apps, tmp_path):
-    config = write_config(apps.tmp, local_config(apps, media_tools(apps)))
+    # quota_long: the ZeroGPU test app's quota refusal (10 min to wait: past the call's timeout).
+    quota = f'\n[tools.quota_long]\nspace = "{apps.zerogpu.url}"\napi = "/quota_long"\ntimeout = 20\ninputs.prompt = {{ type = "string" }}\n'
+    config = write_config(apps.tmp, local_config(apps, media_tools(apps) + quota))
     server = HttpServer(config, tmp_path, ["--max-body-bytes", str(1024 * 1024)])
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:

@@ -366,6 +366,10 @@ impl Runner {
                 if options.audience.features.structured {
                     result.structured_content = explain::structured(&failure);
                 }
+                // The view says what failed and can run the call again.
+                if options.view {
+                    result.meta = Some(view_meta::of(tool, arguments, Vec::new()));
+                }
                 Outcome { result }
             }
         })

@@ -133,6 +133,30 @@ def six_images(side):
     return [(Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)), f"image {i}") for i in range(6)]
 
 
+CLIPS = {}
+
+
+def clip(seconds):
+    """A real H.264 MP4 (a test pattern, 320x240, 10 frames a second), as a
+    video Space returns it; made once per length with the ffmpeg that the
+    imageio-ffmpeg wheel ships."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    seconds = float(seconds)
+    if seconds not in CLIPS:
+        path = os.path.join(tempfile.mkdtemp(), "pattern.mp4")
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+             f"testsrc=size=320x240:rate=10:duration={seconds}", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+             "-movflags", "+faststart", path],
+            check=True,
+        )
+        CLIPS[seconds] = path
+    return CLIPS[seconds]
+
+
 def mirror(picture):
     """Image to image, as an upscaler or editor Space: the picture given,
     mirrored left to right, at its own size."""
@@ -140,6 +164,7 @@ def mirror(picture):
 
 
 with demo:
+    gr.Button("Clip").click(clip, inputs=[gr.Number(label="Length", value=3)], outputs=[gr.Video(label="Clip")], api_name="clip")
     gr.Button("Mirror").click(mirror, inputs=[gr.Image(label="Picture", type="pil")], outputs=[gr.Image(label="Mirrored", format="png")], api_name="mirror")
     side = gr.Number(label="Side", value=2048)
     seconds = gr.Number(label="Seconds", value=20)

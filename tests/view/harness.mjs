@@ -67,15 +67,18 @@ export async function startHost(mcpUrl) {
 <style>body{margin:0;background:#ececf0}iframe{border:0;width:760px;height:980px;background:#fff}</style></head>
 <body><script>${bridgeJs}</script><script>
 window.__links = []; window.__downloads = []; window.__calls = [];
-window.mount = async (toolInput, toolResult, theme) => {
+window.mount = async (toolInput, toolResult, theme, relayResources) => {
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
   document.body.appendChild(iframe);
+  // A host like VS Code relays no resources/read: no capability, no handler.
+  const capabilities = relayResources
+    ? { openLinks: {}, serverTools: {}, serverResources: {}, downloadFile: {}, updateModelContext: {} }
+    : { openLinks: {}, serverTools: {}, updateModelContext: {} };
   const bridge = new ExtApps.AppBridge(null, { name: "spaces-mcp-test-host", version: "1" },
-    { openLinks: {}, serverTools: {}, serverResources: {}, downloadFile: {}, updateModelContext: {} },
-    { hostContext: { theme: theme || "light" } });
+    capabilities, { hostContext: { theme: theme || "light" } });
   bridge.oncalltool = async (params) => { window.__calls.push(params); return await window.hostCallTool(params); };
-  bridge.onreadresource = async (params) => await window.hostReadResource(params);
+  if (relayResources) bridge.onreadresource = async (params) => await window.hostReadResource(params);
   bridge.onopenlink = async (params) => { window.__links.push(params.url); return {}; };
   bridge.ondownloadfile = async (params) => { window.__downloads.push(params); return {}; };
   bridge.onupdatemodelcontext = async () => ({});
@@ -111,14 +114,14 @@ window.mount = async (toolInput, toolResult, theme) => {
   return {
     client, tools, uri, viewHtml, viewMime, sandboxOrigin, sandboxRequests,
     /** Opens a page with the view showing `result` of a call with `args`. */
-    async show(args, result, theme) {
+    async show(args, result, { theme = "light", relayResources = true } = {}) {
       const page = await context.newPage();
       const requests = [];
       page.on("request", (r) => {
         if (r.frame() !== page.mainFrame()) requests.push(r.url());
       });
       await page.goto(hostOrigin);
-      await page.evaluate(([a, r, t]) => window.mount(a, r, t), [args, result, theme]);
+      await page.evaluate(([a, r, t, relay]) => window.mount(a, r, t, relay), [args, result, theme, relayResources]);
       const frame = await (await page.waitForSelector("iframe")).contentFrame();
       await frame.waitForLoadState();
       return { page, frame, requests };

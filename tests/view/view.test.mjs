@@ -17,10 +17,10 @@ after(async () => {
   writeFileSync(`${SHOTS}/figures.json`, JSON.stringify(figures));
 });
 
-async function shown(tool, args) {
+async function shown(tool, args, options) {
   const result = await host.client.callTool({ name: tool, arguments: args });
   assert.ok(!result.isError, JSON.stringify(result.content));
-  const view = await host.show(args, result);
+  const view = await host.show(args, result, options);
   return { result, ...view };
 }
 
@@ -69,7 +69,31 @@ test("a 6-image gallery shows as a grid, one opened at a time", async () => {
   await view.frame.waitForSelector(".open:not(.hidden) img");
   await view.page.screenshot({ path: `${SHOTS}/view-gallery-open.png` });
   await view.page.keyboard.press("Escape");
+  await view.frame.waitForSelector(".open.hidden", { state: "attached" });
+  // By keyboard: an image takes focus, Enter opens it, Escape closes it.
+  await view.frame.focus(".grid img >> nth=4");
+  await view.page.keyboard.press("Enter");
+  await view.frame.waitForSelector(".open:not(.hidden) img");
+  await view.page.keyboard.press("Escape");
+  await view.frame.waitForSelector(".open.hidden", { state: "attached" });
+  // One download for the whole gallery.
+  assert.equal(await view.frame.getByRole("button", { name: "Download all (6)" }).count(), 1);
   await view.page.screenshot({ path: `${SHOTS}/view-gallery.png` });
+  await clean(view);
+  await view.page.close();
+});
+
+test("a host that relays no resources/read: the view reads the file through its own tool, in pieces", async () => {
+  const view = await shown("big_image", { side: 2048 }, { relayResources: false, theme: "dark" });
+  await view.frame.waitForFunction(() => { const i = document.querySelector("img"); return i && i.complete && i.naturalWidth === 2048; }, null, { timeout: 90000 });
+  const pieces = await view.page.evaluate(() => window.__calls.filter((c) => c.name === "viewer_read_file").length);
+  assert.ok(pieces >= 20, `the 12 MB file in 512 KiB pieces: ${pieces} calls`);
+  // The host's theme is followed.
+  const dark = await view.frame.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.body).backgroundColor]);
+  assert.deepEqual(dark, ["dark", "rgb(27, 27, 29)"]);
+  // No download button where the host offers no download.
+  assert.equal(await view.frame.getByRole("button", { name: /^Download/ }).count(), 0);
+  await view.page.screenshot({ path: `${SHOTS}/view-dark-pieces.png` });
   await clean(view);
   await view.page.close();
 });
@@ -89,11 +113,18 @@ test("20 s of speech plays", async () => {
   await view.page.close();
 });
 
-test("a video gets a player holding the file as the Space made it", async () => {
-  // The kitchen app's clip is an MP4 head only (no frames to decode): the
-  // player and its source are checked, not playback.
-  const view = await shown("everything", { text: "video please" });
-  await view.frame.waitForFunction(() => document.querySelector("video[controls]")?.src.startsWith("data:video/mp4;base64,"), null, { timeout: 60000 });
+test("a video plays", async () => {
+  const view = await shown("clip", { seconds: 3 });
+  await view.frame.waitForFunction(() => { const v = document.querySelector("video"); return v && v.readyState >= 1; }, null, { timeout: 60000 });
+  const { duration, width } = await view.frame.evaluate(() => { const v = document.querySelector("video"); return { duration: v.duration, width: v.videoWidth }; });
+  assert.ok(Math.abs(duration - 3) < 0.3, `duration ${duration}`);
+  assert.equal(width, 320);
+  const advanced = await view.frame.evaluate(async () => {
+    const v = document.querySelector("video"); v.muted = true; await v.play();
+    const start = v.currentTime; await new Promise((r) => setTimeout(r, 700)); return v.currentTime - start;
+  });
+  assert.ok(advanced > 0.2, `currentTime advanced ${advanced}`);
+  await view.page.screenshot({ path: `${SHOTS}/view-video.png` });
   await clean(view);
   await view.page.close();
 });
@@ -140,6 +171,20 @@ test("a dropped picture reaches an image-to-image app", async () => {
   });
   assert.ok(rightEdge[0] > 200 && rightEdge[1] < 50, `right edge ${rightEdge}`);
   await view.page.screenshot({ path: `${SHOTS}/view-dropped.png` });
+  await clean(view);
+  await view.page.close();
+});
+
+test("a ZeroGPU quota refusal is told in words, with the time to wait, and can be run again", async () => {
+  const result = await host.client.callTool({ name: "quota_long", arguments: { prompt: "x" } });
+  assert.ok(result.isError);
+  const view = await host.show({ prompt: "x" }, result);
+  await view.frame.waitForFunction(() => document.querySelector("#status.error")?.textContent.includes("GPU quota"), null, { timeout: 30000 });
+  const status = await view.frame.evaluate(() => document.querySelector("#status").textContent);
+  assert.match(status, /The Space's GPU quota is used up: try again in \d+ s\./);
+  assert.equal(await view.frame.evaluate(() => document.querySelector("#tool").textContent), "quota_long");
+  assert.equal(await view.frame.getByRole("button", { name: "Run again" }).count(), 1);
+  await view.page.screenshot({ path: `${SHOTS}/view-quota.png` });
   await clean(view);
   await view.page.close();
 });
