@@ -32,7 +32,8 @@ for line in listed.read_text().splitlines():
 unexpected, now_passing, total, passed = [], [], 0, 0
 reported = set()
 for path in sorted(out.glob("*/checks.json")):
-    scenario = path.parent.name.removeprefix("server-").rsplit("-20", 1)[0]
+    # The folder is the scenario's name and a timestamp (2026-12-07T22-00-36-203Z).
+    scenario = re.sub(r"-\d{4}-\d{2}-\d{2}T.*$", "", path.parent.name.removeprefix("server-"))
     reported.add(scenario)
     checks = [c for c in json.loads(path.read_text()) if c.get("status") in ("SUCCESS", "FAILURE", "WARNING")]
     ok = [c for c in checks if c["status"] == "SUCCESS"]
@@ -63,7 +64,8 @@ if args.scenarios:
         scenario = line.strip()
         if not scenario or scenario.startswith("#"):
             continue
-        if scenario.removeprefix("server-") in reported:
+        # The suite names a folder `server-<scenario>-<time>`, whatever the scenario's own name.
+        if scenario in reported or scenario.removeprefix("server-") in reported:
             continue
         silent.append(scenario)
         if known is not None and scenario not in known:

@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "server",
     "discovery",
     "call",
+    "result",
     "tools",
     "config",
     "validate",
@@ -102,8 +103,8 @@ fn imports_only_point_down() {
 fn the_check_sees_a_reference() {
     assert_eq!(references("use crate::gradio::SpaceRef;"), ["gradio"]);
     assert_eq!(
-        references("x = crate::call::text::clean(y) + crate::naming::slug(z)"),
-        ["call", "naming"]
+        references("x = crate::result::text::clean(y) + crate::naming::slug(z)"),
+        ["result", "naming"]
     );
     assert!(references("my_crate::thing").is_empty());
 }

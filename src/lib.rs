@@ -1,14 +1,18 @@
 //! spaces-mcp: Gradio apps, above all Hugging Face Spaces, as MCP tools.
 //!
 //! Imports only point down this list: each module may use those after it,
-//! never one before; `layers.rs` checks it (a `use` that reaches up fails
-//! `cargo test`, naming the file and line).
+//! never one before, and no module's files import each other in a circle;
+//! `layers.rs` checks the order (a `use` that reaches up fails `cargo
+//! test`, naming the file and line).
 //! - [`cli`]: the command line (`main.rs` hands it the parsed arguments).
 //! - `server`: the MCP handler, the server's own tools, one file per
 //!   transport.
 //! - `discovery`: reading Spaces for tools whose inputs come from them.
-//! - `call`: one tool call end to end (files, outputs, result shapes,
+//! - `call`: one tool call end to end (arguments, file inputs, the Space,
 //!   progress, errors, calls that go on as jobs).
+//! - `result`: what a call's outputs become for the client (rendering,
+//!   readable text, the result's shape per client, the size budget, saved
+//!   files and uploads, what the MCP App view needs).
 //! - `tools`: the registry, schemas, argument checks and mapping.
 //! - `config`: `spaces.toml`, loaded and validated (model, raw shape,
 //!   defaults and rules in separate files).
@@ -46,6 +50,7 @@ mod jobs;
 mod layers;
 mod metrics;
 mod naming;
+mod result;
 mod server;
 mod tools;
 mod validate;
@@ -55,6 +60,6 @@ mod validate;
 pub mod bench_support {
     /// A JPEG preview of `bytes` within `max_side` and `room`: its size in bytes.
     pub fn preview_len(bytes: &[u8], max_side: u32, room: usize) -> Option<usize> {
-        crate::call::budget::preview(bytes, max_side, room).map(|p| p.jpeg.len())
+        crate::result::budget::preview(bytes, max_side, room).map(|p| p.jpeg.len())
     }
 }

@@ -5,11 +5,12 @@
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::gpu_wait::{Refused, clock};
-use super::render::OutputError;
-use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
+use super::gpu_wait::Refused;
 use crate::config::ToolConfig;
 use crate::gradio::{GpuRefusal, GradioError};
+use crate::result::render::OutputError;
+use crate::result::text::clock;
+use crate::result::text::{SPACE_TEXT_MAX, clean_text, strip_html};
 
 /// One line: what failed, where, why, and what to do.
 pub(super) fn explain(tool: &ToolConfig, failure: &Failure) -> String {

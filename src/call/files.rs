@@ -10,14 +10,13 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::saved::{ReadError, SAVED_SCHEME, SavedFiles, UPLOAD_SCHEME};
 use crate::config::{InputConfig, ToolConfig, ValueKind, file_data_location};
 use crate::gradio::{HfToken, Observer, SpaceClient};
 use crate::jobs::Owner;
+use crate::result::saved::{ReadError, SAVED_SCHEME, SavedFiles, UPLOAD_SCHEME};
 use crate::tools::derive::is_file_node;
 use crate::tools::{Arguments, ToolError};
 
@@ -247,25 +246,8 @@ pub(crate) fn resolve(value: &str, dirs: &[PathBuf], max: u64) -> Result<FileSou
 }
 
 fn data_uri(rest: &str, max: u64) -> Result<FileSource, String> {
-    let (header, payload) = rest
-        .split_once(',')
-        .ok_or("is not a valid data: URI (it has no comma)")?;
-    let mime = header
-        .split(';')
-        .next()
-        .filter(|m| !m.is_empty())
-        .unwrap_or("text/plain");
-    let bytes = if header.ends_with(";base64") {
-        base64::engine::general_purpose::STANDARD
-            .decode(payload.trim())
-            .map_err(|e| format!("is a data: URI whose base64 does not decode ({e})"))?
-    } else {
-        percent_decode(payload)?
-    };
-    if bytes.len() as u64 > max {
-        return Err(format!("is larger than the {max}-byte limit"));
-    }
-    let name = format!("upload.{}", super::mime::extension_for(mime));
+    let (mime, bytes) = crate::result::data_uri::decode(rest, max)?;
+    let name = format!("upload.{}", crate::result::mime::extension_for(&mime));
     Ok(FileSource::Bytes { name, bytes })
 }
 
@@ -310,27 +292,6 @@ fn local_file(path: &Path, dirs: &[PathBuf], max: u64) -> Result<FileSource, Str
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload".into());
     Ok(FileSource::Bytes { name, bytes })
-}
-
-fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text
-                .get(i + 1..i + 3)
-                .ok_or("is a data: URI with a broken %-escape")?;
-            out.push(
-                u8::from_str_radix(hex, 16).map_err(|_| "is a data: URI with a broken %-escape")?,
-            );
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -152,29 +152,9 @@ pub(super) enum Refusal {
     Other(GradioError),
 }
 
-/// `3 min 12 s`, `45 s`, `2 h 5 min`.
-pub(crate) fn clock(wait: Duration) -> String {
-    let s = wait.as_secs();
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, s) => format!("{s} s"),
-        (0, m, 0) => format!("{m} min"),
-        (0, m, s) => format!("{m} min {s} s"),
-        (h, 0, _) => format!("{h} h"),
-        (h, m, _) => format!("{h} h {m} min"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn waits_read_as_a_clock() {
-        assert_eq!(clock(Duration::from_secs(192)), "3 min 12 s");
-        assert_eq!(clock(Duration::from_secs(45)), "45 s");
-        assert_eq!(clock(Duration::from_secs(120)), "2 min");
-        assert_eq!(clock(Duration::from_secs(7500)), "2 h 5 min");
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_refusal_is_waited_out_when_it_fits_and_reported_when_not() {

@@ -1,16 +1,11 @@
 //! Running one tool call end to end: check the arguments, send the files,
-//! call the Space, turn its outputs into content, all within the tool's
-//! timeout. The MCP handler and the CLI's `call` both go through here.
-//! Beside it: `files` (file inputs), `render` (outputs to the parts of a
-//! result), `shape` (the parts in the order and kinds the client takes),
-//! `clients` (which content each client takes), `readable` (a value as text
-//! a model reads), `mime` (file names and types), `saved` (the server's own
-//! folder of saved files, per owner), `budget` (what fits in the result:
-//! previews, MP3, links), `schema_fit` (structured content that fits the
-//! output schema), `gpu_wait` (ZeroGPU refusals waited out), `progress`
-//! (stages to progress reports), `background` (calls that outlive their
-//! request), `explain` (failures to one line a person can act on) and
-//! `text` (a Space's words made safe to pass on).
+//! call the Space, hand its outputs to `result` (what they become for the
+//! client), all within the tool's timeout. The MCP handler and the CLI's
+//! `call` both go through here. Beside it: `failure` (why a call failed),
+//! `files` (file inputs), `gpu_wait` (ZeroGPU refusals waited out),
+//! `progress` (stages to progress reports), `background` (calls that
+//! outlive their request) and `explain` (failures to one line a person can
+//! act on).
 //!
 //! A call that fails is still an answer: a result with `isError` and one line
 //! that says which tool, which Space and endpoint, what went wrong and what to
@@ -25,36 +20,27 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) mod background;
-pub(crate) mod budget;
-pub(crate) mod clients;
 pub(crate) mod explain;
+mod failure;
 pub(crate) mod files;
 pub(crate) mod gpu_wait;
-pub(crate) mod mime;
 pub(crate) mod progress;
-mod readable;
-pub(crate) mod render;
-pub(crate) mod saved;
-mod schema_fit;
-pub(crate) mod shape;
-pub(crate) mod text;
-pub(crate) mod view_meta;
 
 use crate::config::{Settings, ToolConfig};
 use crate::gradio::{GradioError, HfToken, Run, SpacePool, Stage, Ticket};
 use crate::jobs::Owner;
 use crate::metrics::{self, Metrics};
+use crate::result::budget::{self, Budget};
+use crate::result::render::{RenderOptions, Rendered, render};
+use crate::result::saved::{self, SavedFiles};
+use crate::result::schema_fit::fit_schema;
+use crate::result::shape::{Audience, assemble};
+use crate::result::{clients, view_meta};
 use crate::tools::derive::from_endpoint;
-use crate::tools::{
-    InputsState, Registry, ToolError, check_arguments, output_names, positional_data,
-};
-use budget::Budget;
+use crate::tools::{InputsState, Registry, check_arguments, output_names, positional_data};
 use explain::explain;
+pub(crate) use failure::{Failure, RunError};
 use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter, log_line};
-use render::{OutputError, RenderOptions, Rendered, render};
-use saved::SavedFiles;
-use schema_fit::fit_schema;
-use shape::{Audience, assemble};
 
 /// The tools, the Space clients and the settings, shared by every call.
 pub(crate) struct Runner {
@@ -101,32 +87,6 @@ pub(crate) struct CallOptions {
     /// The client shows the MCP App view: the result carries what the view
     /// needs in `_meta` (see `view_meta`).
     pub(crate) view: bool,
-}
-
-/// Why a call produced no result at all.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum RunError {
-    #[error("unknown tool {name:?}; this server has {available}")]
-    UnknownTool { name: String, available: String },
-    #[error("the call was cancelled")]
-    Cancelled,
-}
-
-/// Why a call failed, in the order it can happen.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Failure {
-    #[error(transparent)]
-    Arguments(ToolError),
-    #[error(transparent)]
-    Mapping(ToolError),
-    #[error(transparent)]
-    Gradio(#[from] GradioError),
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    #[error("no result within {}s", .0.as_secs())]
-    Timeout(Duration),
-    #[error("the Space refused for want of GPU: {}", .0.message)]
-    GpuRefused(gpu_wait::Refused),
 }
 
 /// A finished call: the MCP result.

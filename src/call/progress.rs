@@ -7,8 +7,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::text::{SPACE_TEXT_MAX, clean_text, strip_html};
 use crate::gradio::{GpuRefusal, Stage};
+use crate::result::text::{SPACE_TEXT_MAX, clean_text, strip_html};
 
 /// Where reports go: progress so far, the total, and a message.
 pub(crate) type ProgressSink = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
@@ -170,11 +170,11 @@ fn describe(stage: Stage) -> (Option<f64>, String) {
             match refusal {
                 GpuRefusal::Busy => format!(
                     "no ZeroGPU was free; trying again in {}",
-                    super::gpu_wait::clock(wait)
+                    crate::result::text::clock(wait)
                 ),
                 GpuRefusal::Quota { .. } => format!(
                     "GPU quota refills in {}; waiting, then the call is sent again",
-                    super::gpu_wait::clock(wait)
+                    crate::result::text::clock(wait)
                 ),
             },
         ),

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CliError, Engine, print_json};
 use crate::call::CallOptions;
-use crate::call::shape::{Audience, Features};
 use crate::config::{Config, ContentProfile, InputConfig, ToolConfig, ValueKind};
+use crate::result::shape::{Audience, Features};
 
 pub(super) async fn run(
     mut config: Config,

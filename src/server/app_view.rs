@@ -22,8 +22,8 @@ use rmcp::model::{
 use serde_json::{Value, json};
 
 use crate::call::Runner;
-use crate::call::saved::uploads::{Received, UploadError};
 use crate::jobs::Owner;
+use crate::result::saved::uploads::{Received, UploadError};
 
 /// The extension's name in capabilities.
 pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/ui";
@@ -152,7 +152,7 @@ pub(crate) async fn call(
             match runner.saved().read_piece(owner, uri, offset, length).await {
                 Ok((bytes, size)) => {
                     let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-                    let mime = crate::call::mime::mime_from_name(uri);
+                    let mime = crate::result::mime::mime_from_name(uri);
                     let mut result = CallToolResult::success(vec![ContentBlock::resource(
                         ResourceContents::blob(data, uri).with_mime_type(mime),
                     )]);

@@ -17,9 +17,9 @@ use super::app_view;
 use super::notify::{ListChange, ListChanges};
 use super::{SpacesServer, request, task_id, tasks};
 use crate::call::progress::ProgressSink;
-use crate::call::saved::ReadError;
 use crate::call::{CallOptions, RunError};
 use crate::config::ToolConfig;
+use crate::result::saved::ReadError;
 
 impl ServerHandler for SpacesServer {
     fn get_info(&self) -> ServerConfig {

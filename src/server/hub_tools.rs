@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
-use crate::call::text::clean_text;
 use crate::call::{CallOptions, Runner};
 use crate::config::{HubSettings, SpaceConfig};
 use crate::gradio::Stage;
 use crate::hub::{Hub, Search, Sort};
 use crate::jobs::Owner;
 use crate::naming::builtin::{HUB_CALL, HUB_DESCRIBE, HUB_SEARCH};
+use crate::result::text::clean_text;
 use crate::tools::derive::from_endpoint;
 
 /// The window of the per-caller cap on distinct Spaces.

@@ -175,7 +175,7 @@ fn task_id(text: &str) -> Result<JobId, McpError> {
         McpError::invalid_params(
             format!(
                 "Failed to retrieve task: no task {:?} (task ids are the ones this server handed out)",
-                crate::call::text::clean_text(text, 80)
+                crate::result::text::clean_text(text, 80)
             ),
             None,
         )

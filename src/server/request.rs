@@ -15,11 +15,11 @@ use rmcp::model::LoggingLevel;
 use rmcp::service::RequestContext;
 
 use super::outbox;
-use crate::call::shape::{Audience, Features};
 use crate::call::{CallOptions, Runner};
 use crate::config::ContentProfile;
 use crate::gradio::HfToken;
 use crate::jobs::Owner;
+use crate::result::shape::{Audience, Features};
 
 /// When a request arrived: stamped by the transport while messages still
 /// pass one by one, and used to start calls to a Space in that order.
@@ -103,7 +103,7 @@ fn asked_content(context: &RequestContext<RoleServer>) -> Option<ContentProfile>
     let profile = ContentProfile::parse(&value);
     if profile.is_none() {
         tracing::warn!(
-            asked = %crate::call::text::clean_text(&value, 40),
+            asked = %crate::result::text::clean_text(&value, 40),
             "?content= names no content profile (rich, images, text): ignored"
         );
     }

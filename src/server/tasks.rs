@@ -342,7 +342,7 @@ pub(super) async fn answer_job_tool(
             None => "no job_id".to_string(),
             Some(v) => format!(
                 "job_id {}",
-                crate::call::text::clean_text(&v.to_string(), 80)
+                crate::result::text::clean_text(&v.to_string(), 80)
             ),
         };
         return Ok(tool_error(format!(

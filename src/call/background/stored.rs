@@ -43,13 +43,13 @@ fn sanitize(result: &mut CallToolResult) {
     let mut dropped = 0;
     result.content.retain_mut(|block| match block {
         ContentBlock::Text(text) => {
-            text.text = crate::call::text::clean_lines(&text.text);
+            text.text = crate::result::text::clean_lines(&text.text);
             true
         }
         ContentBlock::Image(_) | ContentBlock::Audio(_) => true,
         ContentBlock::ResourceLink(link) => {
-            let keep = link.uri.starts_with(crate::call::saved::SAVED_SCHEME)
-                || crate::call::render::linkable(&link.uri);
+            let keep = link.uri.starts_with(crate::result::saved::SAVED_SCHEME)
+                || crate::result::render::linkable(&link.uri);
             dropped += usize::from(!keep);
             keep
         }

@@ -13,7 +13,7 @@ use crate::config::ToolConfig;
 /// output that does not fit is given as its JSON text where the schema takes
 /// text, else as null (the text content still carries the value), and the
 /// log says so.
-pub(super) fn fit_schema(tool: &ToolConfig, structured: &mut serde_json::Map<String, Value>) {
+pub(crate) fn fit_schema(tool: &ToolConfig, structured: &mut serde_json::Map<String, Value>) {
     let Some(properties) = tool
         .output_schema
         .as_ref()

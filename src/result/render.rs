@@ -336,17 +336,15 @@ async fn render_file(
     let sink = saving.writer();
     let fetched = if inline_data {
         // The file came inside the answer: decode it, within the budget.
-        match super::files::resolve(&url, &[], budget) {
-            Ok(super::files::FileSource::Bytes { bytes, .. }) => {
-                tokio::io::AsyncWriteExt::write_all(sink, &bytes)
-                    .await
-                    .map(|()| Fetched {
-                        size: bytes.len() as u64,
-                        content_type: None,
-                        head: bytes[..bytes.len().min(4096)].to_vec(),
-                    })
-                    .map_err(GradioError::Write)
-            }
+        match super::data_uri::decode(url.trim_start_matches("data:"), budget) {
+            Ok((_, bytes)) => tokio::io::AsyncWriteExt::write_all(sink, &bytes)
+                .await
+                .map(|()| Fetched {
+                    size: bytes.len() as u64,
+                    content_type: None,
+                    head: bytes[..bytes.len().min(4096)].to_vec(),
+                })
+                .map_err(GradioError::Write),
             _ => Err(GradioError::TooLarge {
                 url: "a data: URL".into(),
                 max: options.download_max_bytes,
