@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "fleet",
     "jobs",
     "gradio",
+    "locks",
     "alloc",
 ];
 

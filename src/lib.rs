@@ -1,5 +1,21 @@
 //! spaces-mcp: Gradio apps, above all Hugging Face Spaces, as MCP tools.
 //!
+//! Words, one meaning each:
+//! - **tool**: what an MCP client lists and calls; one Gradio endpoint (or
+//!   one of the server's own, the built-ins).
+//! - **Space**: a Gradio app, on the Hub (`owner/name`) or at a URL.
+//! - **endpoint**: one named API of a Space (`/infer`).
+//! - **call**: one `tools/call`, end to end (`call::Runner::call_tool`).
+//! - **attempt**: one try of a call on its Space (a ZeroGPU wait can make two).
+//! - **run**: what a Space does for one attempt: a Gradio **event** (a queue
+//!   submission, `gradio::SpaceClient::run_endpoint`).
+//! - **job**: a call kept in the job store to outlive its request: an MCP
+//!   **task** for clients with the tasks extension, a job handle
+//!   (`await_job`) for others.
+//! - **owner**: whose a call, job, saved file or upload is (a digest of the
+//!   caller's credentials).
+//! - **profile**: what content a client's results hold (rich, images, text).
+//!
 //! Imports only point down this list: each module may use those after it,
 //! never one before, and no module's files import each other in a circle;
 //! `layers.rs` checks the order (a `use` that reaches up fails `cargo
@@ -32,6 +48,7 @@
 //!   replicas) behind the same trait.
 //! - `gradio`: the Gradio protocol, one client per Space; it knows nothing
 //!   of MCP.
+//! - `locks`: the one way a lock is taken (a poisoned lock's data as it is).
 //! - `alloc`: the allocator tuned at start (memory given back).
 
 mod alloc;
@@ -48,6 +65,7 @@ mod hub;
 mod jobs;
 #[cfg(test)]
 mod layers;
+mod locks;
 mod metrics;
 mod naming;
 mod result;

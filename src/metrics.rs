@@ -44,7 +44,7 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     pub(crate) fn call_ended(&self, tool: &str, outcome: Outcome) {
-        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut calls = crate::locks::lock(&self.calls);
         *calls.entry((tool.to_string(), outcome)).or_default() += 1;
     }
 
@@ -68,7 +68,7 @@ impl Metrics {
             "counter",
             "Tool calls that ended, by tool and outcome.",
         );
-        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let calls = crate::locks::lock(&self.calls);
         for ((tool, outcome), n) in calls.iter() {
             let _ = writeln!(
                 out,

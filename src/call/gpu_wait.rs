@@ -38,7 +38,7 @@ impl Deadline {
     }
 
     fn at(&self) -> Instant {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        *crate::locks::lock(&self.0)
     }
 
     fn remaining(&self) -> Duration {
@@ -46,7 +46,7 @@ impl Deadline {
     }
 
     fn push_back(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+        *crate::locks::lock(&self.0) += by;
     }
 
     /// `work`'s output, or `None` if the deadline (as it stands when it

@@ -92,7 +92,7 @@ impl RedisJobStore {
     }
 
     fn mine(&self) -> MutexGuard<'_, HashSet<JobId>> {
-        self.mine.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.mine)
     }
 
     fn job_key(&self, id: &JobId) -> String {

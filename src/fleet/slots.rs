@@ -86,7 +86,7 @@ impl FleetSlots {
     }
 
     fn held(&self) -> MutexGuard<'_, HashMap<String, Vec<String>>> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.held)
     }
 
     fn keys(&self, space: &str) -> [String; 4] {
@@ -250,7 +250,7 @@ struct Release {
 impl Drop for Release {
     fn drop(&mut self) {
         if let Some(held) = self.line.upgrade() {
-            let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+            let mut held = crate::locks::lock(&held);
             if let Some(holders) = held.get_mut(&self.space) {
                 holders.retain(|h| h != &self.me);
                 if holders.is_empty() {

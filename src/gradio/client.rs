@@ -195,10 +195,7 @@ impl SpaceClient {
     }
 
     pub(super) fn api_base(&self) -> Option<Url> {
-        self.api_base
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::locks::lock(&self.api_base).clone()
     }
 
     pub(super) async fn meta(
@@ -213,7 +210,7 @@ impl SpaceClient {
             return Ok(meta.clone());
         }
         let meta = Arc::new(self.fetch_meta_waking(token, observe).await?);
-        *self.api_base.lock().unwrap_or_else(|p| p.into_inner()) = Some(meta.api_base.clone());
+        *crate::locks::lock(&self.api_base) = Some(meta.api_base.clone());
         *current = Some(meta.clone());
         Ok(meta)
     }

@@ -66,28 +66,17 @@ impl SpacePool {
     /// The login for the app at `space`'s address, used by its client from
     /// its first request on.
     pub(crate) fn set_login(&self, space: &SpaceRef, login: Login) {
-        self.logins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(space.base().clone(), login);
+        crate::locks::lock(&self.logins).insert(space.base().clone(), login);
     }
 
     /// The one client for `space`, made now if this is the first call to it.
     pub(crate) fn client(&self, space: &SpaceRef) -> Result<Arc<SpaceClient>, GradioError> {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = crate::locks::lock(&self.clients);
         let key = (space.base().clone(), space.hub_id().map(str::to_string));
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
-        let login = self
-            .logins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(space.base())
-            .cloned();
+        let login = crate::locks::lock(&self.logins).get(space.base()).cloned();
         let client = Arc::new(SpaceClient::new(
             space.clone(),
             self.concurrency,

@@ -47,10 +47,6 @@ impl CancelOnDisconnect {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 type Inner = LocalSessionManager;
 
 impl SessionManager for CancelOnDisconnect {
@@ -87,7 +83,7 @@ impl SessionManager for CancelOnDisconnect {
             _ => None,
         };
         if let Some(request) = &request
-            && !lock(&self.running).insert((id.clone(), request.clone()))
+            && !crate::locks::lock(&self.running).insert((id.clone(), request.clone()))
         {
             tracing::debug!(session = %id, "a request reused the id of one still running");
             let refusal = ErrorData::invalid_request(
@@ -106,7 +102,7 @@ impl SessionManager for CancelOnDisconnect {
             Ok(inner) => inner,
             Err(e) => {
                 if let Some(request) = request {
-                    lock(&self.running).remove(&(id.clone(), request));
+                    crate::locks::lock(&self.running).remove(&(id.clone(), request));
                 }
                 return Err(e);
             }
@@ -168,7 +164,7 @@ struct Pending {
 impl Pending {
     /// The request is answered (or given up on): its id is free again.
     fn done(&self) {
-        lock(&self.running).remove(&(self.session.clone(), self.request.clone()));
+        crate::locks::lock(&self.running).remove(&(self.session.clone(), self.request.clone()));
     }
 }
 

@@ -55,12 +55,12 @@ impl ServerHandler for SpacesServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         tracing::debug!(level = ?request.level, "client set the log level");
-        *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.level);
+        *crate::locks::lock(&self.log_level) = Some(request.level);
         Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut peers = crate::locks::lock(&self.peers);
         peers.retain(|peer| !peer.is_transport_closed());
         peers.push(context.peer);
     }
@@ -319,7 +319,7 @@ impl ServerHandler for SpacesServer {
     ) -> Result<CallToolResponse, McpError> {
         // Logs go only to a request that asks for them: its own level
         // (2026-07-28), or its session's (`logging/setLevel`).
-        let session_log_level = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
+        let session_log_level = *crate::locks::lock(&self.log_level);
         let options = request::call_options(&context, &self.runner, session_log_level);
         tracing::debug!(
             tool = %request.name,

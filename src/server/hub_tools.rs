@@ -215,7 +215,7 @@ impl HubTools {
                 "{id} is not among the Spaces this server's Hub tools may use ([hub] allow/deny in its config)"
             ));
         }
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = crate::locks::lock(&self.used);
         let now = Instant::now();
         // Callers whose hour has passed are forgotten, so the map holds at
         // most the callers of the last hour.

@@ -72,7 +72,7 @@ pub(super) async fn tell(peer: &Peer<RoleServer>, change: ListChange) -> Result<
 
 /// The sessions' peers still connected.
 fn live(peers: &Mutex<Vec<Peer<RoleServer>>>) -> Vec<Peer<RoleServer>> {
-    let mut peers = peers.lock().unwrap_or_else(|p| p.into_inner());
+    let mut peers = crate::locks::lock(peers);
     peers.retain(|peer| !peer.is_transport_closed());
     peers.clone()
 }

@@ -72,7 +72,7 @@ struct LogOutbox {
 
 impl LogOutbox {
     fn queue(&self) -> std::sync::MutexGuard<'_, LogQueue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.queue)
     }
 
     fn push(&self, line: LoggingMessageNotificationParam) {

@@ -89,7 +89,7 @@ impl SessionCap {
     }
 
     fn counts(&self) -> MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.counts)
     }
 
     /// Sessions open or reserved now (ended Streamable HTTP sessions are

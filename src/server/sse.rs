@@ -69,9 +69,7 @@ impl LegacySessions {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (mpsc::Sender<ClientJsonRpcMessage>, Owner)>>
     {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.sessions)
     }
 }
 

@@ -59,10 +59,10 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for StreamGuard<T> {
             _ => None,
         };
         if let Some(id) = id {
-            lock(&self.running).remove(id);
+            crate::locks::lock(&self.running).remove(id);
         }
         let silenced = id.is_some_and(|id| {
-            let mut cancelled = self.cancelled.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cancelled = crate::locks::lock(&self.cancelled);
             match cancelled.iter().position(|c| c == id) {
                 Some(at) => {
                     cancelled.remove(at);
@@ -89,7 +89,7 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for StreamGuard<T> {
                 let Some(JsonRpcMessage::Request(request)) = &message else {
                     break message;
                 };
-                if lock(&running).insert(request.id.clone()) {
+                if crate::locks::lock(&running).insert(request.id.clone()) {
                     break message;
                 }
                 let id = request.id.clone();
@@ -115,7 +115,7 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for StreamGuard<T> {
                     &notification.notification
                 && let Some(id) = &cancel.params.request_id
             {
-                let mut cancelled = cancelled.lock().unwrap_or_else(|p| p.into_inner());
+                let mut cancelled = crate::locks::lock(&cancelled);
                 if cancelled.len() >= REMEMBERED {
                     cancelled.pop_front();
                 }
@@ -128,8 +128,4 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for StreamGuard<T> {
     fn close(&mut self) -> impl Future<Output = Result<(), T::Error>> + Send {
         self.inner.close()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

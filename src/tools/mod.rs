@@ -141,10 +141,7 @@ impl Registry {
     /// Marks the start of a first read of a Space: lists wait for it until
     /// `deadline` (the same for all first reads of a start).
     pub(crate) fn first_read_started(&self, deadline: tokio::time::Instant) {
-        *self
-            .first_reads_deadline
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        *crate::locks::lock(&self.first_reads_deadline) = Some(deadline);
         self.first_reads.send_modify(|n| *n += 1);
     }
 
@@ -157,10 +154,7 @@ impl Registry {
     /// the tools a client lists first are then as complete as they can be
     /// in that time.
     pub(crate) async fn first_reads_done(&self) {
-        let deadline = *self
-            .first_reads_deadline
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let deadline = *crate::locks::lock(&self.first_reads_deadline);
         let Some(deadline) = deadline else {
             return;
         };
@@ -195,7 +189,7 @@ impl Registry {
     pub(crate) fn put(&self, config: ToolConfig, state: InputsState<'_>) -> bool {
         let definition = schema::definition(&config, &state);
         let known = matches!(state, InputsState::Known);
-        let mut tools = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        let mut tools = crate::locks::write(&self.tools);
         let entry = Arc::new(RegisteredTool {
             config,
             definition,
@@ -230,11 +224,7 @@ impl Registry {
     /// when the name is the table's to take (`claims`); a tool left out, or
     /// replaced, is told once as a warning and kept in [`Registry::clashes`].
     pub(crate) fn put_generated(&self, config: ToolConfig, claimant: Claimant) {
-        let outcome = self
-            .claims
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .claim(&config.name, claimant);
+        let outcome = crate::locks::lock(&self.claims).claim(&config.name, claimant);
         match outcome {
             Claimed::Granted => {
                 self.put(config, InputsState::Known);
@@ -248,7 +238,7 @@ impl Registry {
     }
 
     fn note(&self, clash: Clash) {
-        let mut clashes = self.clashes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut clashes = crate::locks::lock(&self.clashes);
         if !clashes.contains(&clash) {
             tracing::warn!("{clash}");
             clashes.push(clash);
@@ -257,20 +247,17 @@ impl Registry {
 
     /// The generated tools left out so far, and why.
     pub(crate) fn clashes(&self) -> Vec<Clash> {
-        self.clashes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::locks::lock(&self.clashes).clone()
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<RegisteredTool>> {
-        let tools = self.tools.read().unwrap_or_else(|p| p.into_inner());
+        let tools = crate::locks::read(&self.tools);
         tools.iter().find(|t| t.config.name == name).cloned()
     }
 
     /// The tools as they are now.
     pub(crate) fn snapshot(&self) -> Vec<Arc<RegisteredTool>> {
-        self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::locks::read(&self.tools).clone()
     }
 
     /// How long a client may take the tool (and prompt) list as it is now:

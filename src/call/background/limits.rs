@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{BackgroundCalls, Running, lock};
+use super::{BackgroundCalls, Running};
 use crate::jobs::{JobId, Owner};
+use crate::locks::lock;
 
 /// How many jobs (calls that outlived their request) may run at once.
 #[derive(Debug, Clone, Copy)]

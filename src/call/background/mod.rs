@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -143,7 +143,7 @@ impl BackgroundCalls {
                 let Some(running) = Weak::upgrade(&running) else {
                     return;
                 };
-                if let Some(job) = lock(&running).get(&id) {
+                if let Some(job) = crate::locks::lock(&running).get(&id) {
                     job.cancel.cancel();
                 }
             }
@@ -158,7 +158,7 @@ impl BackgroundCalls {
     /// Jobs (calls that outlived their request) running in this process
     /// now, and how many there have been since start.
     pub(crate) fn counts(&self) -> (usize, u64) {
-        let running = lock(&self.running)
+        let running = crate::locks::lock(&self.running)
             .values()
             .filter(|r| *r.detached.borrow())
             .count();
@@ -198,7 +198,7 @@ impl BackgroundCalls {
         let sink: ProgressSink = {
             let listener = listener.clone();
             Arc::new(move |value, total, message: String| {
-                if let Some(sink) = lock(&listener).clone() {
+                if let Some(sink) = crate::locks::lock(&listener).clone() {
                     sink(value, total, message.clone());
                 }
                 messages.send_replace(message);
@@ -213,13 +213,13 @@ impl BackgroundCalls {
         options.log = Some({
             let log = log.clone();
             Arc::new(move |level: &str, line: String| {
-                if let Some(sink) = lock(&log).clone() {
+                if let Some(sink) = crate::locks::lock(&log).clone() {
                     sink(level, line);
                 }
             })
         });
         let (detached, mut answered) = tokio::sync::watch::channel(false);
-        lock(&self.running).insert(
+        crate::locks::lock(&self.running).insert(
             id.clone(),
             Running {
                 cancel,
@@ -305,7 +305,7 @@ impl BackgroundCalls {
                 end.updated = std::time::SystemTime::now();
                 ended_tx.send_replace(Some(end));
             }
-            lock(&running).remove(&job);
+            crate::locks::lock(&running).remove(&job);
         });
         Ok(Started { id, ended })
     }
@@ -332,7 +332,7 @@ impl BackgroundCalls {
     /// meanwhile is not stored at all.
     pub(crate) async fn detach(&self, started: &Started) -> Result<Detached, JobError> {
         let Some((stored, mut record, detached, latest, log)) = ({
-            let mut running = lock(&self.running);
+            let mut running = crate::locks::lock(&self.running);
             let owner = running.get(&started.id).map(|r| r.record.owner.clone());
             // The job takes its place under the limits now, or not at all.
             if let Some(owner) = owner {
@@ -352,7 +352,7 @@ impl BackgroundCalls {
             return self.ended_meanwhile(started);
         };
         let uncount = || {
-            if let Some(r) = lock(&self.running).get_mut(&started.id) {
+            if let Some(r) = crate::locks::lock(&self.running).get_mut(&started.id) {
                 r.counted = false;
             }
         };
@@ -367,7 +367,7 @@ impl BackgroundCalls {
             return Err(e.into());
         }
         *stored = true;
-        *lock(&log) = None;
+        *crate::locks::lock(&log) = None;
         detached.send_replace(true);
         self.detached
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -438,7 +438,7 @@ impl BackgroundCalls {
     /// Stops a job of this process at once (its request was cancelled
     /// before it was answered).
     pub(crate) fn cancel_here(&self, id: &JobId) {
-        if let Some(job) = lock(&self.running).get(id) {
+        if let Some(job) = crate::locks::lock(&self.running).get(id) {
             job.cancel.cancel();
         }
     }
@@ -446,7 +446,7 @@ impl BackgroundCalls {
     /// Stops every job (the server is going away: nobody could fetch their
     /// results), so that the Spaces stop working on them.
     pub(crate) fn cancel_all(&self) {
-        let running = lock(&self.running).len();
+        let running = crate::locks::lock(&self.running).len();
         if running > 0 {
             tracing::info!(jobs = running, "stopping the jobs still running");
         }
@@ -455,9 +455,11 @@ impl BackgroundCalls {
 
     /// Sends the job's progress to `sink` until the guard is dropped.
     fn listen(&self, id: &JobId, sink: ProgressSink) -> Listening {
-        let slot = lock(&self.running).get(id).map(|r| r.listener.clone());
+        let slot = crate::locks::lock(&self.running)
+            .get(id)
+            .map(|r| r.listener.clone());
         if let Some(slot) = &slot {
-            *lock(slot) = Some(sink.clone());
+            *crate::locks::lock(slot) = Some(sink.clone());
         }
         Listening { slot, sink }
     }
@@ -472,15 +474,11 @@ struct Listening {
 impl Drop for Listening {
     fn drop(&mut self) {
         if let Some(slot) = &self.slot {
-            let mut current = lock(slot);
+            let mut current = crate::locks::lock(slot);
             // Another request may have started listening since.
             if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.sink)) {
                 *current = None;
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

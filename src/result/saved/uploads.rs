@@ -138,7 +138,7 @@ impl Uploads {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.pending)
     }
 
     /// The upload `id`, if it is `owner`'s (another's is unknown).
