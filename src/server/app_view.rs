@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::call::Runner;
 use crate::jobs::Owner;
-use crate::result::saved::uploads::{Received, UploadError};
+use crate::result::saved::uploads::Received;
 
 /// The extension's name in capabilities.
 pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/ui";
@@ -129,7 +129,7 @@ fn failed(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
-/// Answers a call of an app-only tool, for `owner`.
+/// Answers a call of an app-only tool, for `owner`; `None` for any other name.
 pub(crate) async fn call(
     runner: &Runner,
     name: &str,
@@ -138,89 +138,93 @@ pub(crate) async fn call(
 ) -> Option<CallToolResult> {
     let empty = JsonObject::new();
     let args = arguments.unwrap_or(&empty);
+    match name {
+        READ_TOOL => Some(read_piece(runner, args, owner).await),
+        UPLOAD_TOOL => Some(upload_piece(runner, args, owner).await),
+        _ => None,
+    }
+}
+
+/// `viewer_read_file`: a piece of a saved file or upload, as an embedded
+/// resource, with where it stands in the file.
+async fn read_piece(runner: &Runner, args: &JsonObject, owner: &Owner) -> CallToolResult {
+    let Some(uri) = args.get("uri").and_then(Value::as_str) else {
+        return failed(format!("{READ_TOOL}: give the file's uri"));
+    };
+    let offset = args.get("offset").and_then(Value::as_u64).unwrap_or(0);
+    let length = args
+        .get("length")
+        .and_then(Value::as_u64)
+        .map_or(PIECE_MAX, |l| (l as usize).clamp(1, PIECE_MAX));
+    match runner.saved().read_piece(owner, uri, offset, length).await {
+        Ok((bytes, size)) => {
+            let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let mime = crate::result::mime::mime_from_name(uri);
+            let mut result = CallToolResult::success(vec![ContentBlock::resource(
+                ResourceContents::blob(data, uri).with_mime_type(mime),
+            )]);
+            let end = offset + bytes.len() as u64;
+            result.structured_content = Some(json!({
+                "offset": offset, "length": bytes.len(), "size": size, "done": end >= size,
+            }));
+            result
+        }
+        Err(e) => failed(format!("{READ_TOOL}: {e}")),
+    }
+}
+
+/// `viewer_upload_file`: a piece of a person's file; the last answers its URI.
+async fn upload_piece(runner: &Runner, args: &JsonObject, owner: &Owner) -> CallToolResult {
     let text = |key: &str| args.get(key).and_then(Value::as_str);
-    Some(match name {
-        READ_TOOL => {
-            let Some(uri) = text("uri") else {
-                return Some(failed(format!("{READ_TOOL}: give the file's uri")));
-            };
-            let offset = args.get("offset").and_then(Value::as_u64).unwrap_or(0);
-            let length = args
-                .get("length")
-                .and_then(Value::as_u64)
-                .map_or(PIECE_MAX, |l| (l as usize).clamp(1, PIECE_MAX));
-            match runner.saved().read_piece(owner, uri, offset, length).await {
-                Ok((bytes, size)) => {
-                    let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-                    let mime = crate::result::mime::mime_from_name(uri);
-                    let mut result = CallToolResult::success(vec![ContentBlock::resource(
-                        ResourceContents::blob(data, uri).with_mime_type(mime),
-                    )]);
-                    let end = offset + bytes.len() as u64;
-                    result.structured_content = Some(json!({
-                        "offset": offset, "length": bytes.len(), "size": size, "done": end >= size,
-                    }));
-                    result
-                }
-                Err(e) => failed(format!("{READ_TOOL}: {e}")),
-            }
+    let (Some(file_name), Some(data)) = (text("name"), text("data")) else {
+        return failed(format!(
+            "{UPLOAD_TOOL}: give the file's name and data (base64)"
+        ));
+    };
+    let Ok(piece) = base64::engine::general_purpose::STANDARD.decode(data.trim()) else {
+        return failed(format!("{UPLOAD_TOOL}: data is not base64"));
+    };
+    if piece.len() > PIECE_MAX {
+        return failed(format!(
+            "{UPLOAD_TOOL}: a piece is at most {PIECE_MAX} bytes"
+        ));
+    }
+    let mime = text("mime_type").unwrap_or("application/octet-stream");
+    let last = args.get("last").and_then(Value::as_bool).unwrap_or(true);
+    let received = runner
+        .uploads()
+        .receive(
+            runner.saved(),
+            owner,
+            text("upload_id"),
+            file_name,
+            mime,
+            &piece,
+            last,
+        )
+        .await;
+    let (message, structured) = match received {
+        Ok(Received::Partial {
+            upload_id,
+            received,
+        }) => (
+            format!("{received} bytes received; send the next piece with upload_id {upload_id}"),
+            json!({"upload_id": upload_id, "received": received}),
+        ),
+        Ok(Received::Done { uri, size }) => {
+            runner.saved_changed();
+            (
+                format!(
+                    "uploaded {file_name} ({size} bytes) as {uri}: give this URI to a tool's file input"
+                ),
+                json!({"uri": uri, "size": size}),
+            )
         }
-        UPLOAD_TOOL => {
-            let (Some(file_name), Some(data)) = (text("name"), text("data")) else {
-                return Some(failed(format!(
-                    "{UPLOAD_TOOL}: give the file's name and data (base64)"
-                )));
-            };
-            let Ok(piece) = base64::engine::general_purpose::STANDARD.decode(data.trim()) else {
-                return Some(failed(format!("{UPLOAD_TOOL}: data is not base64")));
-            };
-            if piece.len() > PIECE_MAX {
-                return Some(failed(format!(
-                    "{UPLOAD_TOOL}: a piece is at most {PIECE_MAX} bytes"
-                )));
-            }
-            let mime = text("mime_type").unwrap_or("application/octet-stream");
-            let last = args.get("last").and_then(Value::as_bool).unwrap_or(true);
-            let saved = runner.saved();
-            let received = runner
-                .uploads()
-                .receive(
-                    saved,
-                    owner,
-                    text("upload_id"),
-                    file_name,
-                    mime,
-                    &piece,
-                    last,
-                )
-                .await;
-            match received {
-                Ok(Received::Partial {
-                    upload_id,
-                    received,
-                }) => {
-                    let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
-                        "{received} bytes received; send the next piece with upload_id {upload_id}"
-                    ))]);
-                    result.structured_content =
-                        Some(json!({"upload_id": upload_id, "received": received}));
-                    result
-                }
-                Ok(Received::Done { uri, size }) => {
-                    runner.saved_changed();
-                    let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
-                        "uploaded {file_name} ({size} bytes) as {uri}: give this URI to a tool's file input"
-                    ))]);
-                    result.structured_content = Some(json!({"uri": uri, "size": size}));
-                    result
-                }
-                Err(e @ UploadError::TooLarge { .. }) | Err(e) => {
-                    failed(format!("{UPLOAD_TOOL}: {e}"))
-                }
-            }
-        }
-        _ => return None,
-    })
+        Err(e) => return failed(format!("{UPLOAD_TOOL}: {e}")),
+    };
+    let mut result = CallToolResult::success(vec![ContentBlock::text(message)]);
+    result.structured_content = Some(structured);
+    result
 }
 
 #[cfg(test)]

@@ -11,6 +11,41 @@ use std::time::Duration;
 
 use super::SpacesServer;
 
+/// After the last call in flight ended, how long its result gets to reach
+/// its stream before the streams are cancelled.
+const RESPONSE_DRAIN: Duration = Duration::from_millis(500);
+
+/// The HTTP server's grace steps, once the signal comes: stop accepting,
+/// let the calls in flight finish within `grace` (cancelling those still
+/// running after it), stop the background jobs, then cancel the streams.
+pub(crate) async fn on_signal(
+    runner: std::sync::Arc<crate::call::Runner>,
+    server: SpacesServer,
+    grace: Duration,
+    stop_accepting: tokio_util::sync::CancellationToken,
+    streams: tokio_util::sync::CancellationToken,
+) {
+    signal().await;
+    tracing::info!(
+        calls = runner.in_flight(),
+        grace_secs = grace.as_secs(),
+        "shutting down: no new connections; waiting for calls in flight"
+    );
+    stop_accepting.cancel();
+    if runner.wait_idle(grace).await {
+        // The last results are on their way to their streams; cancelling
+        // now would close those streams before they are written.
+        tokio::time::sleep(RESPONSE_DRAIN).await;
+    } else {
+        tracing::warn!(
+            calls = runner.in_flight(),
+            "grace period over: cancelling the calls still running"
+        );
+    }
+    server.stop_jobs();
+    streams.cancel();
+}
+
 /// How long calls get to unwind once their jobs were stopped.
 const UNWIND: Duration = Duration::from_secs(2);
 

@@ -40,10 +40,6 @@ use probes::{health, metrics};
 /// SSE keep-alive comments: often enough for proxies that drop idle streams.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// At shutdown, how long the last results get to reach their streams once
-/// every call has returned.
-const RESPONSE_DRAIN: Duration = Duration::from_millis(500);
-
 #[derive(Debug, Clone)]
 pub(crate) struct HttpOptions {
     pub(crate) listen: SocketAddr,
@@ -83,10 +79,43 @@ pub(crate) async fn serve(
     options: HttpOptions,
 ) -> Result<(), HttpError> {
     let shutdown = CancellationToken::new();
+    let stopping = server.clone();
+    let app = routes(server, &options, &shutdown);
+    let listener = bind(&options).await?;
+    let stop_accepting = CancellationToken::new();
+    tokio::spawn(shutdown::on_signal(
+        runner,
+        stopping.clone(),
+        options.shutdown_grace,
+        stop_accepting.clone(),
+        shutdown.clone(),
+    ));
+    let server = accept_loop(listener, app, &options, stop_accepting);
+    tokio::select! {
+        () = server => {},
+        // Connections that outlive the cancellation (a client that never
+        // reads) must not keep the process alive.
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(5)).await } => {
+            tracing::warn!("closing the connections still open");
+        }
+    }
+    // Background jobs die with the process (their store is in memory): the
+    // Spaces stop working on them now rather than for nobody.
+    shutdown::drain(&stopping).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `/mcp`: Streamable HTTP, with sessions (and their manager, which the
+/// session cap counts) or stateless.
+fn mcp_route(
+    server: &SpacesServer,
+    options: &HttpOptions,
+    shutdown: &CancellationToken,
+) -> (Router, Option<Arc<LocalSessionManager>>) {
     let session_idle = options
         .session_idle
         .max(options.longest_call + Duration::from_secs(30));
-
     let mut config = StreamableHttpServerConfig::default()
         .with_sse_keep_alive(Some(SSE_KEEP_ALIVE))
         .with_cancellation_token(shutdown.child_token())
@@ -100,29 +129,31 @@ pub(crate) async fn serve(
     }
     let factory_server = server.clone();
     let factory = move || Ok(factory_server.clone());
-    let (mcp, streamable) = if options.stateless {
+    if options.stateless {
         config = config
             .with_legacy_session_mode(false)
             .with_json_response(true);
         let service =
             StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config);
-        (Router::new().route_service("/mcp", service), None)
-    } else {
-        let mut manager = LocalSessionManager::default();
-        manager.session_config.keep_alive = Some(session_idle);
-        let manager = Arc::new(manager);
-        let service = StreamableHttpService::new(
-            factory,
-            Arc::new(CancelOnDisconnect::new(manager.clone())),
-            config,
-        );
-        (Router::new().route_service("/mcp", service), Some(manager))
-    };
+        return (Router::new().route_service("/mcp", service), None);
+    }
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(session_idle);
+    let manager = Arc::new(manager);
+    let service = StreamableHttpService::new(
+        factory,
+        Arc::new(CancelOnDisconnect::new(manager.clone())),
+        config,
+    );
+    (Router::new().route_service("/mcp", service), Some(manager))
+}
 
+/// Every route, behind the guards every request passes (Host and Origin,
+/// arrival stamps, read timeouts, JSON-RPC bodies, the session cap).
+fn routes(server: SpacesServer, options: &HttpOptions, shutdown: &CancellationToken) -> Router {
+    let (mcp, streamable) = mcp_route(&server, options, shutdown);
     let arrivals = server.arrivals().clone();
     let probe = server.clone();
-    let jobs = server.clone();
-    let stopping = server.clone();
     let legacy = Arc::new(LegacySessions::new(
         server,
         SSE_KEEP_ALIVE,
@@ -134,7 +165,7 @@ pub(crate) async fn serve(
         options.max_sessions,
         options.max_sessions_per_owner,
     ));
-    let app = Router::new()
+    Router::new()
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
         .with_state(legacy)
@@ -159,8 +190,11 @@ pub(crate) async fn serve(
         .layer(middleware::from_fn_with_state(
             Arc::new(options.access.clone()),
             guard,
-        ));
+        ))
+}
 
+/// The listening socket, and a word in the log about where it listens.
+async fn bind(options: &HttpOptions) -> Result<tokio::net::TcpListener, HttpError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| HttpError::Bind {
@@ -179,48 +213,5 @@ pub(crate) async fn serve(
             "listening beyond loopback, but only loopback Host names are accepted: add --allowed-host for the name clients use"
         );
     }
-
-    let stop_accepting = CancellationToken::new();
-    let grace = options.shutdown_grace;
-    {
-        let stop_accepting = stop_accepting.clone();
-        let shutdown = shutdown.clone();
-        let runner = runner.clone();
-        let jobs = stopping;
-        tokio::spawn(async move {
-            shutdown::signal().await;
-            tracing::info!(
-                calls = runner.in_flight(),
-                grace_secs = grace.as_secs(),
-                "shutting down: no new connections; waiting for calls in flight"
-            );
-            stop_accepting.cancel();
-            if runner.wait_idle(grace).await {
-                // The last results are on their way to their streams; cancelling
-                // now would close those streams before they are written.
-                tokio::time::sleep(RESPONSE_DRAIN).await;
-            } else {
-                tracing::warn!(
-                    calls = runner.in_flight(),
-                    "grace period over: cancelling the calls still running"
-                );
-            }
-            jobs.stop_jobs();
-            shutdown.cancel();
-        });
-    }
-    let server = accept_loop(listener, app, &options, stop_accepting);
-    tokio::select! {
-        () = server => {},
-        // Connections that outlive the cancellation (a client that never
-        // reads) must not keep the process alive.
-        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(5)).await } => {
-            tracing::warn!("closing the connections still open");
-        }
-    }
-    // Background jobs die with the process (their store is in memory): the
-    // Spaces stop working on them now rather than for nobody.
-    shutdown::drain(&jobs).await;
-    tracing::info!("stopped");
-    Ok(())
+    Ok(listener)
 }
