@@ -290,6 +290,9 @@ fn is_file_data(value: &Value) -> bool {
             && object.contains_key("orig_name"))
 }
 
+/// A file output: fetched from the Space (or decoded from a `data:` URL)
+/// straight into its saved copy, then described for every part of the
+/// result; a file on another host only as its link.
 async fn render_file(
     client: &SpaceClient,
     value: &Value,
@@ -310,12 +313,8 @@ async fn render_file(
         (None, None) => return Err(OutputError::NoLocation),
     };
     let file_name = field("orig_name").or(field("path")).unwrap_or(name);
-    let budget = options
-        .download_max_bytes
-        .saturating_sub(rendered.downloaded);
-    let inline_data = url.starts_with("data:");
     // A file on another host (a gallery of web images): its link, unfetched.
-    if !inline_data && !client.owns(&url) {
+    if !url.starts_with("data:") && !client.owns(&url) {
         return Ok(link_only(
             &url,
             file_name,
@@ -325,18 +324,47 @@ async fn render_file(
             rendered,
         ));
     }
-    // The file is streamed straight into its saved copy: never held whole.
     let named_type = field("mime_type")
         .map(str::to_string)
         .unwrap_or_else(|| mime_from_name(file_name).to_string());
-    let mut saving = options
-        .saved
-        .create(options.owner, file_name, &named_type)
-        .await?;
+    let budget = options
+        .download_max_bytes
+        .saturating_sub(rendered.downloaded);
+    let (path, fetched) = save(client, &url, file_name, &named_type, budget, options).await?;
+    let mime = sniff_mime(&fetched.head)
+        .map(str::to_string)
+        .or(fetched
+            .content_type
+            .clone()
+            .filter(|t| t != "application/octet-stream"))
+        .unwrap_or(named_type);
+    let saved = SavedOutput {
+        output: name,
+        kind: FileKind::of(component, &mime),
+        url,
+        mime,
+        path,
+        fetched,
+    };
+    Ok(saved.describe(rendered))
+}
+
+/// The file at `url` (or in it, a `data:` URL), streamed into a new saved
+/// file of the caller's, within `budget` bytes: never held whole. A failed
+/// (or, by drop, cancelled) download leaves no file behind.
+async fn save(
+    client: &SpaceClient,
+    url: &str,
+    file_name: &str,
+    mime: &str,
+    budget: u64,
+    options: &RenderOptions<'_>,
+) -> Result<(PathBuf, Fetched), OutputError> {
+    let mut saving = options.saved.create(options.owner, file_name, mime).await?;
     let sink = saving.writer();
-    let fetched = if inline_data {
+    let fetched = match url.strip_prefix("data:") {
         // The file came inside the answer: decode it, within the budget.
-        match super::data_uri::decode(url.trim_start_matches("data:"), budget) {
+        Some(rest) => match super::data_uri::decode(rest, budget) {
             Ok((_, bytes)) => tokio::io::AsyncWriteExt::write_all(sink, &bytes)
                 .await
                 .map(|()| Fetched {
@@ -345,66 +373,83 @@ async fn render_file(
                     head: bytes[..bytes.len().min(4096)].to_vec(),
                 })
                 .map_err(GradioError::Write),
-            _ => Err(GradioError::TooLarge {
+            Err(_) => Err(GradioError::TooLarge {
                 url: "a data: URL".into(),
                 max: options.download_max_bytes,
             }),
+        },
+        None => {
+            client
+                .download_into(url, budget, options.token, options.idle, sink)
+                .await
         }
-    } else {
-        client
-            .download_into(&url, budget, options.token, options.idle, sink)
-            .await
     };
-    // A failed (or, by drop, cancelled) download leaves no file behind.
     let fetched = fetched?;
-    let path = saving.finish().await?;
-    let mime = sniff_mime(&fetched.head)
-        .map(str::to_string)
-        .or(fetched
-            .content_type
-            .filter(|t| t != "application/octet-stream"))
-        .or(field("mime_type").map(str::to_string))
-        .unwrap_or_else(|| mime_from_name(file_name).to_string());
-    let kind = FileKind::of(component, &mime);
-    let size = fetched.size;
-    rendered.downloaded += size;
-    rendered.saved += 1;
-    let uri = saved_uri(&path);
-    let summary = json!({
-        "kind": kind.name(), "url": url, "mime_type": mime, "size": size,
-        "path": path.display().to_string(), "resource": uri,
-    });
-    rendered.files.push(json!({
-        "output": name, "kind": kind.name(), "uri": uri, "mime_type": mime,
-        "size": size, "name": file_name_of(&path), "url": url,
-    }));
-    rendered.links.push(
-        Resource::new(uri, file_name_of(&path))
-            .with_mime_type(mime.clone())
-            .with_size(size),
-    );
-    rendered.lines.push(format!(
-        "{name}: {} {url} ({mime}, {}), saved to {}",
-        kind.name(),
-        super::budget::human(size),
-        path.display()
-    ));
-    let media = match kind {
-        FileKind::Image => Some(MediaKind::Image),
-        FileKind::Audio => Some(MediaKind::Audio),
-        _ => None,
-    };
-    if let Some(kind) = media {
-        rendered.media.push(Media {
+    Ok((saving.finish().await?, fetched))
+}
+
+/// A file output once saved.
+struct SavedOutput<'a> {
+    output: &'a str,
+    kind: FileKind,
+    url: String,
+    mime: String,
+    path: PathBuf,
+    fetched: Fetched,
+}
+
+impl SavedOutput<'_> {
+    /// Its line of text, its link, its place among the media when it is an
+    /// image or audio, its entry for the MCP App view; its structured value.
+    fn describe(self, rendered: &mut Rendered) -> Value {
+        let SavedOutput {
+            output,
             kind,
+            url,
             mime,
             path,
-            size,
-            head: fetched.head,
-            line: rendered.lines.len() - 1,
+            fetched,
+        } = self;
+        let size = fetched.size;
+        rendered.downloaded += size;
+        rendered.saved += 1;
+        let uri = saved_uri(&path);
+        rendered.files.push(json!({
+            "output": output, "kind": kind.name(), "uri": uri, "mime_type": mime,
+            "size": size, "name": file_name_of(&path), "url": url,
+        }));
+        rendered.links.push(
+            Resource::new(uri.clone(), file_name_of(&path))
+                .with_mime_type(mime.clone())
+                .with_size(size),
+        );
+        rendered.lines.push(format!(
+            "{output}: {} {url} ({mime}, {}), saved to {}",
+            kind.name(),
+            super::budget::human(size),
+            path.display()
+        ));
+        let summary = json!({
+            "kind": kind.name(), "url": url, "mime_type": mime, "size": size,
+            "path": path.display().to_string(), "resource": uri,
         });
+        let media = match kind {
+            FileKind::Image => Some(MediaKind::Image),
+            FileKind::Audio => Some(MediaKind::Audio),
+            _ => None,
+        };
+        if let Some(kind) = media {
+            rendered.media.push(Media {
+                kind,
+                mime,
+                path,
+                size,
+                head: fetched.head,
+                line: rendered.lines.len() - 1,
+            });
+        }
+        summary
     }
-    Ok(summary)
 }
 
 /// The stable URI of a saved file, under which `resources/read` serves it.
