@@ -1,5 +1,5 @@
 //! Gradio's queue API, what its own clients use: `POST <prefix>/queue/join`
-//! puts a job in the Space's queue, `GET <prefix>/queue/data?session_hash=…`
+//! puts an event in the Space's queue, `GET <prefix>/queue/data?session_hash=…`
 //! streams what happens to it, and `POST <prefix>/cancel` stops it.
 //!
 //! Only this API tells the queue position, the ETA, progress steps from
@@ -7,8 +7,15 @@
 //! waits there), and only it can cancel a job, so calls use it whenever the
 //! Space speaks a protocol that has it (`sse_v2` and later).
 
+use std::time::Duration;
+
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::event_reader::SseReader;
+use super::partial::{PARTIAL_MAX, Partial};
+use super::{GradioError, Observer, Stage};
 
 /// One message of the queue's data stream, for our job.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +179,74 @@ pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
         _ => QueueEvent::Other,
     };
     Some((message.event_id, event))
+}
+
+/// Reads the queue's data stream until our event's outcome: its outputs,
+/// or the error the Space reported (the inner result), telling each stage
+/// to `observe`. The outer error is the stream's own failure (it ended, or
+/// went quiet past `idle`): the event may still be running on the Space.
+/// The twin of the call API's `events::follow`.
+pub(crate) async fn follow_queue<S, B, E>(
+    body: S,
+    event_id: &str,
+    idle: Duration,
+    observe: Observer<'_>,
+) -> Result<Result<Vec<Value>, GradioError>, GradioError>
+where
+    S: Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    let mut events = SseReader::new(body);
+    let mut partial = Partial::default();
+    loop {
+        let Some(message) = events.next(idle).await? else {
+            return Err(GradioError::StreamEnded);
+        };
+        let Some((id, event)) = parse(&message.data) else {
+            continue;
+        };
+        if id.as_deref().is_some_and(|id| id != event_id) {
+            continue;
+        }
+        match event {
+            QueueEvent::Queued {
+                rank,
+                queue_size,
+                eta,
+            } => observe(Stage::Queued {
+                rank,
+                size: queue_size,
+                eta,
+            }),
+            QueueEvent::Started { eta } => observe(Stage::Running { eta }),
+            QueueEvent::Progress(units) => {
+                if let Some(unit) = units.into_iter().last() {
+                    observe(Stage::Step(unit));
+                }
+            }
+            QueueEvent::Log { level, message } => observe(Stage::Log { level, message }),
+            QueueEvent::Completed(outcome) => {
+                return Ok(match outcome {
+                    Ok(outputs) => Ok(outputs),
+                    Err(QueueFailure::Error(message)) => Err(GradioError::App(message)),
+                    Err(QueueFailure::Hidden) => Err(GradioError::AppHidden),
+                    Err(QueueFailure::Cancelled) => Err(GradioError::Cancelled),
+                });
+            }
+            QueueEvent::Closed => return Err(GradioError::StreamEnded),
+            QueueEvent::Generating(data) => {
+                // The first comes whole, the rest as diffs (the queue API
+                // is followed only from `sse_v2` on, which sends diffs).
+                if partial.update(data, true)
+                    && let Some(text) = partial.text(PARTIAL_MAX)
+                {
+                    observe(Stage::Partial(text));
+                }
+            }
+            QueueEvent::Other => {}
+        }
+    }
 }
 
 #[cfg(test)]

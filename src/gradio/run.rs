@@ -12,12 +12,10 @@ use url::Url;
 
 use super::body::{MAX_ANSWER_BYTES, check_status, read_json};
 use super::client::{HF_AUTH_HEADER, Run, SpaceMeta};
-use super::event_reader::SseReader;
-use super::partial::{PARTIAL_MAX, Partial};
 use super::pool::CancelsInFlight;
-use super::queue::{self, QueueEvent, QueueFailure};
+use super::queue;
 use super::retry::{Request, retrying};
-use super::{GradioError, HfToken, Observer, SpaceClient, Stage, follow};
+use super::{GradioError, HfToken, Observer, SpaceClient, follow};
 
 #[derive(Deserialize)]
 struct EventId {
@@ -93,7 +91,7 @@ impl SpaceClient {
             .await;
         slot.0.submitted();
         let event_id = submitted?;
-        tracing::debug!(space = %self.space(), fn_index, event_id, "job submitted (queue API)");
+        tracing::debug!(space = %self.space(), fn_index, event_id, "event submitted (queue API)");
         let mut cancel_on_drop = CancelOnDrop {
             http: self.http.clone(),
             url: self.join(&meta.api_base, "cancel")?,
@@ -112,57 +110,11 @@ impl SpaceClient {
             .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
             .await?;
         let response = check_status(response, "the queue's data stream").await?;
-        let mut events = SseReader::new(response.bytes_stream());
-        let mut partial = Partial::default();
-        loop {
-            let Some(message) = events.next(idle).await? else {
-                return Err(GradioError::StreamEnded);
-            };
-            let Some((id, event)) = queue::parse(&message.data) else {
-                continue;
-            };
-            if id.as_deref().is_some_and(|id| id != event_id) {
-                continue;
-            }
-            match event {
-                QueueEvent::Queued {
-                    rank,
-                    queue_size,
-                    eta,
-                } => observe(Stage::Queued {
-                    rank,
-                    size: queue_size,
-                    eta,
-                }),
-                QueueEvent::Started { eta } => observe(Stage::Running { eta }),
-                QueueEvent::Progress(units) => {
-                    if let Some(unit) = units.into_iter().last() {
-                        observe(Stage::Step(unit));
-                    }
-                }
-                QueueEvent::Log { level, message } => observe(Stage::Log { level, message }),
-                QueueEvent::Completed(outcome) => {
-                    cancel_on_drop.armed = false;
-                    return match outcome {
-                        Ok(outputs) => Ok(outputs),
-                        Err(QueueFailure::Error(message)) => Err(GradioError::App(message)),
-                        Err(QueueFailure::Hidden) => Err(GradioError::AppHidden),
-                        Err(QueueFailure::Cancelled) => Err(GradioError::Cancelled),
-                    };
-                }
-                QueueEvent::Closed => return Err(GradioError::StreamEnded),
-                QueueEvent::Generating(data) => {
-                    // The first comes whole, the rest as diffs (the queue API
-                    // is followed only from `sse_v2` on, which sends diffs).
-                    if partial.update(data, true)
-                        && let Some(text) = partial.text(PARTIAL_MAX)
-                    {
-                        observe(Stage::Partial(text));
-                    }
-                }
-                QueueEvent::Other => {}
-            }
-        }
+        let outcome =
+            queue::follow_queue(response.bytes_stream(), &event_id, idle, observe).await?;
+        // The Space ended the event itself: nothing to cancel.
+        cancel_on_drop.armed = false;
+        outcome
     }
 
     /// POSTs a job and reads its event id, retrying what may pass: a refused
