@@ -1,7 +1,7 @@
 //! The client of one Space: its HTTP connections, what it said about itself
-//! (re-read when it is old or when the Space refuses a job, since Spaces are
+//! (re-read when it is old or when the Space refuses an event, since Spaces are
 //! redeployed under running servers), and one call from slot to outputs.
-//! Jobs, files, retries, slots and body limits live beside it, one file each.
+//! Events, files, retries, slots and body limits live beside it, one file each.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -318,8 +318,8 @@ impl SpaceClient {
     }
 
     /// Runs `api` with `data` (every input, in order) within `slot` and
-    /// returns its outputs. When the Space refuses the job as if its API had
-    /// changed (a redeploy), it is read again and the job sent once more.
+    /// returns its outputs. When the Space refuses the event as if its API had
+    /// changed (a redeploy), it is read again and the event sent once more.
     pub(crate) async fn run_endpoint(
         &self,
         run: Run<'_>,
@@ -329,7 +329,7 @@ impl SpaceClient {
         let meta = self.meta(run.token, run.observe).await?;
         match self.run_with(run, &meta, api, data.clone()).await {
             Err(GradioError::JobRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
-                tracing::info!(space = %self.space, api, "the Space refused the job as if its API changed; reading it again");
+                tracing::info!(space = %self.space, api, "the Space refused the event as if its API changed; reading it again");
                 self.forget(&meta).await;
                 let meta = self.meta(run.token, run.observe).await?;
                 self.run_with(run, &meta, api, data).await

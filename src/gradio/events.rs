@@ -3,7 +3,7 @@
 //!
 //! Gradio sends named server-sent events: `generating` (a partial result),
 //! `complete` (the outputs), `error`, and `heartbeat` every 15 s or so while a
-//! job runs. A stream may also stall for good (reading an event twice leaves it
+//! event runs. A stream may also stall for good (reading an event twice leaves it
 //! open with nothing sent), so every read is guarded by an idle timeout.
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub(crate) enum CallEvent {
     Generating(Vec<Value>),
     /// The outputs, one per output component.
     Complete(Vec<Value>),
-    /// A job cancelled through the queue API ends the stream with
+    /// An event cancelled through the queue API ends the stream with
     /// `complete` and `null` data.
     Cancelled,
     /// An error; `None` when the app hides its cause (or on Gradio 4.20–6.12,

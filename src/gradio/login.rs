@@ -5,7 +5,7 @@
 //! which the Space's cookie jar keeps). Gradio keeps its sessions in
 //! memory, so they end when the app restarts: a request the app refuses
 //! with 401 logs in again and is sent once more. The app did not take a
-//! refused request, so a job is never submitted twice.
+//! refused request, so an event is never submitted twice.
 //!
 //! The password is read when logging in, from the environment or a file,
 //! never from spaces.toml, and it appears in no log or error.

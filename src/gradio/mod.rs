@@ -105,13 +105,13 @@ pub(crate) enum Stage {
     /// A ZeroGPU Space refused for lack of quota (or of a free GPU); the
     /// call submits again after `wait`.
     GpuWait { refusal: GpuRefusal, wait: Duration },
-    /// The job is in the Space's queue.
+    /// The event is in the Space's queue.
     Queued {
         rank: Option<u64>,
         size: Option<u64>,
         eta: Option<f64>,
     },
-    /// The job runs.
+    /// The event runs.
     Running { eta: Option<f64> },
     /// A progress bar of the app.
     Step(ProgressUnit),
@@ -145,9 +145,9 @@ pub(crate) enum GradioError {
         /// From a 429's or 503's `Retry-After`.
         retry_after: Option<Duration>,
     },
-    /// The Space refused a job as if the endpoint or its `fn_index` did not
+    /// The Space refused an event as if the endpoint or its `fn_index` did not
     /// exist (404 or 500 on submit): it may have been redeployed.
-    #[error("the Space refused the job (HTTP {status}{detail})")]
+    #[error("the Space refused the event (HTTP {status}{detail})")]
     JobRefused { status: u16, detail: String },
     #[error("the app has no endpoint {api}; it has {available}")]
     UnknownEndpoint { api: String, available: String },
@@ -169,7 +169,7 @@ pub(crate) enum GradioError {
     /// and it did not answer.
     #[error("no call slot of {space} could be taken from the fleet's shared store: {reason}")]
     SharedSlots { space: String, reason: String },
-    #[error("the job was cancelled on the Space")]
+    #[error("the event was cancelled on the Space")]
     Cancelled,
     #[error("the Space sent nothing for {}s", .0.as_secs())]
     Idle(Duration),

@@ -1,6 +1,6 @@
 //! One client per Space, made on first use and shared by every call to it,
 //! and the count of cancel requests still on their way to Spaces (a server
-//! shutting down waits for them, so the jobs it leaves behind stop).
+//! shutting down waits for them, so the events it leaves behind stop).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //!
 //! Only this API tells the queue position, the ETA, progress steps from
 //! `gr.Progress`, and `gr.Info`/`gr.Warning` logs (ZeroGPU reports its GPU
-//! waits there), and only it can cancel a job, so calls use it whenever the
+//! waits there), and only it can cancel an event, so calls use it whenever the
 //! Space speaks a protocol that has it (`sse_v2` and later).
 
 use std::time::Duration;
@@ -17,16 +17,16 @@ use super::event_reader::SseReader;
 use super::partial::{PARTIAL_MAX, Partial};
 use super::{GradioError, Observer, Stage};
 
-/// One message of the queue's data stream, for our job.
+/// One message of the queue's data stream, for our event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum QueueEvent {
-    /// The job waits: `rank` jobs ahead of it (0: next), of `queue_size`.
+    /// The event waits: `rank` events ahead of it (0: next), of `queue_size`.
     Queued {
         rank: Option<u64>,
         queue_size: Option<u64>,
         eta: Option<f64>,
     },
-    /// The job runs.
+    /// The event runs.
     Started { eta: Option<f64> },
     /// A `gr.Progress` or tqdm update.
     Progress(Vec<ProgressUnit>),
@@ -36,7 +36,7 @@ pub(crate) enum QueueEvent {
     /// `sse_v2` on, after the first; the final result always comes whole in
     /// `Completed`).
     Generating(Vec<Value>),
-    /// The job ended: its outputs, or why not.
+    /// The event ended: its outputs, or why not.
     Completed(Result<Vec<Value>, QueueFailure>),
     /// The session's stream ends (`close_stream`).
     Closed,
@@ -44,7 +44,7 @@ pub(crate) enum QueueEvent {
     Other,
 }
 
-/// How a job ended without outputs.
+/// How an event ended without outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum QueueFailure {
     /// The Space's error message.
@@ -128,7 +128,7 @@ struct Message {
     output: Option<Value>,
 }
 
-/// Reads one `data:` payload of the stream: the event and the job it is for
+/// Reads one `data:` payload of the stream: what happened, and the event it is for
 /// (`None` for session-wide messages such as heartbeats).
 pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
     let message: Message = match serde_json::from_str(data) {
@@ -162,7 +162,7 @@ pub(crate) fn parse(data: &str) -> Option<(Option<String>, QueueEvent)> {
             if message.success == Some(true) {
                 match output.get("data") {
                     Some(Value::Array(data)) => QueueEvent::Completed(Ok(data.clone())),
-                    // `output: {}`: the job was cancelled.
+                    // `output: {}`: the event was cancelled.
                     _ => QueueEvent::Completed(Err(QueueFailure::Cancelled)),
                 }
             } else {

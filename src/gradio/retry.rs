@@ -20,9 +20,9 @@ pub(super) enum Request {
     /// A read (`/config`, `/info`): any broken connection may be tried
     /// again (a pooled connection to a Space that restarted is reset).
     Read,
-    /// A job: only when no connection was made at all, since a reset
+    /// An event: only when no connection was made at all, since a reset
     /// connection may have delivered it.
-    Job,
+    Event,
 }
 
 pub(super) async fn retrying<T, F, Fut>(
@@ -120,7 +120,7 @@ mod tests {
 
     async fn tries_for(error: fn() -> GradioError) -> u32 {
         let tries = AtomicU32::new(0);
-        let _ = retrying(&|_| {}, Request::Job, || async {
+        let _ = retrying(&|_| {}, Request::Event, || async {
             tries.fetch_add(1, Ordering::SeqCst);
             Err::<(), _>(error())
         })
@@ -137,7 +137,7 @@ mod tests {
         // A Space that took the request and never answered may be running it: not sent again.
         assert_eq!(tries_for(|| unreachable(Unreachable::NoAnswer)).await, 1);
         assert_eq!(tries_for(|| GradioError::App("no".into())).await, 1);
-        // A reset connection: a job is not sent again, a read is.
+        // A reset connection: an event is not sent again, a read is.
         assert_eq!(tries_for(|| unreachable(Unreachable::Other)).await, 1);
         let reads = AtomicU32::new(0);
         let _ = retrying(&|_| {}, Request::Read, || async {
@@ -151,7 +151,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waking_spaces_are_waited_for_until_they_answer() {
         let tries = AtomicU32::new(0);
-        let result = retrying(&|_| {}, Request::Job, || async {
+        let result = retrying(&|_| {}, Request::Event, || async {
             match tries.fetch_add(1, Ordering::SeqCst) {
                 0..=4 => Err(GradioError::Http {
                     what: "x".into(),

@@ -1,6 +1,6 @@
-//! Running a job on a Space, through the queue API when the app has it
+//! Running an event on a Space, through the queue API when the app has it
 //! (progress, queue place, cancellation) and the call API otherwise; and
-//! Gradio's cancel, sent when a call goes away before its job ended.
+//! Gradio's cancel, sent when a call goes away before its event ended.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +50,7 @@ impl SpaceClient {
             .await;
         slot.0.submitted();
         let event_id = submitted?;
-        tracing::debug!(space = %self.space(), api, event_id, "job submitted (call API)");
+        tracing::debug!(space = %self.space(), api, event_id, "event submitted (call API)");
         let stream_url = self.join(&meta.api_base, &format!("call/{name}/{event_id}"))?;
         let response = self
             .send(self.http.get(stream_url.clone()), token, &stream_url, idle)
@@ -59,8 +59,8 @@ impl SpaceClient {
         follow(response.bytes_stream(), idle, run.observe).await
     }
 
-    /// The queue API: join, follow the session's data stream for our job, and
-    /// cancel the job on the Space if this call is dropped before it ends
+    /// The queue API: join, follow the session's data stream for our event, and
+    /// cancel the event on the Space if this call is dropped before it ends
     /// (the client cancelled, the timeout struck).
     pub(super) async fn call_queue(
         &self,
@@ -117,10 +117,10 @@ impl SpaceClient {
         outcome
     }
 
-    /// POSTs a job and reads its event id, retrying what may pass: a refused
+    /// POSTs an event and reads its event id, retrying what may pass: a refused
     /// or reset connection (a few times), 502/503/504 (a Space that sleeps,
     /// builds or restarts) and 429 (after its Retry-After), until the call's
-    /// own timeout ends it. Once the Space has given an event id, the job is
+    /// own timeout ends it. Once the Space has given an event id, the event is
     /// accepted and is never sent again.
     async fn submit(
         &self,
@@ -131,7 +131,7 @@ impl SpaceClient {
         what: &str,
         observe: Observer<'_>,
     ) -> Result<String, GradioError> {
-        let submitted = retrying(observe, Request::Job, || async {
+        let submitted = retrying(observe, Request::Event, || async {
             let request = self
                 .http
                 .post(url.clone())
@@ -157,7 +157,7 @@ impl SpaceClient {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
             return Err(GradioError::Protocol {
-                what: "the Space's answer to a job",
+                what: "the Space's answer to an event",
                 reason: format!("{event_id:?} is not an event id"),
             });
         }
@@ -165,8 +165,8 @@ impl SpaceClient {
     }
 }
 
-/// Sends Gradio's cancel for a job when the call that made it goes away
-/// before the job ended, so the Space stops working (and billing GPU time)
+/// Sends Gradio's cancel for an event when the call that made it goes away
+/// before the event ended, so the Space stops working (and billing GPU time)
 /// for nobody.
 struct CancelOnDrop {
     http: reqwest::Client,
@@ -199,8 +199,8 @@ impl Drop for CancelOnDrop {
         runtime.spawn(async move {
             let _in_flight = in_flight;
             match request.send().await {
-                Ok(response) => tracing::info!(%url, status = response.status().as_u16(), "cancelled the job on the Space"),
-                Err(e) => tracing::warn!(%url, "could not cancel the job on the Space: {e}"),
+                Ok(response) => tracing::info!(%url, status = response.status().as_u16(), "cancelled the event on the Space"),
+                Err(e) => tracing::warn!(%url, "could not cancel the event on the Space: {e}"),
             }
         });
     }

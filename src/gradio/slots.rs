@@ -13,7 +13,7 @@
 //!
 //! Holding a slot is not yet reaching the Space: a call still reads the
 //! Space's description, checks its arguments and uploads its files. So that
-//! the Space sees jobs in the order the calls came, a holder submits its job
+//! the Space sees events in the order the calls came, a holder submits its event
 //! only when no holder with an earlier turn is still to submit.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -93,7 +93,7 @@ struct State {
     free: usize,
     /// The calls in line, and whose each is.
     waiting: BTreeMap<Turn, Arc<str>>,
-    /// Holders that have not submitted their job yet.
+    /// Holders that have not submitted their event yet.
     unsubmitted: BTreeSet<Turn>,
     /// The round of the last call served (virtual time).
     round: u64,
@@ -251,7 +251,7 @@ pub(crate) struct Held<'a> {
 }
 
 impl Held<'_> {
-    /// Waits until every holder with an earlier turn has submitted its job.
+    /// Waits until every holder with an earlier turn has submitted its event.
     pub(crate) async fn wait_turn(&self) {
         let mut changed = self.slots.changed.subscribe();
         loop {
@@ -272,7 +272,7 @@ impl Held<'_> {
         }
     }
 
-    /// This holder's job has reached the Space (or never will): later ones may go.
+    /// This holder's event has reached the Space (or never will): later ones may go.
     pub(crate) fn submitted(&self) {
         if self.slots.lock().unsubmitted.remove(&self.turn) {
             self.slots.bump();

@@ -129,7 +129,7 @@ fn stream_of(name: &str) -> String {
         .to_string()
 }
 
-/// The SanaSprint-like app as recorded: its config, info and one job.
+/// The SanaSprint-like app as recorded: its config, info and one event.
 fn sana(method: &str, path: &str, count: usize, join: &dyn Fn(usize) -> Answer) -> Answer {
     match (method, path) {
         ("GET", "/config") => ok("application/json", wire("sanasprint-like.config.json")),
