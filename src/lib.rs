@@ -5,10 +5,14 @@
 //!   one of the server's own, the built-ins).
 //! - **Space**: a Gradio app, on the Hub (`owner/name`) or at a URL.
 //! - **endpoint**: one named API of a Space (`/infer`).
-//! - **call**: one `tools/call`, end to end (`call::Runner::call_tool`).
-//! - **attempt**: one try of a call on its Space (a ZeroGPU wait can make two).
-//! - **run**: what a Space does for one attempt: a Gradio **event** (a queue
-//!   submission, `gradio::SpaceClient::run_endpoint`).
+//! - **call**: one `tools/call`, end to end: the server answers it
+//!   (`server::SpacesServer::answer_call`: in its request, or as a job) and
+//!   the runner makes it (`call::Runner::call_tool`).
+//! - **attempt**: a call's work on its Space, once its arguments are
+//!   checked: its place in line, its files, its run (`Runner::attempt`).
+//! - **run**: one endpoint run on a Space (`gradio::SpaceClient::run_endpoint`),
+//!   which Gradio calls an **event** (a queue submission); a ZeroGPU wait
+//!   sends a run again.
 //! - **job**: a call kept in the job store to outlive its request: an MCP
 //!   **task** for clients with the tasks extension, a job handle
 //!   (`await_job`) for others.

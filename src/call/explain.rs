@@ -125,7 +125,7 @@ fn hint(tool: &ToolConfig, failure: &Failure) -> String {
             }
             GradioError::Http { status: 500..=599, .. } => format!("The Space failed; it may be restarting: try again later, or check {page}."),
             GradioError::Http { .. } => String::new(),
-            GradioError::JobRefused { .. } => format!(
+            GradioError::EventRefused { .. } => format!(
                 "The Space did not accept the job even after its API was read again; check `api` in spaces.toml against {page}."
             ),
             GradioError::UnknownEndpoint { .. } => {

@@ -277,7 +277,7 @@ impl Runner {
         let deadline = gpu_wait::Deadline::after(tool.limits.timeout);
         let work = deadline.bound(keeping_alive(
             &reporter,
-            self.run(tool, arguments, &options, &reporter, &deadline),
+            self.attempt(tool, arguments, &options, &reporter, &deadline),
         ));
         let result = tokio::select! {
             biased;
@@ -349,7 +349,7 @@ impl Runner {
         }
     }
 
-    async fn run(
+    async fn attempt(
         &self,
         tool: &ToolConfig,
         arguments: Option<&JsonObject>,

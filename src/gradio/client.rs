@@ -327,18 +327,18 @@ impl SpaceClient {
         data: Vec<Value>,
     ) -> Result<Vec<Value>, GradioError> {
         let meta = self.meta(run.token, run.observe).await?;
-        match self.run_with(run, &meta, api, data.clone()).await {
-            Err(GradioError::JobRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
+        match self.run_described(run, &meta, api, data.clone()).await {
+            Err(GradioError::EventRefused { .. } | GradioError::UnknownEndpoint { .. }) => {
                 tracing::info!(space = %self.space, api, "the Space refused the event as if its API changed; reading it again");
                 self.forget(&meta).await;
                 let meta = self.meta(run.token, run.observe).await?;
-                self.run_with(run, &meta, api, data).await
+                self.run_described(run, &meta, api, data).await
             }
             other => other,
         }
     }
 
-    async fn run_with(
+    async fn run_described(
         &self,
         run: Run<'_>,
         meta: &SpaceMeta,
@@ -354,9 +354,9 @@ impl SpaceClient {
                     Some(states) => states.fill_inputs(data),
                     None => data,
                 };
-                self.call_queue(run, meta, fn_index, data).await?
+                self.run_queued(run, meta, fn_index, data).await?
             }
-            None => self.call_api(run, meta, api, data).await?,
+            None => self.run_call_api(run, meta, api, data).await?,
         };
         Ok(match states {
             Some(states) => states.strip_outputs(outputs),

@@ -148,7 +148,7 @@ pub(crate) enum GradioError {
     /// The Space refused an event as if the endpoint or its `fn_index` did not
     /// exist (404 or 500 on submit): it may have been redeployed.
     #[error("the Space refused the event (HTTP {status}{detail})")]
-    JobRefused { status: u16, detail: String },
+    EventRefused { status: u16, detail: String },
     #[error("the app has no endpoint {api}; it has {available}")]
     UnknownEndpoint { api: String, available: String },
     #[error("{what} is not what a Gradio app sends: {reason}")]

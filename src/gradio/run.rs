@@ -24,7 +24,7 @@ struct EventId {
 
 impl SpaceClient {
     /// The call API: `POST <prefix>/call/<api>`, then its event stream.
-    pub(super) async fn call_api(
+    pub(super) async fn run_call_api(
         &self,
         run: Run<'_>,
         meta: &SpaceMeta,
@@ -62,7 +62,7 @@ impl SpaceClient {
     /// The queue API: join, follow the session's data stream for our event, and
     /// cancel the event on the Space if this call is dropped before it ends
     /// (the client cancelled, the timeout struck).
-    pub(super) async fn call_queue(
+    pub(super) async fn run_queued(
         &self,
         run: Run<'_>,
         meta: &SpaceMeta,
@@ -148,7 +148,7 @@ impl SpaceClient {
                 status: status @ (404 | 500),
                 detail,
                 ..
-            }) => return Err(GradioError::JobRefused { status, detail }),
+            }) => return Err(GradioError::EventRefused { status, detail }),
             other => other?,
         };
         let valid = !event_id.is_empty()

@@ -264,7 +264,7 @@ async fn a_job_refused_twice_is_an_error_that_says_so() {
     let client = pool.client(&SpaceRef::parse(&stub.url).unwrap()).unwrap();
     let error = infer(&client, &|_| {}).await.unwrap_err();
     assert!(
-        matches!(error, GradioError::JobRefused { status: 500, .. }),
+        matches!(error, GradioError::EventRefused { status: 500, .. }),
         "{error:?}"
     );
 }

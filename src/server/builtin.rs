@@ -103,7 +103,7 @@ impl SpacesServer {
                             .client_capabilities()
                             .is_some_and(|c| c.supports_tasks());
                         let run = (tasks_client, options.progress.clone());
-                        self.run_tool(*tool, Some(arguments), options, run).await
+                        self.answer_call(*tool, Some(arguments), options, run).await
                     }
                 }
             }

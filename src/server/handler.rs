@@ -355,7 +355,8 @@ impl ServerHandler for SpacesServer {
             }
         };
         let run = (tasks_client, progress);
-        self.run_tool(tool, request.arguments, options, run).await
+        self.answer_call(tool, request.arguments, options, run)
+            .await
     }
 }
 
@@ -369,7 +370,7 @@ impl SpacesServer {
 
     /// Runs a tool call: as a task or job when the tool and client say so,
     /// else in its request. Configured tools and the Hub tools' calls alike.
-    pub(super) async fn run_tool(
+    pub(super) async fn answer_call(
         &self,
         tool: ToolConfig,
         arguments: Option<JsonObject>,
