@@ -218,7 +218,7 @@ impl ServerHandler for SpacesServer {
         if let Some(tool) = self.runner.registry().get(name) {
             return Some(tool.definition.clone());
         }
-        let builtin = self.detach_wait().map(tasks::builtin_tools);
+        let builtin = self.detach_wait().map(super::builtin::jobs::builtin_tools);
         let diagnostic = self.diagnostics.as_ref().map(|d| d.tools());
         builtin
             .into_iter()

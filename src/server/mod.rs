@@ -4,11 +4,9 @@
 mod access;
 mod app_view;
 mod builtin;
-mod diagnostics;
 mod disconnect;
 mod handler;
 pub(crate) mod http;
-mod hub_tools;
 mod notify;
 mod outbox;
 mod request;
@@ -34,8 +32,8 @@ use crate::call::Runner;
 use crate::call::background::BackgroundCalls;
 use crate::fleet::Fleet;
 use crate::jobs::{Job, JobId, Owner};
-use diagnostics::Diagnostics;
-use hub_tools::HubTools;
+use builtin::diagnostics::Diagnostics;
+use builtin::hub::HubTools;
 pub(crate) use request::Arrivals;
 
 /// The MCP handler. Cheap to clone: every transport session shares one

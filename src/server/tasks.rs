@@ -1,22 +1,22 @@
-//! Answers to calls that may outlive their request.
+//! Answers to calls that may outlive their request, and MCP tasks.
 //!
 //! A client that declares the tasks extension (`io.modelcontextprotocol/tasks`)
 //! gets an MCP task for a call still running after [`TASK_GRACE`], and polls
 //! it with `tasks/get`. Any other client gets, for a call still running after
 //! the tool's `detach_after`, a job handle: an answer that is not an error,
 //! with the progress so far and a `job_id`, which the built-in tools
-//! `await_job` and `cancel_job` take. Either way the Space's job goes on.
+//! `await_job` and `cancel_job` take (`builtin::jobs`). Either way the
+//! Space's run goes on.
 //!
 //! Jobs belong to the caller that started them (`request::owner_of`): another
 //! caller's job is, to everyone else, no job at all.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
     CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult,
-    DetailedTask, ErrorCode, JsonObject, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
+    DetailedTask, ErrorCode, JsonObject, Task, TaskPayload, TaskStatus,
 };
 use serde_json::{Value, json};
 
@@ -24,7 +24,8 @@ use crate::call::background::{BackgroundCalls, Detached, JobError, result_of, wi
 use crate::call::progress::ProgressSink;
 use crate::call::{CallOptions, RunError};
 use crate::config::{TaskSupport, ToolConfig};
-use crate::jobs::{Job, JobId, JobState, Owner, iso8601};
+use crate::jobs::{Job, JobState, Owner, iso8601};
+use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB};
 
 /// A call to a task-capable tool that ends within this is answered in the
 /// request: quick calls stay quick.
@@ -32,8 +33,6 @@ pub(super) const TASK_GRACE: Duration = Duration::from_millis(500);
 
 /// How often task clients are asked to poll.
 const POLL_INTERVAL_MS: u64 = 1000;
-
-pub(super) use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB};
 
 /// How a call that may outlive its request is answered once it has run a while.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -242,7 +241,12 @@ pub(super) fn detailed(job: &Job, ttl: Duration, timeout: Duration) -> DetailedT
 
 /// The answer for a job still running: not an error, but what it is doing,
 /// its `job_id`, and what to call next.
-fn still_running(job: &Job, tool: &ToolConfig, wait: Duration, structured: bool) -> CallToolResult {
+pub(super) fn still_running(
+    job: &Job,
+    tool: &ToolConfig,
+    wait: Duration,
+    structured: bool,
+) -> CallToolResult {
     let elapsed = SystemTime::now()
         .duration_since(job.created)
         .unwrap_or_default()
@@ -273,159 +277,6 @@ fn still_running(job: &Job, tool: &ToolConfig, wait: Duration, structured: bool)
         }));
     }
     result
-}
-
-/// The built-in tools, listed while some tool may hand out job handles.
-pub(super) fn builtin_tools(wait: Duration) -> Vec<Tool> {
-    let schema = |description: &str| {
-        let value = json!({
-            "type": "object",
-            "properties": {
-                "job_id": {"type": "string", "description": description}
-            },
-            "required": ["job_id"],
-            "additionalProperties": false
-        });
-        match value {
-            Value::Object(map) => Arc::new(map),
-            _ => Arc::new(JsonObject::new()),
-        }
-    };
-    let await_job = Tool::new(
-        AWAIT_JOB,
-        format!(
-            "Waits for a job that a tool handed back (its answer said the Space was still working \
-             and gave a job_id), for up to {}s, then returns the job's result exactly as the tool \
-             would have. If the job is still running by then, the answer says so again, with its \
-             progress: call await_job again.",
-            wait.as_secs()
-        ),
-        schema("the job_id from the tool's answer"),
-    )
-    .with_title("Wait for a job")
-    .with_annotations(
-        ToolAnnotations::with_title("Wait for a job")
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(false),
-    );
-    let cancel_job = Tool::new(
-        CANCEL_JOB,
-        "Stops a job that a tool handed back (by its job_id), on the Space too. A job that \
-         already ended is left as it is.",
-        schema("the job_id from the tool's answer"),
-    )
-    .with_title("Cancel a job")
-    .with_annotations(
-        ToolAnnotations::with_title("Cancel a job")
-            .read_only(false)
-            .destructive(true)
-            .idempotent(true)
-            .open_world(true),
-    );
-    vec![await_job, cancel_job]
-}
-
-/// `await_job` and `cancel_job`.
-pub(super) async fn answer_job_tool(
-    background: &BackgroundCalls,
-    name: &str,
-    arguments: Option<&JsonObject>,
-    owner: &Owner,
-    progress: Option<ProgressSink>,
-    structured: bool,
-) -> Result<CallToolResult, McpError> {
-    let given = arguments.and_then(|a| a.get("job_id"));
-    let Some(id) = given.and_then(Value::as_str).and_then(JobId::parse) else {
-        let found = match given {
-            None => "no job_id".to_string(),
-            Some(v) => format!(
-                "job_id {}",
-                crate::result::text::clean_text(&v.to_string(), 80)
-            ),
-        };
-        return Ok(tool_error(format!(
-            "{name} needs job_id: the id a tool's answer gave (a string such as \
-             \"0d5c4a1e-…\"); it got {found}"
-        )));
-    };
-    let tool = |job: &Job| {
-        background
-            .runner()
-            .registry()
-            .get(&job.tool)
-            .map(|t| t.config.clone())
-    };
-    let outcome = if name == CANCEL_JOB {
-        match background.cancel(&id, owner).await {
-            Ok(job) if job.state.is_finished() => Ok(job),
-            // The job's end comes once the Space has stopped it.
-            Ok(_) => {
-                background
-                    .wait(&id, owner, Duration::from_secs(5), None)
-                    .await
-            }
-            Err(e) => Err(e),
-        }
-    } else {
-        match background.get(&id, owner).await {
-            Ok(found) => {
-                let wait = tool(&found)
-                    .and_then(|t| t.limits.detach_after)
-                    .unwrap_or(crate::config::DEFAULT_DETACH_AFTER);
-                background.wait(&id, owner, wait, progress).await
-            }
-            Err(e) => Err(e),
-        }
-    };
-    let job = match outcome {
-        Ok(job) => job,
-        Err(JobError::NotFound(_)) => return Ok(not_found(&id, background.ttl())),
-        Err(e) => return Err(job_error(e)),
-    };
-    match (&job.state, name) {
-        (JobState::Working, CANCEL_JOB) => {
-            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-                "job {id} ({}) was asked to stop; the Space has not confirmed yet",
-                job.tool
-            ))]))
-        }
-        (JobState::Working, _) => match tool(&job) {
-            Some(config) => Ok(still_running(
-                &job,
-                &config,
-                config.limits.detach_after.unwrap_or_default(),
-                structured,
-            )),
-            None => Ok(tool_error(format!(
-                "job {id} runs a tool this server no longer has"
-            ))),
-        },
-        (JobState::Cancelled, CANCEL_JOB) => {
-            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-                "job {id} ({}) is cancelled; its job on the Space was stopped",
-                job.tool
-            ))]))
-        }
-        (_, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-            "job {id} ({}) had already ended; nothing was stopped",
-            job.tool
-        ))])),
-        _ => finished(&job),
-    }
-}
-
-fn not_found(id: &JobId, ttl: Duration) -> CallToolResult {
-    tool_error(format!(
-        "there is no job {id} for you: a job is kept {} minutes after it ends, and only its \
-         caller sees it. Call the tool again to start a new job.",
-        ttl.as_secs() / 60
-    ))
-}
-
-fn tool_error(message: String) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
 /// A job error as the JSON-RPC error the spec gives it.

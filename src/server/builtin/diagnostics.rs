@@ -33,7 +33,7 @@ use serde_json::json;
 
 use crate::tools::Registry;
 
-pub(super) use crate::naming::builtin::{
+pub(crate) use crate::naming::builtin::{
     MISSING_CAPABILITY, PROBE, TRIGGER_PROMPT_CHANGE, TRIGGER_TOOL_CHANGE,
 };
 
@@ -41,7 +41,7 @@ pub(super) use crate::naming::builtin::{
 const SAMPLE: &str = "sample";
 
 #[derive(Default)]
-pub(super) struct Diagnostics {
+pub(crate) struct Diagnostics {
     probe_tool: AtomicBool,
     probe_prompt: AtomicBool,
 }
@@ -57,7 +57,7 @@ fn tool(name: &str, description: &str) -> Tool {
 
 impl Diagnostics {
     /// The diagnostic tools listed now.
-    pub(super) fn tools(&self) -> Vec<Tool> {
+    pub(crate) fn tools(&self) -> Vec<Tool> {
         let mut tools = vec![
             tool(
                 TRIGGER_TOOL_CHANGE,
@@ -82,7 +82,7 @@ impl Diagnostics {
     }
 
     /// The diagnostic prompt, while it is on.
-    pub(super) fn prompts(&self) -> Vec<Prompt> {
+    pub(crate) fn prompts(&self) -> Vec<Prompt> {
         if !self.probe_prompt.load(Ordering::SeqCst) {
             return Vec::new();
         }
@@ -93,13 +93,13 @@ impl Diagnostics {
         )]
     }
 
-    pub(super) fn prompt(&self, name: &str) -> Option<GetPromptResult> {
+    pub(crate) fn prompt(&self, name: &str) -> Option<GetPromptResult> {
         (name == PROBE && self.probe_prompt.load(Ordering::SeqCst))
             .then(|| GetPromptResult::new(vec![PromptMessage::new_text(Role::User, "Say ok.")]))
     }
 
     /// Answers a call to a diagnostic tool; `None` for any other name.
-    pub(super) async fn call(
+    pub(crate) async fn call(
         &self,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,

@@ -37,7 +37,7 @@ const FORGET_AFTER_CALLERS: usize = 256;
 /// How long describing a Space may take (waking it included).
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub(super) struct HubTools {
+pub(crate) struct HubTools {
     hub: Hub,
     settings: HubSettings,
     runner: Arc<Runner>,
@@ -46,7 +46,7 @@ pub(super) struct HubTools {
 }
 
 impl HubTools {
-    pub(super) fn new(settings: HubSettings, runner: Arc<Runner>) -> Option<HubTools> {
+    pub(crate) fn new(settings: HubSettings, runner: Arc<Runner>) -> Option<HubTools> {
         settings.tools.then(|| HubTools {
             hub: Hub::from_env(runner.token_for(true, None).cloned()),
             settings,
@@ -55,7 +55,7 @@ impl HubTools {
         })
     }
 
-    pub(super) fn tools(&self) -> Vec<Tool> {
+    pub(crate) fn tools(&self) -> Vec<Tool> {
         let schema = |value: Value| match value {
             Value::Object(map) => Arc::new(map),
             _ => Arc::new(JsonObject::new()),
@@ -112,7 +112,7 @@ impl HubTools {
     }
 
     /// The answer to a call of one of the Hub tools; `None` for any other tool.
-    pub(super) async fn call(
+    pub(crate) async fn call(
         &self,
         name: &str,
         arguments: Option<&JsonObject>,
@@ -426,7 +426,7 @@ impl HubTools {
 }
 
 /// What a call of a Hub tool comes to.
-pub(super) enum HubAnswer {
+pub(crate) enum HubAnswer {
     /// Its answer.
     Done(CallToolResult),
     /// A Space's endpoint to call, as a configured tool is called.

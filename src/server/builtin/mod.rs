@@ -1,7 +1,9 @@
-//! The server's own tools, in one place: which exist now (the job tools
-//! while some tool may hand out job handles, the diagnostic tools when
-//! `diagnostics = true`, the Hub tools when `[hub] tools = true`), their
-//! definitions for `tools/list`, and the answer to a call of one. Their
+//! The server's own tools, one file per family behind one enum, as
+//! mini-redis's `cmd/` does: `jobs` (`await_job`, `cancel_job`, while some
+//! tool may hand out job handles), `diagnostics` (when `diagnostics =
+//! true`), `hub` (when `[hub] tools = true`). Here: which exist now, their
+//! definitions for `tools/list`, and the answer to a call of one. (The MCP
+//! App view's app-only tools are the view's: `server::app_view`.) Their
 //! names live in `naming::builtin`, from which the config's reserved names
 //! come, so no configured or generated tool can take one.
 
@@ -9,10 +11,14 @@ use rmcp::model::{CallToolRequestParams, CallToolResponse, Tool};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 
-use super::hub_tools::HubAnswer;
-use super::{SpacesServer, tasks};
+pub(super) mod diagnostics;
+pub(super) mod hub;
+pub(super) mod jobs;
+
+use super::SpacesServer;
 use crate::call::CallOptions;
 use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB, HUB_CALL, HUB_DESCRIBE, HUB_SEARCH};
+use hub::HubAnswer;
 
 /// A family of built-in tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +36,7 @@ impl SpacesServer {
     pub(super) fn builtin_tools(&self) -> Vec<Tool> {
         let mut tools = Vec::new();
         if let Some(wait) = self.detach_wait() {
-            tools.extend(tasks::builtin_tools(wait));
+            tools.extend(jobs::builtin_tools(wait));
         }
         if let Some(diagnostics) = &self.diagnostics {
             tools.extend(diagnostics.tools());
@@ -68,7 +74,7 @@ impl SpacesServer {
             McpError::invalid_params(e.to_string(), None)
         };
         match which {
-            Builtin::Jobs => tasks::answer_job_tool(
+            Builtin::Jobs => jobs::answer_job_tool(
                 &self.background,
                 &request.name,
                 request.arguments.as_ref(),
