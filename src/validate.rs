@@ -18,6 +18,8 @@ pub(crate) fn check(schema: &Value, value: &Value) -> Result<(), String> {
 /// Deeper than this, a schema is taken as satisfied (Gradio's are shallow).
 const MAX_DEPTH: usize = 32;
 
+type Schema = serde_json::Map<String, Value>;
+
 fn check_at(schema: &Value, value: &Value, at: &mut String, depth: usize) -> Result<(), String> {
     let Some(schema) = schema.as_object() else {
         return Ok(());
@@ -25,34 +27,51 @@ fn check_at(schema: &Value, value: &Value, at: &mut String, depth: usize) -> Res
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    let fail = |at: &str, problem: String| {
-        Err(if at.is_empty() {
-            problem
-        } else {
-            format!("at {at}: {problem}")
-        })
-    };
-    for key in ["anyOf", "oneOf"] {
-        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
-            let mut reasons = Vec::new();
-            let mut passed = false;
-            for branch in branches {
-                let mut inner = at.clone();
-                match check_at(branch, value, &mut inner, depth + 1) {
-                    Ok(()) => {
-                        passed = true;
-                        break;
-                    }
-                    Err(reason) => reasons.push(reason),
-                }
-            }
-            if !passed && !branches.is_empty() {
-                reasons.dedup();
-                // The first reason usually says enough; more reads as noise.
-                return Err(reasons.into_iter().next().unwrap_or_default());
+    check_branches(schema, value, at, depth)?;
+    check_value(schema, value, at)?;
+    if let Some(items) = value.as_array() {
+        check_items(schema, items, at, depth)?;
+    }
+    if let Some(object) = value.as_object() {
+        check_fields(schema, object, at, depth)?;
+    }
+    Ok(())
+}
+
+/// The problem, with its place when it is not the value itself.
+fn fail(at: &str, problem: String) -> Result<(), String> {
+    Err(if at.is_empty() {
+        problem
+    } else {
+        format!("at {at}: {problem}")
+    })
+}
+
+/// `anyOf` and `oneOf`: one branch must pass (both are read as "any").
+fn check_branches(schema: &Schema, value: &Value, at: &str, depth: usize) -> Result<(), String> {
+    'keys: for key in ["anyOf", "oneOf"] {
+        let Some(branches) = schema.get(key).and_then(Value::as_array) else {
+            continue;
+        };
+        let mut reasons = Vec::new();
+        for branch in branches {
+            let mut inner = at.to_string();
+            match check_at(branch, value, &mut inner, depth + 1) {
+                Ok(()) => continue 'keys,
+                Err(reason) => reasons.push(reason),
             }
         }
+        if !branches.is_empty() {
+            reasons.dedup();
+            // The first reason usually says enough; more reads as noise.
+            return Err(reasons.into_iter().next().unwrap_or_default());
+        }
     }
+    Ok(())
+}
+
+/// `type`, `enum`, `const`, `minimum` and `maximum`.
+fn check_value(schema: &Schema, value: &Value, at: &str) -> Result<(), String> {
     if let Some(types) = schema.get("type") {
         let allowed: Vec<&str> = match types {
             Value::String(t) => vec![t.as_str()],
@@ -89,68 +108,85 @@ fn check_at(schema: &Value, value: &Value, at: &mut String, depth: usize) -> Res
             return fail(at, format!("{n} is above the maximum {hi}"));
         }
     }
-    if let Some(items) = value.as_array() {
-        let count = |key: &str| schema.get(key).and_then(Value::as_u64);
-        if let Some(min) = count("minItems")
-            && (items.len() as u64) < min
-        {
-            return fail(
-                at,
-                format!("needs at least {min} items, has {}", items.len()),
-            );
+    Ok(())
+}
+
+/// An array's length, and each item against `prefixItems` or `items`.
+fn check_items(
+    schema: &Schema,
+    items: &[Value],
+    at: &mut String,
+    depth: usize,
+) -> Result<(), String> {
+    let count = |key: &str| schema.get(key).and_then(Value::as_u64);
+    if let Some(min) = count("minItems")
+        && (items.len() as u64) < min
+    {
+        return fail(
+            at,
+            format!("needs at least {min} items, has {}", items.len()),
+        );
+    }
+    if let Some(max) = count("maxItems")
+        && (items.len() as u64) > max
+    {
+        return fail(
+            at,
+            format!("takes at most {max} items, has {}", items.len()),
+        );
+    }
+    let prefix = schema.get("prefixItems").and_then(Value::as_array);
+    for (i, item) in items.iter().enumerate() {
+        let item_schema = prefix
+            .and_then(|p| p.get(i))
+            .or_else(|| schema.get("items"));
+        if let Some(item_schema) = item_schema {
+            let len = at.len();
+            at.push_str(&format!("[{i}]"));
+            check_at(item_schema, item, at, depth + 1)?;
+            at.truncate(len);
         }
-        if let Some(max) = count("maxItems")
-            && (items.len() as u64) > max
-        {
-            return fail(
-                at,
-                format!("takes at most {max} items, has {}", items.len()),
-            );
-        }
-        let prefix = schema.get("prefixItems").and_then(Value::as_array);
-        for (i, item) in items.iter().enumerate() {
-            let item_schema = prefix
-                .and_then(|p| p.get(i))
-                .or_else(|| schema.get("items"));
-            if let Some(item_schema) = item_schema {
-                let len = at.len();
-                at.push_str(&format!("[{i}]"));
-                check_at(item_schema, item, at, depth + 1)?;
-                at.truncate(len);
+    }
+    Ok(())
+}
+
+/// An object's `required` fields, each field against `properties`, and no
+/// other field where `additionalProperties` is false.
+fn check_fields(
+    schema: &Schema,
+    object: &serde_json::Map<String, Value>,
+    at: &mut String,
+    depth: usize,
+) -> Result<(), String> {
+    let properties = schema.get("properties").and_then(Value::as_object);
+    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        for name in required.iter().filter_map(Value::as_str) {
+            if !object.contains_key(name) {
+                return fail(at, format!("is missing {name:?}"));
             }
         }
     }
-    if let Some(object) = value.as_object() {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for name in required.iter().filter_map(Value::as_str) {
-                if !object.contains_key(name) {
-                    return fail(at, format!("is missing {name:?}"));
+    for (name, item) in object {
+        match properties.and_then(|p| p.get(name)) {
+            Some(property) => {
+                let len = at.len();
+                if !at.is_empty() {
+                    at.push('.');
                 }
+                at.push_str(name);
+                check_at(property, item, at, depth + 1)?;
+                at.truncate(len);
             }
-        }
-        for (name, item) in object {
-            match properties.and_then(|p| p.get(name)) {
-                Some(property) => {
-                    let len = at.len();
-                    if !at.is_empty() {
-                        at.push('.');
-                    }
-                    at.push_str(name);
-                    check_at(property, item, at, depth + 1)?;
-                    at.truncate(len);
-                }
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    let known: Vec<&str> = properties
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    return fail(
-                        at,
-                        format!("has no field {name:?} (it takes {})", known.join(", ")),
-                    );
-                }
-                None => {}
+            None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                let known: Vec<&str> = properties
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                return fail(
+                    at,
+                    format!("has no field {name:?} (it takes {})", known.join(", ")),
+                );
             }
+            None => {}
         }
     }
     Ok(())
