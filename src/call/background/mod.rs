@@ -183,18 +183,17 @@ impl BackgroundCalls {
         mut options: CallOptions,
         owner: Owner,
     ) -> Result<Started, JobError> {
-        let name = tool.name.as_str();
         // The store hears of the job only if it outlives its request
         // ([`BackgroundCalls::detach`]): most calls end within it, and cost the
         // store nothing.
-        let record = Job::new(owner, name, self.ttl);
+        let record = Job::new(owner, &tool.name, self.ttl);
         let id = record.id.clone();
         let (ended_tx, ended) = tokio::sync::watch::channel(None::<Job>);
         let stored: Arc<tokio::sync::Mutex<bool>> = Arc::default();
 
         let cancel = self.all.child_token();
         let listener: Arc<Mutex<Option<ProgressSink>>> = Arc::default();
-        let (messages, mut latest) = tokio::sync::watch::channel(String::new());
+        let (messages, latest) = tokio::sync::watch::channel(String::new());
         let sink: ProgressSink = {
             let listener = listener.clone();
             Arc::new(move |value, total, message: String| {
@@ -218,7 +217,7 @@ impl BackgroundCalls {
                 }
             })
         });
-        let (detached, mut answered) = tokio::sync::watch::channel(false);
+        let (detached, answered) = tokio::sync::watch::channel(false);
         crate::locks::lock(&self.running).insert(
             id.clone(),
             Running {
@@ -233,80 +232,24 @@ impl BackgroundCalls {
             },
         );
 
-        // Until the request is answered, nobody else knows the job: its
-        // progress goes to the request alone. After that the latest message
-        // goes to the store, at most one write per PROGRESS_EVERY (a Space's
-        // queue may report every move of a long line; a shared store should
-        // not hear each).
-        let store = self.store.clone();
-        let flushed = id.clone();
-        tokio::spawn(async move {
-            if answered.wait_for(|answered| *answered).await.is_err() {
-                return; // ended first
-            }
-            latest.mark_changed();
-            while latest.changed().await.is_ok() {
-                let message = latest.borrow_and_update().clone();
-                if let Err(e) = store.progress(&flushed, message).await {
-                    tracing::warn!(job = %flushed.short(), "progress not stored: {e}");
-                }
-                tokio::time::sleep(PROGRESS_EVERY).await;
-            }
-        });
-
-        let runner = self.runner.clone();
-        let store = self.store.clone();
-        let running = self.running.clone();
-        let name = name.to_string();
-        let tool = tool.clone();
-        let job = id.clone();
-        tokio::spawn(async move {
-            let call = runner.call_tool(&tool, arguments.as_ref(), options);
-            let (state, message) = match AssertUnwindSafe(call).catch_unwind().await {
-                Ok(Ok(outcome)) => {
-                    let message = if outcome.result.is_error == Some(true) {
-                        "the call ended with an error"
-                    } else {
-                        "the call succeeded"
-                    };
-                    (to_json(&outcome.result), message.to_string())
-                }
-                Ok(Err(RunError::Cancelled)) => (
-                    JobState::Cancelled,
-                    "cancelled; the Space's job was stopped".to_string(),
-                ),
-                Ok(Err(e @ RunError::UnknownTool { .. })) => (
-                    JobState::Failed(json!({ "code": -32602, "message": e.to_string() })),
-                    e.to_string(),
-                ),
-                Err(_) => {
-                    tracing::error!(job = %job.short(), tool = name, "a background call panicked");
-                    let message = format!(
-                        "internal error: the call to {name} stopped unexpectedly; call the tool again"
-                    );
-                    (
-                        JobState::Failed(json!({ "code": INTERNAL_ERROR, "message": message })),
-                        message,
-                    )
-                }
-            };
-            {
-                let stored = stored.lock().await;
-                if *stored
-                    && let Err(e) = store
-                        .finish(&job, state.clone(), Some(message.clone()))
-                        .await
-                {
-                    tracing::warn!(job = %job.short(), "the end of a job was not stored: {e}");
-                }
-                let mut end = record;
-                end.state = state;
-                end.message = Some(message);
-                end.updated = std::time::SystemTime::now();
-                ended_tx.send_replace(Some(end));
-            }
-            crate::locks::lock(&running).remove(&job);
-        });
+        tokio::spawn(store_progress(
+            self.store.clone(),
+            id.clone(),
+            answered,
+            latest,
+        ));
+        let run = JobRun {
+            runner: self.runner.clone(),
+            store: self.store.clone(),
+            running: self.running.clone(),
+            tool: tool.clone(),
+            arguments,
+            options,
+            record,
+            stored,
+            ended: ended_tx,
+        };
+        tokio::spawn(run.run());
         Ok(Started { id, ended })
     }
 
@@ -479,6 +422,114 @@ impl Drop for Listening {
             if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.sink)) {
                 *current = None;
             }
+        }
+    }
+}
+/// Until the request is answered, nobody else knows the job: its progress
+/// goes to the request alone. After that the latest message goes to the
+/// store, at most one write per PROGRESS_EVERY (a Space's queue may report
+/// every move of a long line; a shared store should not hear each).
+async fn store_progress(
+    store: Arc<dyn JobStore>,
+    id: JobId,
+    mut answered: tokio::sync::watch::Receiver<bool>,
+    mut latest: tokio::sync::watch::Receiver<String>,
+) {
+    if answered.wait_for(|answered| *answered).await.is_err() {
+        return; // ended first
+    }
+    latest.mark_changed();
+    while latest.changed().await.is_ok() {
+        let message = latest.borrow_and_update().clone();
+        if let Err(e) = store.progress(&id, message).await {
+            tracing::warn!(job = %id.short(), "progress not stored: {e}");
+        }
+        tokio::time::sleep(PROGRESS_EVERY).await;
+    }
+}
+
+/// A job's call, run to its end, and its end kept where it is waited for.
+struct JobRun {
+    runner: Arc<Runner>,
+    store: Arc<dyn JobStore>,
+    running: Arc<Mutex<HashMap<JobId, Running>>>,
+    tool: ToolConfig,
+    arguments: Option<JsonObject>,
+    options: CallOptions,
+    record: Job,
+    /// The store has the job (it outlived its request): its end goes there too.
+    stored: Arc<tokio::sync::Mutex<bool>>,
+    ended: tokio::sync::watch::Sender<Option<Job>>,
+}
+
+impl JobRun {
+    async fn run(self) {
+        let JobRun {
+            runner,
+            store,
+            running,
+            tool,
+            arguments,
+            options,
+            record,
+            stored,
+            ended,
+        } = self;
+        let job = record.id.clone();
+        let call = runner.call_tool(&tool, arguments.as_ref(), options);
+        let outcome = AssertUnwindSafe(call).catch_unwind().await;
+        let (state, message) = end_of(outcome, &tool.name, &job);
+        {
+            let stored = stored.lock().await;
+            if *stored
+                && let Err(e) = store
+                    .finish(&job, state.clone(), Some(message.clone()))
+                    .await
+            {
+                tracing::warn!(job = %job.short(), "the end of a job was not stored: {e}");
+            }
+            let mut end = record;
+            end.state = state;
+            end.message = Some(message);
+            end.updated = std::time::SystemTime::now();
+            ended.send_replace(Some(end));
+        }
+        crate::locks::lock(&running).remove(&job);
+    }
+}
+
+/// What a call's end leaves in its job: the state, and a word on it.
+fn end_of(
+    outcome: std::thread::Result<Result<super::Outcome, RunError>>,
+    name: &str,
+    job: &JobId,
+) -> (JobState, String) {
+    match outcome {
+        Ok(Ok(outcome)) => {
+            let message = if outcome.result.is_error == Some(true) {
+                "the call ended with an error"
+            } else {
+                "the call succeeded"
+            };
+            (to_json(&outcome.result), message.to_string())
+        }
+        Ok(Err(RunError::Cancelled)) => (
+            JobState::Cancelled,
+            "cancelled; the Space's run was stopped".to_string(),
+        ),
+        Ok(Err(e @ RunError::UnknownTool { .. })) => (
+            JobState::Failed(json!({ "code": -32602, "message": e.to_string() })),
+            e.to_string(),
+        ),
+        Err(_) => {
+            tracing::error!(job = %job.short(), tool = name, "a background call panicked");
+            let message = format!(
+                "internal error: the call to {name} stopped unexpectedly; call the tool again"
+            );
+            (
+                JobState::Failed(json!({ "code": INTERNAL_ERROR, "message": message })),
+                message,
+            )
         }
     }
 }
