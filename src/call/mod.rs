@@ -27,7 +27,7 @@ pub(crate) mod gpu_wait;
 pub(crate) mod progress;
 
 use crate::config::{Settings, ToolConfig};
-use crate::gradio::{GradioError, HfToken, Run, SpacePool, Stage, Ticket};
+use crate::gradio::{GradioError, HfToken, Observer, Run, SpaceClient, SpacePool, Stage, Ticket};
 use crate::jobs::Owner;
 use crate::metrics::{self, Metrics};
 use crate::result::budget::{self, Budget};
@@ -374,22 +374,8 @@ impl Runner {
         };
         let slot = client.slot(&observe, ticket).await?;
         self.metrics.waited(waiting.elapsed());
-        // A tool that lists its inputs is checked before anything is sent; one
-        // whose inputs come from the Space is checked against them as the
-        // Space describes them now.
-        let derived;
-        let tool = if tool.inputs_from_space {
-            let endpoint = client.endpoint(&tool.api, token, &observe).await?;
-            derived = from_endpoint(tool, &endpoint);
-            // A Space that did not answer at start-up has now: the registry
-            // tells clients of its tool (a Hub tool's Space is not listed).
-            if self.registry.get(&tool.name).is_some() {
-                self.registry.put(derived.clone(), InputsState::Known);
-            }
-            &derived
-        } else {
-            tool
-        };
+        let described = self.as_described(tool, &client, token, &observe).await?;
+        let tool = described.as_ref();
         let mut arguments = check_arguments(tool, arguments).map_err(Failure::Arguments)?;
         files::send_files(
             tool,
@@ -415,25 +401,9 @@ impl Runner {
             idle,
             observe: &observe,
         };
-        // A ZeroGPU refusal is waited out when its wait fits, then the job
-        // is sent once more.
-        let first = client.run_endpoint(run, &tool.api, data.clone()).await;
-        let token_sent = token.is_some() && tool.space.may_carry_token();
-        let refused = |refusal| match refusal {
-            gpu_wait::Refusal::Gpu(refused) => Failure::GpuRefused(gpu_wait::Refused {
-                token_sent,
-                ..refused
-            }),
-            gpu_wait::Refusal::Other(e) => Failure::Gradio(e),
-        };
-        let outputs = match gpu_wait::after_first(first, deadline, options.polled, reporter).await {
-            Ok(gpu_wait::Next::Done(outputs)) => outputs,
-            Ok(gpu_wait::Next::SubmitAgain) => client
-                .run_endpoint(run, &tool.api, data)
-                .await
-                .map_err(|e| refused(gpu_wait::after_second(e)))?,
-            Err(refusal) => return Err(refused(refusal)),
-        };
+        let outputs = self
+            .run_past_gpu_refusals(&client, run, tool, data, options, reporter, deadline)
+            .await?;
         if outputs.iter().any(Value::is_object) {
             reporter.stage(Stage::Downloading);
         }
@@ -448,6 +418,61 @@ impl Runner {
             render(&client, outputs, &endpoint.returns, &names, &render_options).await?;
         fit_schema(tool, &mut rendered.structured);
         Ok(rendered)
+    }
+
+    /// `tool` as its Space describes it now: a tool that lists its inputs is
+    /// checked as the config says; one whose inputs come from the Space,
+    /// against them as the Space has them (and a Space that did not answer
+    /// at start-up but does now gets its tool listed in full).
+    async fn as_described<'t>(
+        &self,
+        tool: &'t ToolConfig,
+        client: &SpaceClient,
+        token: Option<&HfToken>,
+        observe: Observer<'_>,
+    ) -> Result<std::borrow::Cow<'t, ToolConfig>, Failure> {
+        if !tool.inputs_from_space {
+            return Ok(std::borrow::Cow::Borrowed(tool));
+        }
+        let endpoint = client.endpoint(&tool.api, token, observe).await?;
+        let derived = from_endpoint(tool, &endpoint);
+        // A Hub tool's Space is not listed.
+        if self.registry.get(&tool.name).is_some() {
+            self.registry.put(derived.clone(), InputsState::Known);
+        }
+        Ok(std::borrow::Cow::Owned(derived))
+    }
+
+    /// Runs the endpoint; a ZeroGPU refusal is waited out when its wait
+    /// fits, then the run is sent once more.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_past_gpu_refusals(
+        &self,
+        client: &SpaceClient,
+        run: Run<'_>,
+        tool: &ToolConfig,
+        data: Vec<Value>,
+        options: &CallOptions,
+        reporter: &Reporter,
+        deadline: &gpu_wait::Deadline,
+    ) -> Result<Vec<Value>, Failure> {
+        let first = client.run_endpoint(run, &tool.api, data.clone()).await;
+        let token_sent = run.token.is_some() && tool.space.may_carry_token();
+        let refused = |refusal| match refusal {
+            gpu_wait::Refusal::Gpu(refused) => Failure::GpuRefused(gpu_wait::Refused {
+                token_sent,
+                ..refused
+            }),
+            gpu_wait::Refusal::Other(e) => Failure::Gradio(e),
+        };
+        match gpu_wait::after_first(first, deadline, options.polled, reporter).await {
+            Ok(gpu_wait::Next::Done(outputs)) => Ok(outputs),
+            Ok(gpu_wait::Next::SubmitAgain) => client
+                .run_endpoint(run, &tool.api, data)
+                .await
+                .map_err(|e| refused(gpu_wait::after_second(e))),
+            Err(refusal) => Err(refused(refusal)),
+        }
     }
 }
 
