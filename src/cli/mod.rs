@@ -229,41 +229,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         .as_ref()
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
-    // What needs no config.
-    match &cli.command {
-        Some(Command::Config { client, install }) => {
-            return client_config::run(*client, config_path.as_deref(), *install);
-        }
-        Some(Command::Completions { shell }) => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "spaces-mcp", &mut std::io::stdout());
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(Command::Man) => {
-            let command = <Cli as clap::CommandFactory>::command();
-            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                // A reader that stopped early (`| head`) is not a failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Failed(
-                    format!("cannot write the manual page: {e}"),
-                )),
-                _ => Ok(ExitCode::SUCCESS),
-            };
-        }
-        // A probe: it must not fail on the server's config.
-        Some(Command::Health { url }) => return runtime()?.block_on(health(url)),
-        _ => {}
+    if let Some(answered) = without_config(cli.command.as_ref(), config_path.as_deref()) {
+        return answered;
     }
     let mut config = Config::load(config_path.as_deref())?;
     if let Some(Command::Serve(args)) = &cli.command {
-        if let Some(store) = &args.store {
-            config.settings.store = Some(store.clone()).filter(|s| !s.trim().is_empty());
-        }
-        if let Some(ca) = &args.store_ca {
-            config.settings.store_ca = Some(ca.clone()).filter(|c| !c.as_os_str().is_empty());
-        }
-        if let Some(content) = &args.content {
-            config.set_content(content, "--content")?;
-        }
+        serve_overrides(&mut config, args)?;
     }
     let runtime = runtime()?;
     let outcome = match cli.command {
@@ -301,7 +272,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             });
             runtime.block_on(discover::run(&space, login))
         }
-        // Answered above, before the config was read.
+        // Answered before the config was read.
         Some(
             Command::Config { .. }
             | Command::Completions { .. }
@@ -314,6 +285,48 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     // the process open: the runtime is not waited for.
     runtime.shutdown_background();
     outcome
+}
+
+/// The subcommands that need no config, answered; `None` for the others.
+fn without_config(
+    command: Option<&Command>,
+    config_path: Option<&std::path::Path>,
+) -> Option<Result<ExitCode, CliError>> {
+    Some(match command? {
+        Command::Config { client, install } => client_config::run(*client, config_path, *install),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "spaces-mcp", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                // A reader that stopped early (`| head`) is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Failed(
+                    format!("cannot write the manual page: {e}"),
+                )),
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+        // A probe: it must not fail on the server's config.
+        Command::Health { url } => runtime().and_then(|r| r.block_on(health(url))),
+        _ => return None,
+    })
+}
+
+/// What `serve`'s flags say over the config file.
+fn serve_overrides(config: &mut Config, args: &ServeArgs) -> Result<(), CliError> {
+    if let Some(store) = &args.store {
+        config.settings.store = Some(store.clone()).filter(|s| !s.trim().is_empty());
+    }
+    if let Some(ca) = &args.store_ca {
+        config.settings.store_ca = Some(ca.clone()).filter(|c| !c.as_os_str().is_empty());
+    }
+    if let Some(content) = &args.content {
+        config.set_content(content, "--content")?;
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
