@@ -151,6 +151,7 @@ impl Validator<'_> {
     pub(super) fn settings(&self, raw: RawSettings) -> Result<Settings, ConfigError> {
         let limits = self.limits("settings", &raw.limits, &CallLimits::default())?;
         let jobs = self.jobs(&raw)?;
+        let saved = self.saved(&raw)?;
         Ok(Settings {
             jobs,
             limits,
@@ -170,62 +171,14 @@ impl Validator<'_> {
                 DEFAULT_STORE_LEASE,
                 1.0..=300.0,
             )?,
-            store_prefix: match raw.store_prefix {
-                None => "spaces-mcp".to_string(),
-                Some(p)
-                    if !p.is_empty()
-                        && p.len() <= 64
-                        && p.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
-                {
-                    p
-                }
-                Some(p) => {
-                    return Err(self.invalid(
-                        "settings.store_prefix",
-                        format!("expected 1 to 64 letters, digits, '-', '_' or '.', found {p:?}"),
-                    ));
-                }
-            },
+            store_prefix: self.store_prefix(raw.store_prefix)?,
             private_output_dir: raw.output_dir.is_none(),
             output_dir: raw
                 .output_dir
                 .unwrap_or_else(crate::dirs::default_output_dir),
             client_hf_token: raw.client_hf_token.unwrap_or(false),
             input_dirs: raw.input_dirs,
-            saved: SavedLimits {
-                retention: match raw.output_retention_hours {
-                    None => Some(Duration::from_secs(24 * 3600)),
-                    Some(0.0) => None,
-                    Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 => {
-                        Some(Duration::from_secs_f64(h * 3600.0))
-                    }
-                    Some(h) => {
-                        return Err(self.invalid(
-                            "settings.output_retention_hours",
-                            format!("expected 0 (keep) to 8760 hours, found {h}"),
-                        ));
-                    }
-                },
-                max_bytes: self.bytes_within(
-                    "settings.output_max_bytes",
-                    raw.output_max_bytes,
-                    DEFAULT_OUTPUT_MAX_BYTES,
-                    1024 * 1024..=MAX_OUTPUT_BYTES,
-                )?,
-                read_max_bytes: self.bytes_within(
-                    "settings.resource_read_max_bytes",
-                    raw.resource_read_max_bytes,
-                    DEFAULT_RESOURCE_READ_MAX_BYTES,
-                    4096..=MAX_INLINE_BYTES,
-                )?,
-                upload_max_bytes: self.bytes_within(
-                    "settings.upload_max_bytes",
-                    raw.upload_max_bytes,
-                    DEFAULT_UPLOAD_MAX_BYTES,
-                    1024..=MAX_INLINE_BYTES,
-                )?,
-            },
+            saved,
             discovery_wait: self.seconds_within(
                 "settings.discovery_wait",
                 raw.discovery_wait,
@@ -238,6 +191,62 @@ impl Validator<'_> {
                 DEFAULT_SPACE_CONCURRENCY,
                 1..=1024,
                 "calls per Space",
+            )?,
+        })
+    }
+
+    /// `store_prefix`: what the fleet's keys start with.
+    fn store_prefix(&self, raw: Option<String>) -> Result<String, ConfigError> {
+        match raw {
+            None => Ok("spaces-mcp".to_string()),
+            Some(p)
+                if !p.is_empty()
+                    && p.len() <= 64
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+            {
+                Ok(p)
+            }
+            Some(p) => Err(self.invalid(
+                "settings.store_prefix",
+                format!("expected 1 to 64 letters, digits, '-', '_' or '.', found {p:?}"),
+            )),
+        }
+    }
+
+    /// The bounds on saved files and uploads.
+    fn saved(&self, raw: &RawSettings) -> Result<SavedLimits, ConfigError> {
+        Ok(SavedLimits {
+            retention: match raw.output_retention_hours {
+                None => Some(Duration::from_secs(24 * 3600)),
+                Some(0.0) => None,
+                Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 => {
+                    Some(Duration::from_secs_f64(h * 3600.0))
+                }
+                Some(h) => {
+                    return Err(self.invalid(
+                        "settings.output_retention_hours",
+                        format!("expected 0 (keep) to 8760 hours, found {h}"),
+                    ));
+                }
+            },
+            max_bytes: self.bytes_within(
+                "settings.output_max_bytes",
+                raw.output_max_bytes,
+                DEFAULT_OUTPUT_MAX_BYTES,
+                1024 * 1024..=MAX_OUTPUT_BYTES,
+            )?,
+            read_max_bytes: self.bytes_within(
+                "settings.resource_read_max_bytes",
+                raw.resource_read_max_bytes,
+                DEFAULT_RESOURCE_READ_MAX_BYTES,
+                4096..=MAX_INLINE_BYTES,
+            )?,
+            upload_max_bytes: self.bytes_within(
+                "settings.upload_max_bytes",
+                raw.upload_max_bytes,
+                DEFAULT_UPLOAD_MAX_BYTES,
+                1024..=MAX_INLINE_BYTES,
             )?,
         })
     }
