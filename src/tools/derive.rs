@@ -139,30 +139,53 @@ pub(crate) fn derive(parameter: &ParameterInfo) -> ExposedInput {
         .filter(|c| !c.is_empty())
         .cloned();
     if let Some(kind) = scalar_kind(&wire, choices.as_deref()) {
-        let (minimum, maximum) = match slider_bounds(&wire) {
-            Some((lo, hi)) => (Some(lo), Some(hi)),
-            None => (None, None),
-        };
-        let input = ExposedInput {
-            kind,
-            default,
-            minimum,
-            maximum,
-            choices,
-            ..plain
-        };
-        // A Space whose default falls outside its own bounds or choices: drop
-        // the constraint rather than refuse the default.
-        return match &input.default {
-            Some(default) if input.check(default).is_err() => ExposedInput {
-                minimum: None,
-                maximum: None,
-                choices: None,
-                ..input
-            },
-            _ => input,
-        };
+        return scalar(plain, kind, &wire, default, choices);
     }
+    structured(plain, wire, label, default)
+}
+
+/// A string, number, integer or boolean input, with a slider's bounds and a
+/// choice's values. A Space whose default falls outside its own bounds or
+/// choices: the constraint is dropped rather than the default refused.
+fn scalar(
+    plain: ExposedInput,
+    kind: ValueKind,
+    wire: &Value,
+    default: Option<Value>,
+    choices: Option<Vec<Value>>,
+) -> ExposedInput {
+    let (minimum, maximum) = match slider_bounds(wire) {
+        Some((lo, hi)) => (Some(lo), Some(hi)),
+        None => (None, None),
+    };
+    let input = ExposedInput {
+        kind,
+        default,
+        minimum,
+        maximum,
+        choices,
+        ..plain
+    };
+    match &input.default {
+        Some(default) if input.check(default).is_err() => ExposedInput {
+            minimum: None,
+            maximum: None,
+            choices: None,
+            ..input
+        },
+        _ => input,
+    }
+}
+
+/// Any other input: a JSON value in the shape Gradio's schema gives (the
+/// model's schema beside the wire's); a default that does not fit its own
+/// schema is not shown.
+fn structured(
+    plain: ExposedInput,
+    wire: Value,
+    label: Option<&str>,
+    default: Option<Value>,
+) -> ExposedInput {
     let mut schema = model_schema(&wire, 0);
     if let (Some(object), Some(label)) = (schema.as_object_mut(), label) {
         let description = match object.get("description").and_then(Value::as_str) {
@@ -177,7 +200,6 @@ pub(crate) fn derive(parameter: &ParameterInfo) -> ExposedInput {
         ..plain
     };
     match &input.default {
-        // A default that does not fit its own schema is not shown.
         Some(default) if input.check(default).is_err() => ExposedInput {
             default: None,
             ..input
