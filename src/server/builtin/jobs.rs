@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::call::background::{BackgroundCalls, JobError};
 use crate::call::progress::ProgressSink;
+use crate::config::ToolConfig;
 use crate::jobs::{Job, JobId, JobState, Owner};
 use crate::naming::builtin::{AWAIT_JOB, CANCEL_JOB};
 use crate::server::tasks::{finished, job_error, still_running};
@@ -76,19 +77,9 @@ pub(crate) async fn answer_job_tool(
     progress: Option<ProgressSink>,
     structured: bool,
 ) -> Result<CallToolResult, McpError> {
-    let given = arguments.and_then(|a| a.get("job_id"));
-    let Some(id) = given.and_then(Value::as_str).and_then(JobId::parse) else {
-        let found = match given {
-            None => "no job_id".to_string(),
-            Some(v) => format!(
-                "job_id {}",
-                crate::result::text::clean_text(&v.to_string(), 80)
-            ),
-        };
-        return Ok(tool_error(format!(
-            "{name} needs job_id: the id a tool's answer gave (a string such as \
-             \"0d5c4a1e-…\"); it got {found}"
-        )));
+    let id = match job_id(name, arguments) {
+        Ok(id) => id,
+        Err(refused) => return Ok(refused),
     };
     let tool = |job: &Job| {
         background
@@ -124,17 +115,49 @@ pub(crate) async fn answer_job_tool(
         Err(JobError::NotFound(_)) => return Ok(not_found(&id, background.ttl())),
         Err(e) => return Err(job_error(e)),
     };
+    let config = tool(&job);
+    answer(&job, name, config.as_ref(), structured)
+}
+
+/// The `job_id` a job tool was given, or the answer that says what it takes.
+fn job_id(name: &str, arguments: Option<&JsonObject>) -> Result<JobId, CallToolResult> {
+    let given = arguments.and_then(|a| a.get("job_id"));
+    given
+        .and_then(Value::as_str)
+        .and_then(JobId::parse)
+        .ok_or_else(|| {
+            let found = match given {
+                None => "no job_id".to_string(),
+                Some(v) => format!(
+                    "job_id {}",
+                    crate::result::text::clean_text(&v.to_string(), 80)
+                ),
+            };
+            tool_error(format!(
+                "{name} needs job_id: the id a tool's answer gave (a string such as \
+             \"0d5c4a1e-…\"); it got {found}"
+            ))
+        })
+}
+
+/// What `name` answers about `job` as it now stands.
+fn answer(
+    job: &Job,
+    name: &str,
+    tool: Option<&ToolConfig>,
+    structured: bool,
+) -> Result<CallToolResult, McpError> {
+    let id = &job.id;
+    let said = |text: String| Ok(CallToolResult::success(vec![ContentBlock::text(text)]));
     match (&job.state, name) {
-        (JobState::Working, CANCEL_JOB) => {
-            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-                "job {id} ({}) was asked to stop; the Space has not confirmed yet",
-                job.tool
-            ))]))
-        }
-        (JobState::Working, _) => match tool(&job) {
+        (JobState::Working, CANCEL_JOB) => said(format!(
+            "job {id} ({}) was asked to stop; the Space has not confirmed yet",
+            job.tool
+        )),
+        (JobState::Working, _) => match tool {
             Some(config) => Ok(still_running(
-                &job,
-                &config,
+                job,
+                config,
                 config.limits.detach_after.unwrap_or_default(),
                 structured,
             )),
@@ -142,17 +165,15 @@ pub(crate) async fn answer_job_tool(
                 "job {id} runs a tool this server no longer has"
             ))),
         },
-        (JobState::Cancelled, CANCEL_JOB) => {
-            Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-                "job {id} ({}) is cancelled; its job on the Space was stopped",
-                job.tool
-            ))]))
-        }
-        (_, CANCEL_JOB) => Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+        (JobState::Cancelled, CANCEL_JOB) => said(format!(
+            "job {id} ({}) is cancelled; its run on the Space was stopped",
+            job.tool
+        )),
+        (_, CANCEL_JOB) => said(format!(
             "job {id} ({}) had already ended; nothing was stopped",
             job.tool
-        ))])),
-        _ => finished(&job),
+        )),
+        _ => finished(job),
     }
 }
 
