@@ -274,32 +274,7 @@ impl Validator<'_> {
                     "say the input's `type` (\"string\", \"number\", \"integer\" or \"boolean\"), give it a `default`, or fix it with `value`",
                 )
             })?;
-        let numeric = matches!(kind, ValueKind::Number | ValueKind::Integer);
-        if !numeric && (raw.minimum.is_some() || raw.maximum.is_some()) {
-            return Err(self.invalid(
-                key,
-                format!(
-                    "`minimum` and `maximum` need a numeric type, not {}",
-                    kind.as_str()
-                ),
-            ));
-        }
-        if let (Some(lo), Some(hi)) = (raw.minimum, raw.maximum)
-            && lo > hi
-        {
-            return Err(self.invalid(key, format!("`minimum` {lo} is above `maximum` {hi}")));
-        }
-        if let Some(choices) = &choices {
-            if choices.is_empty() {
-                return Err(self.invalid(key, "`enum` needs at least one choice"));
-            }
-            if let Some(bad) = choices.iter().find(|c| !kind.admits(c)) {
-                return Err(self.invalid(
-                    key,
-                    format!("choice {bad} in `enum` is not of type {}", kind.as_str()),
-                ));
-            }
-        }
+        self.bounds_and_choices(key, kind, raw.minimum, raw.maximum, choices.as_deref())?;
         let input = ExposedInput {
             kind,
             description: raw.description,
@@ -319,6 +294,45 @@ impl Validator<'_> {
             return Err(self.invalid(key, "a required input cannot have a `default`"));
         }
         Ok(InputConfig::Exposed(input))
+    }
+
+    /// `minimum`/`maximum` only on numbers, in order; `enum` not empty and
+    /// of the input's type.
+    fn bounds_and_choices(
+        &self,
+        key: &str,
+        kind: ValueKind,
+        minimum: Option<f64>,
+        maximum: Option<f64>,
+        choices: Option<&[Value]>,
+    ) -> Result<(), ConfigError> {
+        let numeric = matches!(kind, ValueKind::Number | ValueKind::Integer);
+        if !numeric && (minimum.is_some() || maximum.is_some()) {
+            return Err(self.invalid(
+                key,
+                format!(
+                    "`minimum` and `maximum` need a numeric type, not {}",
+                    kind.as_str()
+                ),
+            ));
+        }
+        if let (Some(lo), Some(hi)) = (minimum, maximum)
+            && lo > hi
+        {
+            return Err(self.invalid(key, format!("`minimum` {lo} is above `maximum` {hi}")));
+        }
+        if let Some(choices) = choices {
+            if choices.is_empty() {
+                return Err(self.invalid(key, "`enum` needs at least one choice"));
+            }
+            if let Some(bad) = choices.iter().find(|c| !kind.admits(c)) {
+                return Err(self.invalid(
+                    key,
+                    format!("choice {bad} in `enum` is not of type {}", kind.as_str()),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn json(

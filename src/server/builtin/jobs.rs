@@ -79,7 +79,7 @@ pub(crate) async fn answer_job_tool(
 ) -> Result<CallToolResult, McpError> {
     let id = match job_id(name, arguments) {
         Ok(id) => id,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let tool = |job: &Job| {
         background
@@ -120,7 +120,7 @@ pub(crate) async fn answer_job_tool(
 }
 
 /// The `job_id` a job tool was given, or the answer that says what it takes.
-fn job_id(name: &str, arguments: Option<&JsonObject>) -> Result<JobId, CallToolResult> {
+fn job_id(name: &str, arguments: Option<&JsonObject>) -> Result<JobId, Box<CallToolResult>> {
     let given = arguments.and_then(|a| a.get("job_id"));
     given
         .and_then(Value::as_str)
@@ -133,10 +133,10 @@ fn job_id(name: &str, arguments: Option<&JsonObject>) -> Result<JobId, CallToolR
                     crate::result::text::clean_text(&v.to_string(), 80)
                 ),
             };
-            tool_error(format!(
+            Box::new(tool_error(format!(
                 "{name} needs job_id: the id a tool's answer gave (a string such as \
-             \"0d5c4a1e-…\"); it got {found}"
-            ))
+                 \"0d5c4a1e-…\"); it got {found}"
+            )))
         })
 }
 
