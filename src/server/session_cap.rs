@@ -156,6 +156,41 @@ impl Drop for LegacyStream {
     }
 }
 
+impl SessionCap {
+    /// A place for one more session of `owner`, or the refusal that names
+    /// the limit it would pass (503 for the server's, 429 for the caller's).
+    async fn reserve(self: &Arc<Self>, owner: &Owner) -> Result<Reservation, Response> {
+        let _gate = self.gate.lock().await;
+        let taken = self.taken().await;
+        let counts = self.counts();
+        if taken >= self.max {
+            return Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "too many open sessions (the limit is {}, --max-sessions); try again later",
+                    self.max
+                ),
+            ));
+        }
+        if counts.of(owner) >= self.max_per_owner {
+            return Err(refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "too many open sessions for these credentials (the limit is {} per caller, --max-sessions-per-client); close one (HTTP DELETE on /mcp) or wait for it to idle out",
+                    self.max_per_owner
+                ),
+            ));
+        }
+        drop(counts);
+        Counts::add(&mut self.counts().reserved, owner, 1);
+        Ok(Reservation {
+            cap: self.clone(),
+            owner: owner.clone(),
+            opened: false,
+        })
+    }
+}
+
 /// Refuses a request that would open a session past either cap, and one
 /// that names another caller's session. The check and the reservation
 /// happen under one lock: a burst cannot overshoot a cap.
@@ -189,35 +224,9 @@ pub(super) async fn cap_sessions(
     if !legacy && !initialize {
         return next.run(request).await;
     }
-    let reservation = {
-        let _gate = cap.gate.lock().await;
-        let taken = cap.taken().await;
-        let counts = cap.counts();
-        if taken >= cap.max {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
-                    "too many open sessions (the limit is {}, --max-sessions); try again later",
-                    cap.max
-                ),
-            );
-        }
-        if counts.of(&owner) >= cap.max_per_owner {
-            return refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "too many open sessions for these credentials (the limit is {} per caller, --max-sessions-per-client); close one (HTTP DELETE on /mcp) or wait for it to idle out",
-                    cap.max_per_owner
-                ),
-            );
-        }
-        drop(counts);
-        Counts::add(&mut cap.counts().reserved, &owner, 1);
-        Reservation {
-            cap: cap.clone(),
-            owner: owner.clone(),
-            opened: false,
-        }
+    let reservation = match cap.reserve(&owner).await {
+        Ok(reservation) => reservation,
+        Err(refused) => return refused,
     };
     let response = next.run(request).await;
     let opened = response
