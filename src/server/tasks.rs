@@ -119,28 +119,47 @@ pub(super) async fn call_in_background(
                 ended = background.wait_for_end(&started, longest, progress) => ended,
                 _ = request_cancelled.cancelled() => return Err(cancelled()),
             };
-            return match ended {
-                Some(job) => finished(&job).map(CallToolResponse::Complete),
-                None => Err(McpError::internal_error(
-                    format!("{} did not end within its timeout", tool.name),
-                    None,
-                )),
-            };
+            return ended_in_request(ended, tool);
         }
         Err(e) => return Err(job_error(e)),
     };
+    Ok(going_on(
+        &job,
+        tool,
+        later,
+        background.ttl(),
+        features.structured,
+    ))
+}
+
+/// The answer of a call that had to end in its request: its end, or that
+/// it did not end in time.
+fn ended_in_request(ended: Option<Job>, tool: &ToolConfig) -> Result<CallToolResponse, McpError> {
+    match ended {
+        Some(job) => finished(&job).map(CallToolResponse::Complete),
+        None => Err(McpError::internal_error(
+            format!("{} did not end within its timeout", tool.name),
+            None,
+        )),
+    }
+}
+
+/// The answer for a call that goes on: a task, or a job handle.
+fn going_on(
+    job: &Job,
+    tool: &ToolConfig,
+    later: JobMode,
+    ttl: Duration,
+    structured: bool,
+) -> CallToolResponse {
     match later {
         JobMode::Task => {
-            tracing::info!(job = %id.short(), tool = tool.name, "the call goes on as a task");
-            Ok(CallToolResponse::Task(CreateTaskResult::new(task(
-                &job,
-                background.ttl(),
-                tool.limits.timeout,
-            ))))
+            tracing::info!(job = %job.id.short(), tool = tool.name, "the call goes on as a task");
+            CallToolResponse::Task(CreateTaskResult::new(task(job, ttl, tool.limits.timeout)))
         }
-        JobMode::Handle(_) => {
-            tracing::info!(job = %id.short(), tool = tool.name, "the call goes on in the background; answered with a job handle");
-            Ok(still_running(&job, tool, wait, features.structured).into())
+        JobMode::Handle(wait) => {
+            tracing::info!(job = %job.id.short(), tool = tool.name, "the call goes on in the background; answered with a job handle");
+            still_running(job, tool, wait, structured).into()
         }
     }
 }
