@@ -337,43 +337,9 @@ impl HubTools {
         )];
         let mut endpoints = Vec::new();
         for (api, endpoint) in &info.named_endpoints {
-            let tool = from_endpoint(&space.tool(api), endpoint);
-            let definition = crate::tools::definition_of(&tool);
-            let description = endpoint
-                .description
-                .as_deref()
-                .map(|d| clean_text(d, 300))
-                .unwrap_or_default();
-            let inputs: Vec<String> = definition
-                .input_schema
-                .get("properties")
-                .and_then(Value::as_object)
-                .map(|p| {
-                    p.iter()
-                        .map(|(name, s)| {
-                            format!(
-                                "{name}: {}",
-                                s.get("type").and_then(Value::as_str).unwrap_or("any")
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            lines.push(format!(
-                "- {api}({}){}",
-                inputs.join(", "),
-                if description.is_empty() {
-                    String::new()
-                } else {
-                    format!(" — {description}")
-                }
-            ));
-            endpoints.push(json!({
-                "endpoint": api,
-                "description": description,
-                "input_schema": Value::Object((*definition.input_schema).clone()),
-                "output_schema": definition.output_schema.map(|s| Value::Object((*s).clone())),
-            }));
+            let (line, described) = describe_endpoint(&space, api, endpoint);
+            lines.push(line);
+            endpoints.push(described);
         }
         Ok((
             lines.join("\n"),
@@ -423,6 +389,53 @@ impl HubTools {
             arguments: given,
         }
     }
+}
+
+/// One endpoint of a described Space: its line for the model, and its
+/// entry with the full schemas a configured tool would have.
+fn describe_endpoint(
+    space: &SpaceConfig,
+    api: &str,
+    endpoint: &crate::gradio::EndpointInfo,
+) -> (String, Value) {
+    let tool = from_endpoint(&space.tool(api), endpoint);
+    let definition = crate::tools::definition_of(&tool);
+    let description = endpoint
+        .description
+        .as_deref()
+        .map(|d| clean_text(d, 300))
+        .unwrap_or_default();
+    let inputs: Vec<String> = definition
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .map(|(name, s)| {
+                    format!(
+                        "{name}: {}",
+                        s.get("type").and_then(Value::as_str).unwrap_or("any")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let line = format!(
+        "- {api}({}){}",
+        inputs.join(", "),
+        if description.is_empty() {
+            String::new()
+        } else {
+            format!(" — {description}")
+        }
+    );
+    let entry = json!({
+        "endpoint": api,
+        "description": description,
+        "input_schema": Value::Object((*definition.input_schema).clone()),
+        "output_schema": definition.output_schema.map(|s| Value::Object((*s).clone())),
+    });
+    (line, entry)
 }
 
 /// What a call of a Hub tool comes to.
