@@ -23,7 +23,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import ROOT, binary, free_port, local_config, with_settings, write_config
+from helpers import ROOT, binary, free_port, local_config, with_settings, write_config
 
 
 # The name these tests' SDK sessions give: one the server's table does not

@@ -15,7 +15,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from PIL import Image
 
-from conftest import free_port, local_config, slow_tool, write_config
+from helpers import free_port, local_config, slow_tool, write_config
 from mcp_helpers import blocks, decoded, mcp_session, texts
 
 pytestmark = pytest.mark.anyio

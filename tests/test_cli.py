@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from conftest import binary, local_config, write_config
+from helpers import binary, local_config, write_config
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None) -> subprocess.CompletedProcess:

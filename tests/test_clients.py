@@ -31,7 +31,7 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.types import Implementation
 
-from conftest import ROOT, binary, local_config, with_settings, write_config
+from helpers import ROOT, binary, local_config, with_settings, write_config
 from mcp_helpers import TEST_CLIENT, HttpServer, streamable
 
 pytestmark = pytest.mark.anyio

@@ -36,7 +36,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from conftest import start_app, wait_ready, write_config
+from helpers import start_app, wait_ready, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio

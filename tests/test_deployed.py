@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, free_port, start_app, wait_for_url, wait_ready, write_config
+from helpers import binary, free_port, start_app, wait_for_url, wait_ready, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio

@@ -17,7 +17,7 @@ import anyio
 import pytest
 from PIL import Image
 
-from conftest import binary, free_port, local_config, start_app, wait_ready, write_config
+from helpers import binary, free_port, local_config, start_app, wait_ready, write_config
 from mcp_helpers import blocks, decoded, mcp_session, texts
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ import sys
 import anyio
 import pytest
 
-from conftest import free_port, local_config, with_settings, write_config
+from helpers import free_port, local_config, with_settings, write_config
 from mcp_helpers import mcp_session, texts, wait_for_tool
 
 pytestmark = pytest.mark.anyio

@@ -29,7 +29,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from conftest import binary, free_port, tasks_tools, write_config
+from helpers import binary, free_port, tasks_tools, write_config
 from mcp_helpers import HttpServer, cancel_a_running_task, label, tasks_client, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio

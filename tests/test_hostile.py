@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import APPS, binary, free_port, write_config
+from helpers import APPS, binary, free_port, write_config
 from mcp_helpers import mcp_session, texts
 from test_http import ACCEPT, INIT, HttpServer, streamable
 

@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from conftest import binary, local_config, slow_tool, tasks_tools, with_settings, write_config
+from helpers import binary, local_config, slow_tool, tasks_tools, with_settings, write_config
 from mcp_helpers import HttpServer, blocks, decoded, events, label, legacy, streamable, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio

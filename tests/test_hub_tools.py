@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import APPS, free_port, local_config, wait_for_url, with_settings, write_config
+from helpers import APPS, free_port, local_config, wait_for_url, with_settings, write_config
 from mcp_helpers import HttpServer, label, mcp_session, tasks_client, texts
 
 pytestmark = pytest.mark.anyio

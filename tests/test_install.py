@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, binary, free_port, local_config, write_config
+from helpers import ROOT, binary, free_port, local_config, write_config
 from mcp_helpers import streamable, texts
 
 pytestmark = pytest.mark.anyio

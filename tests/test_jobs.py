@@ -21,7 +21,7 @@ import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import ROOT, tasks_tools, write_config
+from helpers import ROOT, tasks_tools, write_config
 from mcp_helpers import HttpServer, cancel_a_running_task, events, label, mcp_session, streamable, tasks_client, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from conftest import local_config, with_settings, write_config
+from helpers import local_config, with_settings, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio
@@ -230,7 +230,7 @@ def hub(apps):
     import sys
     import urllib.request
 
-    from conftest import APPS, free_port
+    from helpers import APPS, free_port
 
     port = free_port()
     process = subprocess.Popen(
@@ -250,7 +250,7 @@ def hub(apps):
 
 
 def hub_tools(apps) -> str:
-    from conftest import free_port
+    from helpers import free_port
 
     down = f"http://127.0.0.1:{free_port()}"  # a Space on its own domain, not answering
     tools = ""
@@ -304,7 +304,7 @@ def raw_exchange(config, lines, keep_open: float):
     import json as _json
     import subprocess
 
-    from conftest import binary
+    from helpers import binary
 
     process = subprocess.Popen([binary(), "--config", str(config), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     for line in lines:

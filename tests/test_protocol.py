@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from conftest import local_config, write_config
+from helpers import local_config, write_config
 from mcp_helpers import HttpServer, texts
 
 pytestmark = pytest.mark.anyio
@@ -117,7 +117,7 @@ async def test_a_2026_client_over_stdio(apps):
     """The stateless core where stdio allows it: no initialize, prompts, listen."""
     from mcp import StdioServerParameters
 
-    from conftest import binary
+    from helpers import binary
 
     config = write_config(apps.tmp, local_config(apps, PROMPTS))
     params = StdioServerParameters(command=binary(), args=["serve", "--config", str(config)])
@@ -166,7 +166,7 @@ async def test_the_spaces_log_lines_go_only_to_requests_that_ask(server, mode):
 
 @pytest.fixture
 def diagnosing(apps, tmp_path):
-    from conftest import with_settings
+    from helpers import with_settings
 
     running = HttpServer(write_config(apps.tmp, with_settings(local_config(apps), "diagnostics = true")), tmp_path)
     yield running

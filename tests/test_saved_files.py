@@ -16,7 +16,7 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import local_config, with_settings, write_config
+from helpers import local_config, with_settings, write_config
 from mcp_helpers import HttpServer, blocks, kitchen_session, kitchen_tools, mcp_session, streamable, texts
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import local_config, write_config
+from helpers import local_config, write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio

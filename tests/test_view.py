@@ -10,12 +10,11 @@ import io
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import ROOT, local_config, write_config
+from helpers import ROOT, local_config, write_config
 from mcp_helpers import HttpServer, blocks, decoded, mcp_session, streamable, texts
 
 pytestmark = pytest.mark.anyio

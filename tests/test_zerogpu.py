@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import write_config
+from helpers import write_config
 from mcp_helpers import mcp_session, texts
 
 pytestmark = pytest.mark.anyio
