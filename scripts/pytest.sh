@@ -5,10 +5,7 @@
 #   ./scripts/pytest.sh tests/test_view.py -k dropped
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/venv.sh
-. scripts/clients.sh
-. scripts/store.sh
-. scripts/view.sh
+. scripts/setup.sh
 cargo build --locked --quiet
 cargo build --locked --quiet --example tasks_client
 SPACES_MCP_BIN="$PWD/target/debug/spaces-mcp" exec "$venv/bin/python" -m pytest "$@"

@@ -13,10 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-. scripts/venv.sh
-. scripts/clients.sh
-. scripts/store.sh
-. scripts/view.sh
+. scripts/setup.sh
 
 echo "== cargo build"
 cargo build --locked --quiet

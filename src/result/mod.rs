@@ -1,5 +1,5 @@
 //! What a call's outputs become for the client: `render` (outputs to the
-//! parts of a result, files saved as they arrive), `readable` (a value as
+//! parts of a result), `file_output` (file outputs, saved as they arrive), `readable` (a value as
 //! text a model reads), `mime` (file names and types), `data_uri` (`data:`
 //! URIs decoded), `shape` (the parts in the order and kinds the client
 //! takes), `clients` (which content each client takes), `schema_fit`
@@ -15,6 +15,7 @@
 pub(crate) mod budget;
 pub(crate) mod clients;
 pub(crate) mod data_uri;
+pub(crate) mod file_output;
 pub(crate) mod mime;
 pub(crate) mod readable;
 pub(crate) mod render;

@@ -98,15 +98,21 @@ test("a host that relays no resources/read: the view reads the file through its 
   await view.page.close();
 });
 
+/** A player of `kind` in the view: its duration once loaded, and how far
+ * it got in 700 ms of muted play. */
+async function played(view, kind) {
+  await view.frame.waitForFunction((k) => { const m = document.querySelector(k); return m && m.readyState >= 1; }, kind, { timeout: 60000 });
+  return view.frame.evaluate(async (k) => {
+    const m = document.querySelector(k); m.muted = true; await m.play();
+    const start = m.currentTime; await new Promise((r) => setTimeout(r, 700));
+    return { duration: m.duration, advanced: m.currentTime - start, width: m.videoWidth };
+  }, kind);
+}
+
 test("20 s of speech plays", async () => {
   const view = await shown("long_audio", { seconds: 20 });
-  await view.frame.waitForFunction(() => { const a = document.querySelector("audio"); return a && a.readyState >= 1; }, null, { timeout: 60000 });
-  const duration = await view.frame.evaluate(() => document.querySelector("audio").duration);
+  const { duration, advanced } = await played(view, "audio");
   assert.ok(Math.abs(duration - 20) < 0.5, `duration ${duration}`);
-  const advanced = await view.frame.evaluate(async () => {
-    const a = document.querySelector("audio"); a.muted = true; await a.play();
-    const start = a.currentTime; await new Promise((r) => setTimeout(r, 700)); return a.currentTime - start;
-  });
   assert.ok(advanced > 0.2, `currentTime advanced ${advanced}`);
   await view.page.screenshot({ path: `${SHOTS}/view-audio.png` });
   await clean(view);
@@ -115,14 +121,9 @@ test("20 s of speech plays", async () => {
 
 test("a video plays", async () => {
   const view = await shown("clip", { seconds: 3 });
-  await view.frame.waitForFunction(() => { const v = document.querySelector("video"); return v && v.readyState >= 1; }, null, { timeout: 60000 });
-  const { duration, width } = await view.frame.evaluate(() => { const v = document.querySelector("video"); return { duration: v.duration, width: v.videoWidth }; });
+  const { duration, advanced, width } = await played(view, "video");
   assert.ok(Math.abs(duration - 3) < 0.3, `duration ${duration}`);
   assert.equal(width, 320);
-  const advanced = await view.frame.evaluate(async () => {
-    const v = document.querySelector("video"); v.muted = true; await v.play();
-    const start = v.currentTime; await new Promise((r) => setTimeout(r, 700)); return v.currentTime - start;
-  });
   assert.ok(advanced > 0.2, `currentTime advanced ${advanced}`);
   await view.page.screenshot({ path: `${SHOTS}/view-video.png` });
   await clean(view);

@@ -16,27 +16,25 @@
 //! `stored` (a result as the store keeps it, and sanitized when read back).
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use rmcp::model::JsonObject;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 mod limits;
+mod run;
 mod stored;
 
 pub(crate) use limits::{JobLimits, LimitReached};
-use stored::to_json;
+use run::{JobRun, store_progress};
 pub(crate) use stored::{result_of, wire_json};
 
 use super::progress::{LogSink, ProgressSink};
-use super::{CallOptions, RunError, Runner};
+use super::{CallOptions, Runner};
 use crate::config::ToolConfig;
-use crate::jobs::{Job, JobId, JobState, JobStore, Owner, StoreError};
+use crate::jobs::{Job, JobId, JobStore, Owner, StoreError};
 
 /// Starts, watches and stops background calls.
 pub(crate) struct BackgroundCalls {
@@ -422,114 +420,6 @@ impl Drop for Listening {
             if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.sink)) {
                 *current = None;
             }
-        }
-    }
-}
-/// Until the request is answered, nobody else knows the job: its progress
-/// goes to the request alone. After that the latest message goes to the
-/// store, at most one write per PROGRESS_EVERY (a Space's queue may report
-/// every move of a long line; a shared store should not hear each).
-async fn store_progress(
-    store: Arc<dyn JobStore>,
-    id: JobId,
-    mut answered: tokio::sync::watch::Receiver<bool>,
-    mut latest: tokio::sync::watch::Receiver<String>,
-) {
-    if answered.wait_for(|answered| *answered).await.is_err() {
-        return; // ended first
-    }
-    latest.mark_changed();
-    while latest.changed().await.is_ok() {
-        let message = latest.borrow_and_update().clone();
-        if let Err(e) = store.progress(&id, message).await {
-            tracing::warn!(job = %id.short(), "progress not stored: {e}");
-        }
-        tokio::time::sleep(PROGRESS_EVERY).await;
-    }
-}
-
-/// A job's call, run to its end, and its end kept where it is waited for.
-struct JobRun {
-    runner: Arc<Runner>,
-    store: Arc<dyn JobStore>,
-    running: Arc<Mutex<HashMap<JobId, Running>>>,
-    tool: ToolConfig,
-    arguments: Option<JsonObject>,
-    options: CallOptions,
-    record: Job,
-    /// The store has the job (it outlived its request): its end goes there too.
-    stored: Arc<tokio::sync::Mutex<bool>>,
-    ended: tokio::sync::watch::Sender<Option<Job>>,
-}
-
-impl JobRun {
-    async fn run(self) {
-        let JobRun {
-            runner,
-            store,
-            running,
-            tool,
-            arguments,
-            options,
-            record,
-            stored,
-            ended,
-        } = self;
-        let job = record.id.clone();
-        let call = runner.call_tool(&tool, arguments.as_ref(), options);
-        let outcome = AssertUnwindSafe(call).catch_unwind().await;
-        let (state, message) = end_of(outcome, &tool.name, &job);
-        {
-            let stored = stored.lock().await;
-            if *stored
-                && let Err(e) = store
-                    .finish(&job, state.clone(), Some(message.clone()))
-                    .await
-            {
-                tracing::warn!(job = %job.short(), "the end of a job was not stored: {e}");
-            }
-            let mut end = record;
-            end.state = state;
-            end.message = Some(message);
-            end.updated = std::time::SystemTime::now();
-            ended.send_replace(Some(end));
-        }
-        crate::locks::lock(&running).remove(&job);
-    }
-}
-
-/// What a call's end leaves in its job: the state, and a word on it.
-fn end_of(
-    outcome: std::thread::Result<Result<super::Outcome, RunError>>,
-    name: &str,
-    job: &JobId,
-) -> (JobState, String) {
-    match outcome {
-        Ok(Ok(outcome)) => {
-            let message = if outcome.result.is_error == Some(true) {
-                "the call ended with an error"
-            } else {
-                "the call succeeded"
-            };
-            (to_json(&outcome.result), message.to_string())
-        }
-        Ok(Err(RunError::Cancelled)) => (
-            JobState::Cancelled,
-            "cancelled; the Space's run was stopped".to_string(),
-        ),
-        Ok(Err(e @ RunError::UnknownTool { .. })) => (
-            JobState::Failed(json!({ "code": -32602, "message": e.to_string() })),
-            e.to_string(),
-        ),
-        Err(_) => {
-            tracing::error!(job = %job.short(), tool = name, "a background call panicked");
-            let message = format!(
-                "internal error: the call to {name} stopped unexpectedly; call the tool again"
-            );
-            (
-                JobState::Failed(json!({ "code": INTERNAL_ERROR, "message": message })),
-                message,
-            )
         }
     }
 }

@@ -49,7 +49,7 @@ fn sanitize(result: &mut CallToolResult) {
         ContentBlock::Image(_) | ContentBlock::Audio(_) => true,
         ContentBlock::ResourceLink(link) => {
             let keep = link.uri.starts_with(crate::result::saved::SAVED_SCHEME)
-                || crate::result::render::linkable(&link.uri);
+                || crate::result::file_output::linkable(&link.uri);
             dropped += usize::from(!keep);
             keep
         }
