@@ -38,7 +38,8 @@ def test_call_saves_files_and_prints_where(apps, tmp_path):
     out = tmp_path / "outputs"
     done = run("--config", str(config), "call", "generate_image", "prompt=a small boat", "width=288", "--output-dir", str(out))
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout[done.stdout.index("{"):])
+    # The structured result, then the saved files' paths, one a line.
+    result = json.JSONDecoder().raw_decode(done.stdout[done.stdout.index("{"):])[0]
     saved = Path(result["image"]["path"])
     assert saved.parent == out / "spaces-mcp" / "local" and saved.exists()
     assert str(saved) in done.stdout
@@ -133,7 +134,7 @@ def test_discover_prints_sections_that_work_as_config(apps, tmp_path):
     assert tools[0]["inputSchema"]["required"] == ["prompt"]
     called = run("--config", str(config), "call", "app_infer", "prompt=found", "width=256", "height=320", "--output-dir", str(tmp_path))
     assert called.returncode == 0, called.stderr
-    saved = json.loads(called.stdout[called.stdout.index("{"):])["result"]["path"]
+    saved = json.JSONDecoder().raw_decode(called.stdout[called.stdout.index("{"):])[0]["result"]["path"]
     with Image.open(saved) as picture:
         assert picture.size == (256, 320)
     # A file input (the Dia stand-in's audio prompt) takes a file.
@@ -165,3 +166,53 @@ def test_outside_values_cannot_panic_the_process():
         done = run(*args, timeout=20)
         assert done.returncode == 2, (args, done.stderr)
         assert "panicked" not in done.stderr and "invalid value" in done.stderr, done.stderr
+
+
+def test_call_shows_one_live_progress_line_on_a_terminal_and_plain_lines_in_a_pipe(apps, tmp_path):
+    # A slow generator: 16 steps of 0.25 s, reported with gr.Progress.
+    extra = f'\n[tools.steps]\nspace = "{apps.jobs.url}"\napi = "/steps"\n'
+    config = write_config(apps.tmp, local_config(apps, extra))
+    env = {"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache")}
+    words = ["--config", str(config), "call", "steps", "job=tty", "n=16", "delay=0.25", "--output-dir", str(tmp_path)]
+    session = f"spaces-mcp-{os.getpid()}"
+    command = " ".join([binary(), *words]) + "; echo CALL-EXITED-$?; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "30",
+                    "env", *[f"{k}={v}" for k, v in env.items()], "sh", "-c", command], check=True)
+    try:
+        seen_bar, most_lines = None, 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            progress = [line for line in screen.splitlines() if "of 16" in line]
+            most_lines = max(most_lines, len(progress))
+            if progress and "[" in progress[0] and "]" in progress[0]:
+                seen_bar = progress[0]
+            if "CALL-EXITED-" in screen:
+                break
+            time.sleep(0.1)
+        final = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    print(f"TERMINAL live line: {seen_bar!r}")
+    assert seen_bar, f"no bar with 'step n of 16' on the terminal: {final}"
+    assert most_lines == 1, f"the progress took {most_lines} lines at once: {final}"
+    assert "CALL-EXITED-0" in final and "job tty: 16 steps done" in final, final
+    assert not [line for line in final.splitlines() if "of 16" in line], f"the live line stayed: {final}"
+    # Piped: plain lines, one per update, and the result.
+    piped = run(*words[:-2], "--output-dir", str(tmp_path), env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert len([line for line in piped.stderr.splitlines() if line.startswith("… ")]) >= 3, piped.stderr
+    assert "job tty: 16 steps done" in piped.stdout
+
+
+def test_call_names_unlabelled_outputs_by_kind_and_prints_saved_paths_last(apps, tmp_path):
+    # Gradio labels an unlabelled output `value_<id>`: named by its kind here.
+    config = write_config(tmp_path, f'[tools.make]\nspace = "{apps.kitchen.url}"\napi = "/unlabelled"\n')
+    done = run("--config", str(config), "call", "make", "word=hi", "--output-dir", str(tmp_path / "out"),
+               env={"SPACES_MCP_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    assert "value_" not in done.stdout, done.stdout
+    structured = json.loads(done.stdout[done.stdout.index("\n{") + 1:done.stdout.rindex("}") + 1])
+    assert set(structured) == {"image", "text", "number"}, structured
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith(str(tmp_path / "out")) and os.path.exists(last), done.stdout

@@ -227,9 +227,9 @@ async def test_aliases_one_the_start_of_another_load_and_file_order_decides_a_re
     assert "[spaces.lab] endpoint /parallel_steps" in errlog.read_text()
 
 
-def test_the_hub_tools_alone_are_a_config(apps):
+async def test_the_hub_tools_alone_are_a_config(apps):
+    # Once "no tool is defined" (exit 2): now the server starts and lists the three.
     config = write_config(apps.tmp, "[hub]\ntools = true\n")
-    run = subprocess.run([binary(), "--config", str(config), "tools"], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    names = [t["name"] for t in json.loads(run.stdout)["tools"]]
+    async with mcp_session(config) as session:
+        names = [t.name for t in (await session.list_tools()).tools]
     assert names == ["hub_search_spaces", "hub_describe_space", "hub_call_space"], names

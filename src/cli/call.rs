@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use rmcp::model::{ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::progress_line::ProgressLine;
 use super::{CliError, Engine, print_json};
 use crate::call::CallOptions;
 use crate::config::{Config, ContentProfile, InputConfig, ToolConfig, ValueKind};
@@ -20,6 +20,7 @@ pub(super) async fn run(
     tool: &str,
     arguments: &[String],
     output_dir: Option<PathBuf>,
+    plain: bool,
 ) -> Result<ExitCode, CliError> {
     if let Some(dir) = output_dir {
         config.settings.output_dir = dir;
@@ -38,6 +39,7 @@ pub(super) async fn run(
             on_interrupt.cancel();
         }
     });
+    let line = ProgressLine::new(plain);
     let options = CallOptions {
         arrival: None,
         // Files are saved and their paths printed: nothing inline.
@@ -47,18 +49,17 @@ pub(super) async fn run(
         },
         cancel,
         client_token: None,
-        progress: Some(Arc::new(|_, _, message: String| eprintln!("… {message}"))),
+        progress: Some(line.sink()),
         // The Space's log lines are among the progress printed above.
         log: None,
         owner: crate::jobs::Owner::local(),
         polled: false,
-        view: false,
+        // The files it saved, by URI, so their paths can be printed last.
+        view: true,
     };
-    let outcome = services
-        .runner
-        .call(tool, Some(&arguments), options)
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let outcome = services.runner.call(tool, Some(&arguments), options).await;
+    line.finish();
+    let outcome = outcome.map_err(|e| CliError::Failed(e.to_string()))?;
     let failed = outcome.result.is_error == Some(true);
     for block in &outcome.result.content {
         if let ContentBlock::Text(text) = block {
@@ -72,10 +73,30 @@ pub(super) async fn run(
     if failed {
         return Ok(ExitCode::FAILURE);
     }
-    match &outcome.result.structured_content {
-        Some(structured) => print_json(structured),
-        None => Ok(ExitCode::SUCCESS),
+    if let Some(structured) = &outcome.result.structured_content {
+        print_json(structured)?;
     }
+    // Last, the saved files' paths, one a line: what a shell script takes.
+    for path in saved_paths(&services, &outcome.result) {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The paths of the files a call saved, in output order.
+fn saved_paths(services: &Engine, result: &rmcp::model::CallToolResult) -> Vec<PathBuf> {
+    let owner = crate::jobs::Owner::local();
+    result
+        .meta
+        .as_ref()
+        .and_then(|m| m.0.get(crate::result::view_meta::VIEW_KEY))
+        .and_then(|v| v.get("files"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("uri").and_then(Value::as_str))
+        .filter_map(|uri| services.runner.saved().path_of(&owner, uri).ok())
+        .collect()
 }
 
 /// Reads `key=value` words, typed by the tool's inputs as the registry has

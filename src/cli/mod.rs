@@ -7,6 +7,7 @@
 mod call;
 mod client_config;
 mod discover;
+mod progress_line;
 mod serve;
 mod tools;
 
@@ -68,6 +69,9 @@ enum Command {
         /// Where to save file outputs (default: the config's output_dir).
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
+        /// Progress as plain lines, not one live line (off a terminal it always is).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Print a ready-to-paste spaces.toml section for each endpoint of a Space.
     Discover {
@@ -255,7 +259,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             tool,
             arguments,
             output_dir,
-        }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir)),
+            quiet,
+        }) => runtime.block_on(call::run(config, &tool, &arguments, output_dir, quiet)),
         Some(Command::Discover {
             space,
             user,

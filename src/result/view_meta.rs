@@ -38,7 +38,7 @@ pub(crate) fn of(
             "space": tool.space.to_string(),
             "space_page": space_page(&tool.space.to_string()),
             "endpoint": tool.api,
-            "arguments": arguments.cloned().unwrap_or_default(),
+            "arguments": bounded(arguments),
             "files": files,
             "seed_input": seed,
             "randomize_input": randomize,
@@ -46,6 +46,27 @@ pub(crate) fn of(
         }),
     );
     MetaObject(meta)
+}
+
+/// The longest argument string the view is given back: a file given as a
+/// `data:` URI would otherwise be repeated in every result, past what a
+/// host takes (the view knows its arguments from the host anyway).
+const ARGUMENT_MAX_CHARS: usize = 2048;
+
+/// The arguments, each long string cut to a note of its length.
+fn bounded(arguments: Option<&JsonObject>) -> Value {
+    let mut out = JsonObject::new();
+    for (name, value) in arguments.into_iter().flatten() {
+        let value = match value.as_str() {
+            Some(text) if text.chars().count() > ARGUMENT_MAX_CHARS => Value::String(format!(
+                "({} characters, not repeated here)",
+                text.chars().count()
+            )),
+            _ => value.clone(),
+        };
+        out.insert(name.clone(), value);
+    }
+    Value::Object(out)
 }
 
 /// Where a person sees the Space: its Hub page, or the app's own address.
@@ -59,6 +80,19 @@ fn space_page(space: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_argument_is_not_repeated() {
+        let mut args = super::JsonObject::new();
+        args.insert(
+            "picture".into(),
+            format!("data:image/png;base64,{}", "A".repeat(5000)).into(),
+        );
+        args.insert("prompt".into(), "short".into());
+        let bounded = super::bounded(Some(&args));
+        assert_eq!(bounded["prompt"], "short");
+        assert_eq!(bounded["picture"], "(5022 characters, not repeated here)");
+    }
+
     #[test]
     fn a_hub_id_opens_its_page_and_an_address_itself() {
         assert_eq!(

@@ -127,7 +127,14 @@ pub(crate) fn output_names(tool: &ToolConfig, endpoint: &EndpointInfo) -> Vec<St
             .outputs
             .get(i)
             .cloned()
-            .or_else(|| ret.label.as_deref().map(slug).filter(|l| !l.is_empty()))
+            .or_else(|| {
+                ret.label
+                    .as_deref()
+                    .filter(|l| !is_generated_label(l))
+                    .map(slug)
+                    .filter(|l| !l.is_empty())
+            })
+            .or_else(|| ret.component.as_deref().map(kind_name))
             .unwrap_or_else(|| format!("output_{i}"));
         let name = if names.contains(&candidate) {
             format!("{candidate}_{i}")
@@ -137,4 +144,29 @@ pub(crate) fn output_names(tool: &ToolConfig, endpoint: &EndpointInfo) -> Vec<St
         names.push(name);
     }
     names
+}
+
+/// Gradio labels a component nobody labelled `value_<its id>`: a number that
+/// says nothing to a person or a model.
+fn is_generated_label(label: &str) -> bool {
+    label
+        .strip_prefix("value_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An unlabelled output, named by what it is (`image`, `audio`, `text`).
+fn kind_name(component: &str) -> String {
+    match component {
+        "Textbox" | "Markdown" | "HTML" | "Code" | "HighlightedText" => "text".to_string(),
+        "Dataframe" => "table".to_string(),
+        "AnnotatedImage" | "ImageEditor" | "ImageSlider" => "image".to_string(),
+        other => {
+            let name = slug(other);
+            if name.is_empty() {
+                "output".to_string()
+            } else {
+                name
+            }
+        }
+    }
 }

@@ -517,5 +517,24 @@ mod tests {
             output_names(&bare.tools[0], &sana_endpoint()),
             ["result", "seed_used"]
         );
+        // Unlabelled outputs (Gradio says `value_<id>`) by kind and place.
+        let mut unlabelled = sana_endpoint();
+        let textbox = unlabelled.returns[1].clone();
+        for (ret, (label, component)) in unlabelled
+            .returns
+            .iter_mut()
+            .zip([("value_6", "Image"), ("value_7", "Textbox")])
+        {
+            ret.label = Some(label.into());
+            ret.component = Some(component.into());
+        }
+        let mut second = textbox;
+        second.label = Some("value_9".into());
+        second.component = Some("Textbox".into());
+        unlabelled.returns.push(second);
+        assert_eq!(
+            output_names(&bare.tools[0], &unlabelled),
+            ["image", "text", "text_2"]
+        );
     }
 }

@@ -157,6 +157,11 @@ def clip(seconds):
     return CLIPS[seconds]
 
 
+def unlabelled(word):
+    """Outputs nobody labelled: Gradio calls them `value_<id>`."""
+    return Image.new("RGB", (64, 32), (0, 128, 0)), word.upper(), len(word)
+
+
 def mirror(picture):
     """Image to image, as an upscaler or editor Space: the picture given,
     mirrored left to right, at its own size."""
@@ -164,6 +169,7 @@ def mirror(picture):
 
 
 with demo:
+    gr.Button("Unlabelled").click(unlabelled, inputs=[gr.Textbox()], outputs=[gr.Image(), gr.Textbox(), gr.Number()], api_name="unlabelled")
     gr.Button("Clip").click(clip, inputs=[gr.Number(label="Length", value=3)], outputs=[gr.Video(label="Clip")], api_name="clip")
     gr.Button("Mirror").click(mirror, inputs=[gr.Image(label="Picture", type="pil")], outputs=[gr.Image(label="Mirrored", format="png")], api_name="mirror")
     side = gr.Number(label="Side", value=2048)
