@@ -182,7 +182,7 @@ test("a ZeroGPU quota refusal is told in words, with the time to wait, and can b
   const view = await host.show({ prompt: "x" }, result);
   await view.frame.waitForFunction(() => document.querySelector("#status.error")?.textContent.includes("GPU quota"), null, { timeout: 30000 });
   const status = await view.frame.evaluate(() => document.querySelector("#status").textContent);
-  assert.match(status, /The Space's GPU quota is used up: try again in \d+ s\./);
+  assert.match(status, /The Space's GPU quota is used up: try again in 10 min\./);
   assert.equal(await view.frame.evaluate(() => document.querySelector("#tool").textContent), "quota_long");
   assert.equal(await view.frame.getByRole("button", { name: "Run again" }).count(), 1);
   await view.page.screenshot({ path: `${SHOTS}/view-quota.png` });
