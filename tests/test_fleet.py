@@ -30,7 +30,7 @@ import pytest
 from mcp import Client
 
 from helpers import binary, free_port, tasks_tools, write_config
-from mcp_helpers import HttpServer, cancel_a_running_task, label, tasks_client, texts, wait_for_event
+from mcp_helpers import HttpServer, cancel_a_running_task, label, streamable, tasks_client, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio
 
@@ -126,7 +126,9 @@ class Fleet:
     def __init__(self, apps, redis: Redis, tmp: Path):
         self.apps, self.redis, self.tmp = apps, redis, tmp
         self.shared = tmp / "shared-output"
-        self.config = fleet_config(apps, redis, self.shared)
+        # One caller's calls may take both slots here: the share between
+        # callers has a test of its own.
+        self.config = fleet_config(apps, redis, self.shared, "slots_per_caller = 2")
         self.replicas = [replica(self.config, tmp) for _ in range(3)]
 
 
@@ -539,3 +541,37 @@ async def test_a_result_read_through_another_replica_is_the_direct_answer(apps, 
     finally:
         a.stop()
         b.stop()
+
+
+async def test_a_callers_share_of_a_space_holds_across_the_fleet(apps, redis, tmp_path):
+    # Two slots fleet-wide, one for each caller (the default share). A
+    # heavy caller's three long jobs go one to each of two replicas and a
+    # third to the first: only one runs, though each replica would run one
+    # of its own. A light caller's quick call then starts at once.
+    config = fleet_config(apps, redis, tmp_path / "shared-output", 'store_prefix = "fair-share"')
+    a, b = replica(config, tmp_path), replica(config, tmp_path)
+    heavy = {"X-HF-Authorization": "Bearer hf_fleet_heavy"}
+    heavy_jobs = [label() for _ in range(3)]
+    light_job = label()
+    try:
+        for server, job in zip([a, b, a], heavy_jobs):
+            async with streamable(server.url, heavy) as session:
+                handle = await session.call_tool("slow_compute", {"seconds": 20, "label": job})
+            # detach_after = 1: each call is a running job now.
+            assert handle.structured_content["status"] == "working", texts(handle)
+        started = lambda: [e["job"] for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs]
+        await anyio.sleep(1.5)
+        assert len(started()) == 1, f"the heavy caller holds more than its share of the fleet: {started()}"
+        asked = time.monotonic()
+        async with streamable(b.url, {"X-HF-Authorization": "Bearer hf_fleet_light"}) as session:
+            result = await session.call_tool("slow_compute", {"seconds": 0.3, "label": light_job})
+        took = time.monotonic() - asked
+        assert texts(result) == f"computed {light_job} in 0.3s", texts(result)
+        assert not [e for e in apps.tasks.jobs() if e["event"] == "end" and e["job"] in heavy_jobs]
+        print(f"FLEET FAIR SHARE light call beside a heavy caller's 3 long jobs on 2 replicas: {took * 1000:.0f} ms")
+        assert took < 10, took
+    finally:
+        for server in (a, b):
+            server.stop()
+    for server in (a, b):
+        assert "panicked" not in server.logs()

@@ -333,6 +333,63 @@ async def test_the_space_line_is_fair_between_callers(apps, tmp_path):
     assert order.index(light_job) <= 2, order
 
 
+async def test_a_callers_long_jobs_leave_a_slot_for_another(apps, tmp_path):
+    # Three slots; each caller may hold two (the default: all but one). A
+    # heavy caller starts four 30 s jobs: two run, two wait though a slot is
+    # free. A light caller's quick call then takes that slot at once, long
+    # before any heavy job ends.
+    config = write_config(apps.tmp, tasks_tools(apps, "space_concurrency = 3\ndetach_after = 0"))
+    server = HttpServer(config, tmp_path)
+    heavy_jobs = [label() for _ in range(4)]
+    light_job = label()
+    try:
+        async def heavy_call(job):
+            async with streamable(server.url, {"X-HF-Authorization": "Bearer hf_heavy"}) as session:
+                await session.call_tool("slow_compute", {"seconds": 30, "label": job})
+
+        async with anyio.create_task_group() as group:
+            for job in heavy_jobs:
+                group.start_soon(heavy_call, job)
+            async with httpx.AsyncClient(timeout=5) as http:
+                with anyio.fail_after(20):
+                    while (await http.get(server.url + "/health")).json()["calls_in_flight"] < len(heavy_jobs):
+                        await anyio.sleep(0.05)
+            started = lambda: [e["job"] for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs]
+            with anyio.fail_after(20):
+                while len(started()) < 2:
+                    await anyio.sleep(0.05)
+            await anyio.sleep(1)
+            assert len(started()) == 2, f"the heavy caller holds more than its share: {started()}"
+            asked = time.monotonic()
+            async with streamable(server.url, {"X-HF-Authorization": "Bearer hf_light"}) as session:
+                result = await session.call_tool("slow_compute", {"seconds": 0.3, "label": light_job})
+            took = time.monotonic() - asked
+            assert not result.is_error and texts(result) == f"computed {light_job} in 0.3s", texts(result)
+            ended = [e for e in apps.tasks.jobs() if e["event"] == "end" and e["job"] in heavy_jobs]
+            assert not ended, ended
+            print(f"FAIR SHARE light call beside a heavy caller's 4 long jobs: {took * 1000:.0f} ms")
+            assert took < 10, took
+            group.cancel_scope.cancel()
+    finally:
+        server.stop()
+    light_start = next(e["t"] for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] == light_job)
+    heavy_started = [e["t"] for e in apps.tasks.jobs() if e["event"] == "start" and e["job"] in heavy_jobs]
+    assert sum(t < light_start for t in heavy_started) == 2, (light_start, heavy_started)
+
+
+async def test_over_stdio_the_one_caller_may_take_every_slot(apps):
+    # stdio has one caller: no share holds it back from a Space's slots.
+    config = write_config(apps.tmp, tasks_tools(apps, "space_concurrency = 2"))
+    jobs = [label(), label()]
+    async with mcp_session(config) as session:
+        async with anyio.create_task_group() as group:
+            for job in jobs:
+                group.start_soon(session.call_tool, "slow_compute", {"seconds": 1.5, "label": job})
+    seen = {(e["job"], e["event"]): e["t"] for e in apps.tasks.jobs() if e["job"] in jobs}
+    # Both ran at once: each started before the other ended.
+    assert seen[(jobs[0], "start")] < seen[(jobs[1], "end")] and seen[(jobs[1], "start")] < seen[(jobs[0], "end")], seen
+
+
 def test_sigterm_stops_a_stdio_server_and_its_spaces_jobs(apps):
     # A raw stdio client; the server is asked to stop while a call runs.
     config = write_config(apps.tmp, tasks_tools(apps))

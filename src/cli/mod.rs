@@ -386,6 +386,13 @@ fn init_logging(verbose: u8, serving: bool, format: LogFormat) {
     }
 }
 
+/// Who may call: one client (stdio, the command line) or many (HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Callers {
+    One,
+    Many,
+}
+
 /// What serving and calling need, built once from the config: the registry,
 /// one client per Space, the runner, and discovery over the same two.
 pub(crate) struct Engine {
@@ -395,20 +402,25 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(config: &Config) -> Engine {
-        Engine::shared(config, None)
+        Engine::shared(config, None, Callers::One)
     }
 
     /// The engine of one replica of a fleet: call slots and Space
-    /// descriptions shared through `fleet`.
-    pub(crate) fn shared(config: &Config, fleet: Option<Arc<Fleet>>) -> Engine {
+    /// descriptions shared through `fleet`. With many `callers`, each holds
+    /// at most `slots_per_caller` of a Space's slots.
+    pub(crate) fn shared(config: &Config, fleet: Option<Arc<Fleet>>, callers: Callers) -> Engine {
         let registry = Arc::new(Registry::new(config));
         let line = fleet
             .clone()
             .map(|f| FleetSlots::new(f) as Arc<dyn crate::gradio::SharedSlots>);
-        let pool = Arc::new(SpacePool::with_shared(
-            config.settings.space_concurrency,
-            line,
-        ));
+        let limits = crate::gradio::SlotLimits {
+            per_space: config.settings.space_concurrency,
+            per_caller: match callers {
+                Callers::One => None,
+                Callers::Many => Some(config.settings.slots_per_caller),
+            },
+        };
+        let pool = Arc::new(SpacePool::with_shared(limits, line));
         for (space, login) in &config.logins {
             pool.set_login(space, login.clone());
         }

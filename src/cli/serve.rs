@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{CliError, Engine, ServeArgs};
+use super::{Callers, CliError, Engine, ServeArgs};
 use crate::call::background::{BackgroundCalls, JobLimits};
 use crate::config::Config;
 use crate::fleet::job_store::RedisJobStore;
@@ -22,12 +22,12 @@ const STORE_PASSWORD_ENV: &str = "SPACES_MCP_STORE_PASSWORD";
 /// inputs come from them being read in the background. With a shared store
 /// (`--store`), this process is one replica of a fleet: jobs, call slots and
 /// Space descriptions live in the store.
-async fn serving(config: &Config) -> Result<SpacesServer, CliError> {
+async fn serving(config: &Config, callers: Callers) -> Result<SpacesServer, CliError> {
     let fleet = match &config.settings.store {
         None => None,
         Some(address) => Some(join_fleet(config, address).await?),
     };
-    let services = Engine::shared(config, fleet.clone());
+    let services = Engine::shared(config, fleet.clone(), callers);
     let jobs = config.settings.jobs;
     let store: Arc<dyn JobStore> = match &fleet {
         Some(fleet) => RedisJobStore::new(fleet.clone()),
@@ -82,14 +82,14 @@ async fn join_fleet(config: &Config, address: &str) -> Result<Arc<Fleet>, CliErr
 
 pub(super) async fn stdio(config: Config, max_message_bytes: usize) -> Result<ExitCode, CliError> {
     tracing::info!(config = %config.origin, tools = config.tools.len(), "serving MCP over stdio");
-    stdio::serve(serving(&config).await?, max_message_bytes)
+    stdio::serve(serving(&config, Callers::One).await?, max_message_bytes)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn http(config: Config, options: HttpOptions) -> Result<ExitCode, CliError> {
-    let server = serving(&config).await?;
+    let server = serving(&config, Callers::Many).await?;
     let runner = server.runner().clone();
     // Over HTTP, owners are digests of credentials: salted with a secret
     // kept beside the saved files (a fleet's shared folder), never in the store.

@@ -75,6 +75,10 @@ pub(crate) struct Settings {
     pub(crate) client_hf_token: bool,
     /// Calls each Space may have running at once; more wait in line, in order.
     pub(crate) space_concurrency: usize,
+    /// Of those, how many one caller may hold at once over HTTP, so another
+    /// caller's call finds a slot (default: all but one). Not applied where
+    /// there is only one caller (stdio, the command line).
+    pub(crate) slots_per_caller: usize,
     /// Folders whose files may be given to file inputs by path; none by default.
     pub(crate) input_dirs: Vec<PathBuf>,
     /// How long the first `tools/list` may wait, at most, for Spaces not yet

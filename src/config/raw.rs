@@ -102,6 +102,7 @@ pub(super) struct RawSettings {
     pub(super) output_dir: Option<PathBuf>,
     pub(super) client_hf_token: Option<bool>,
     pub(super) space_concurrency: Option<u64>,
+    pub(super) slots_per_caller: Option<u64>,
     #[serde(default)]
     pub(super) input_dirs: Vec<PathBuf>,
     pub(super) discovery_wait: Option<f64>,

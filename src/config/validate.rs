@@ -152,6 +152,13 @@ impl Validator<'_> {
         let limits = self.limits("settings", &raw.limits, &CallLimits::default())?;
         let jobs = self.jobs(&raw)?;
         let saved = self.saved(&raw)?;
+        let space_concurrency = self.count_within(
+            "settings.space_concurrency",
+            raw.space_concurrency,
+            DEFAULT_SPACE_CONCURRENCY,
+            1..=1024,
+            "calls per Space",
+        )?;
         Ok(Settings {
             jobs,
             limits,
@@ -185,12 +192,13 @@ impl Validator<'_> {
                 DEFAULT_DISCOVERY_WAIT,
                 0.0..=600.0,
             )?,
-            space_concurrency: self.count_within(
-                "settings.space_concurrency",
-                raw.space_concurrency,
-                DEFAULT_SPACE_CONCURRENCY,
-                1..=1024,
-                "calls per Space",
+            space_concurrency,
+            slots_per_caller: self.count_within(
+                "settings.slots_per_caller",
+                raw.slots_per_caller,
+                space_concurrency.saturating_sub(1).max(1),
+                1..=space_concurrency,
+                "calls per Space and caller (at most space_concurrency)",
             )?,
         })
     }

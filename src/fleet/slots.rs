@@ -17,16 +17,19 @@ use futures_util::future::{BoxFuture, FutureExt};
 use tokio::sync::broadcast;
 
 use super::{Fleet, channel};
-use crate::gradio::{SharedSlot, SharedSlots, SharedSlotsError};
+use crate::gradio::{SharedSlot, SharedSlots, SharedSlotsError, SlotLimits};
 
 /// One attempt to take a slot.
 /// KEYS: holders, line, waiters' leases, ticket counter.
-/// ARGV: me, lease ms, limit.
+/// ARGV: me (`caller|id`), lease ms, limit, share per caller (0: none), caller.
 /// Returns 0 when `me` holds a slot, else its place in line (1: next).
+/// The place counts only the waiters ahead that would be served: one whose
+/// caller would by then hold its share steps aside.
 const ACQUIRE: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[2])
+local share = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, w in ipairs(gone) do
@@ -41,16 +44,34 @@ end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
 end
+local function caller_of(m) return string.match(m, '^(.*)|') or '' end
+local holding = {}
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local c = caller_of(h)
+  holding[c] = (holding[c] or 0) + 1
+end
+local function takes(c)
+  local n = holding[c] or 0
+  if share > 0 and n >= share then return false end
+  holding[c] = n + 1
+  return true
+end
 local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+local ahead = 0
+if rank > 0 then
+  for _, w in ipairs(redis.call('ZRANGE', KEYS[2], 0, rank - 1)) do
+    if takes(caller_of(w)) then ahead = ahead + 1 end
+  end
+end
 local free = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
-if rank < free then
+if ahead < free and takes(ARGV[5]) then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
   return 0
 end
 redis.call('ZADD', KEYS[3], now + lease, ARGV[1])
-return rank - math.max(free, 0) + 1
+return math.max(ahead - math.max(free, 0) + 1, 1)
 "#;
 
 /// Renews the leases of this replica's holders of one Space.
@@ -94,7 +115,12 @@ impl FleetSlots {
     }
 
     /// One attempt: 0 when held, else the place in line.
-    async fn attempt(&self, space: &str, me: &str, limit: usize) -> Result<u64, SharedSlotsError> {
+    async fn attempt(
+        &self,
+        space: &str,
+        (me, caller): (&str, &str),
+        limits: SlotLimits,
+    ) -> Result<u64, SharedSlotsError> {
         let mut invocation = self.acquire.prepare_invoke();
         for key in self.keys(space) {
             invocation.key(key);
@@ -102,7 +128,9 @@ impl FleetSlots {
         invocation
             .arg(me)
             .arg(self.fleet.lease().as_millis() as u64)
-            .arg(limit);
+            .arg(limits.per_space)
+            .arg(limits.per_caller.unwrap_or(0))
+            .arg(caller);
         self.fleet
             .script(&invocation)
             .await
@@ -134,11 +162,13 @@ impl SharedSlots for FleetSlots {
     fn acquire<'a>(
         &'a self,
         space: &'a str,
-        limit: usize,
+        limits: SlotLimits,
+        caller: &'a str,
         place: &'a (dyn Fn(u64) + Send + Sync),
     ) -> BoxFuture<'a, Result<SharedSlot, SharedSlotsError>> {
         async move {
-            let me = format!("{}/{}", self.fleet.replica(), uuid::Uuid::new_v4());
+            // The caller leads the name, so the store can count its holders.
+            let me = format!("{caller}|{}/{}", self.fleet.replica(), uuid::Uuid::new_v4());
             let mut freed = self.fleet.messages();
             // Until the slot is held, dropping this (the call gave up) takes
             // the waiter out of the line.
@@ -153,7 +183,7 @@ impl SharedSlots for FleetSlots {
             // and at least every third of a lease, which also keeps its place.
             let keep_alive = self.fleet.lease() / 3;
             loop {
-                let position = self.attempt(space, &me, limit).await?;
+                let position = self.attempt(space, (&me, caller), limits).await?;
                 if position == 0 {
                     leaving.line = None;
                     self.held()

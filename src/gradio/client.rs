@@ -18,7 +18,7 @@ use super::hub;
 use super::login::Login;
 use super::pool::CancelsInFlight;
 use super::retry::{Request, backoff, retrying};
-use super::slots::{Held, Shared, SharedSlot, Slots, Ticket};
+use super::slots::{Held, Shared, SharedSlot, SlotLimits, Slots, Ticket};
 use super::{
     ApiInfo, AppConfig, EndpointInfo, GradioError, HfToken, Observer, SpaceRef, Stage, StatePlaces,
 };
@@ -101,7 +101,7 @@ pub(crate) struct SpaceClient {
     slots: Slots,
     /// The fleet's slots of this Space, when there is a fleet.
     shared: Shared,
-    concurrency: usize,
+    limits: SlotLimits,
     pub(super) cancels: Arc<CancelsInFlight>,
     /// Whether the "no token over plain HTTP" warning was logged.
     warned_cleartext: AtomicBool,
@@ -114,7 +114,7 @@ pub(crate) struct SpaceClient {
 impl SpaceClient {
     pub(super) fn new(
         space: SpaceRef,
-        concurrency: usize,
+        limits: SlotLimits,
         shared: Shared,
         cancels: Arc<CancelsInFlight>,
         login: Option<Login>,
@@ -143,9 +143,9 @@ impl SpaceClient {
             http,
             meta: tokio::sync::Mutex::new(None),
             api_base: Mutex::new(None),
-            slots: Slots::new(concurrency),
+            slots: Slots::new(limits),
             shared,
-            concurrency,
+            limits,
             cancels,
             warned_cleartext: AtomicBool::new(false),
             login,
@@ -308,7 +308,7 @@ impl SpaceClient {
         let place = |position| observe(Stage::WaitingForSlot { position });
         let space = self.space.base().as_str();
         let fleet = shared
-            .acquire(space, self.concurrency, &place)
+            .acquire(space, self.limits, ticket.caller, &place)
             .await
             .map_err(|e| GradioError::SharedSlots {
                 space: self.space.to_string(),

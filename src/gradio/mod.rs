@@ -40,7 +40,7 @@ pub(crate) use login::{Login, PasswordSource};
 pub(crate) use pool::SpacePool;
 pub(crate) use queue::ProgressUnit;
 pub(crate) use quota::GpuRefusal;
-pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError, Ticket};
+pub(crate) use slots::{SharedSlot, SharedSlots, SharedSlotsError, SlotLimits, Ticket};
 pub(crate) use space::{SpaceRef, may_carry_token};
 
 /// A Hugging Face token. It is only ever written into a request header marked

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::slots::Shared;
+use super::slots::{Shared, SlotLimits};
 use super::{GradioError, Login, SpaceClient, SpaceRef};
 
 /// A Space's address and Hub id (one URL may front different Hub ids).
@@ -18,8 +18,8 @@ type PoolKey = (Url, Option<String>);
 /// The clients of every Space in use.
 pub(crate) struct SpacePool {
     clients: Mutex<HashMap<PoolKey, Arc<SpaceClient>>>,
-    /// Calls each Space may have running at once.
-    concurrency: usize,
+    /// Calls each Space may have running at once, in all and per caller.
+    limits: SlotLimits,
     /// A fleet's shared slots, which every client takes after its own.
     shared: Shared,
     cancels: Arc<CancelsInFlight>,
@@ -49,14 +49,14 @@ impl Drop for CancelInFlight {
 
 impl SpacePool {
     pub(crate) fn new(concurrency: usize) -> SpacePool {
-        SpacePool::with_shared(concurrency, None)
+        SpacePool::with_shared(SlotLimits::unshared(concurrency), None)
     }
 
     /// A pool whose Spaces' slots are shared with a fleet.
-    pub(crate) fn with_shared(concurrency: usize, shared: Shared) -> SpacePool {
+    pub(crate) fn with_shared(limits: SlotLimits, shared: Shared) -> SpacePool {
         SpacePool {
             clients: Mutex::default(),
-            concurrency: concurrency.max(1),
+            limits,
             shared,
             cancels: Arc::default(),
             logins: Mutex::default(),
@@ -79,7 +79,7 @@ impl SpacePool {
         let login = crate::locks::lock(&self.logins).get(space.base()).cloned();
         let client = Arc::new(SpaceClient::new(
             space.clone(),
-            self.concurrency,
+            self.limits,
             self.shared.clone(),
             self.cancels.clone(),
             login,

@@ -11,6 +11,12 @@
 //! the last spawned first). A waiter that gives up (cancelled, timed out)
 //! leaves the line, so the places reported to those behind it stay true.
 //!
+//! No caller may hold more than its share of a Space's slots
+//! ([`SlotLimits::per_caller`], over HTTP): a caller whose long jobs hold
+//! its share waits even when a slot is free, so the slot is there for the
+//! next caller's call the moment it arrives, and its waiters step aside for
+//! those behind them who are within their share.
+//!
 //! Holding a slot is not yet reaching the Space: a call still reads the
 //! Space's description, checks its arguments and uploads its files. So that
 //! the Space sees events in the order the calls came, a holder submits its event
@@ -37,9 +43,35 @@ pub(crate) trait SharedSlots: Send + Sync {
     fn acquire<'a>(
         &'a self,
         space: &'a str,
-        limit: usize,
+        limits: SlotLimits,
+        caller: &'a str,
         place: &'a (dyn Fn(u64) + Send + Sync),
     ) -> BoxFuture<'a, Result<SharedSlot, SharedSlotsError>>;
+}
+
+/// How many of a Space's calls may run at once: in all, and for one caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotLimits {
+    /// `space_concurrency`.
+    pub(crate) per_space: usize,
+    /// `slots_per_caller`: `None` where there is only one caller (stdio, the
+    /// command line), where a share would only hold that caller back.
+    pub(crate) per_caller: Option<usize>,
+}
+
+impl SlotLimits {
+    /// `per_space` slots, all of them for whoever asks.
+    pub(crate) fn unshared(per_space: usize) -> SlotLimits {
+        SlotLimits {
+            per_space: per_space.max(1),
+            per_caller: None,
+        }
+    }
+
+    /// Whether a caller holding `held` slots may take one more.
+    fn allows(&self, held: usize) -> bool {
+        self.per_caller.is_none_or(|share| held < share.max(1))
+    }
 }
 
 /// A held shared slot: free again (for the whole fleet) when dropped.
@@ -91,6 +123,9 @@ pub(crate) struct Slots {
 
 struct State {
     free: usize,
+    limits: SlotLimits,
+    /// Slots held now, by caller.
+    holding: HashMap<Arc<str>, usize>,
     /// The calls in line, and whose each is.
     waiting: BTreeMap<Turn, Arc<str>>,
     /// Holders that have not submitted their event yet.
@@ -122,27 +157,45 @@ impl State {
         Some((base + rank, turn))
     }
 
-    /// How many waiters stand before `turn`.
+    /// How many waiters would be served before `turn`: those before it in
+    /// line, but for any whose caller would by then hold its share.
     fn ahead(&self, turn: Turn) -> usize {
         let Some(mine) = self.key(turn) else {
             return 0;
         };
         let mut ranks: HashMap<&str, u64> = HashMap::new();
-        self.waiting
+        let mut before: Vec<((u64, Turn), &str)> = self
+            .waiting
             .iter()
-            .filter(|(other, caller)| {
+            .filter_map(|(other, caller)| {
                 let rank = ranks.entry(caller).or_default();
                 let base = self
                     .next_round
-                    .get(*caller)
+                    .get(&**caller)
                     .copied()
                     .unwrap_or(0)
                     .max(self.round);
-                let key = (base + *rank, **other);
+                let key = (base + *rank, *other);
                 *rank += 1;
-                key < mine
+                (key < mine).then_some((key, &**caller))
+            })
+            .collect();
+        before.sort_unstable();
+        let mut served: HashMap<&str, usize> = HashMap::new();
+        before
+            .into_iter()
+            .filter(|(_, caller)| {
+                let held = served.entry(caller).or_insert_with(|| self.held_by(caller));
+                let takes = self.limits.allows(*held);
+                *held += usize::from(takes);
+                takes
             })
             .count()
+    }
+
+    /// Slots `caller` holds now.
+    fn held_by(&self, caller: &str) -> usize {
+        self.holding.get(caller).copied().unwrap_or(0)
     }
 
     /// `turn` is served: its caller's next call waits a round more.
@@ -160,10 +213,12 @@ impl State {
 }
 
 impl Slots {
-    pub(crate) fn new(concurrency: usize) -> Slots {
+    pub(crate) fn new(limits: SlotLimits) -> Slots {
         Slots {
             state: Mutex::new(State {
-                free: concurrency.max(1),
+                free: limits.per_space.max(1),
+                limits,
+                holding: HashMap::new(),
                 waiting: BTreeMap::new(),
                 unsubmitted: BTreeSet::new(),
                 round: 0,
@@ -191,16 +246,23 @@ impl Slots {
                     in_line = Some(InLine { slots: self, turn });
                 }
                 let ahead = state.ahead(turn);
-                if state.free > 0 && ahead == 0 {
+                let caller: Arc<str> = Arc::from(ticket.caller);
+                let within_share = state.limits.allows(state.held_by(&caller));
+                if state.free > 0 && ahead == 0 && within_share {
                     state.free -= 1;
                     state.serve(turn);
                     state.unsubmitted.insert(turn);
+                    *state.holding.entry(caller.clone()).or_default() += 1;
                     drop(state);
                     if let Some(in_line) = in_line.take() {
                         std::mem::forget(in_line);
                     }
                     self.bump();
-                    return Held { slots: self, turn };
+                    return Held {
+                        slots: self,
+                        turn,
+                        caller,
+                    };
                 }
                 let position = ahead as u64 + 1;
                 if reported != Some(position) {
@@ -248,6 +310,7 @@ impl Drop for InLine<'_> {
 pub(crate) struct Held<'a> {
     slots: &'a Slots,
     turn: Turn,
+    caller: Arc<str>,
 }
 
 impl Held<'_> {
@@ -286,6 +349,12 @@ impl Drop for Held<'_> {
             let mut state = self.slots.lock();
             state.unsubmitted.remove(&self.turn);
             state.free += 1;
+            if let Some(held) = state.holding.get_mut(&self.caller) {
+                *held -= 1;
+                if *held == 0 {
+                    state.holding.remove(&self.caller);
+                }
+            }
         }
         self.slots.bump();
     }
@@ -340,7 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn places_stay_true_when_a_waiter_gives_up() {
-        let slots = Arc::new(Slots::new(1));
+        let slots = Arc::new(Slots::new(SlotLimits::unshared(1)));
         let order: Arc<Mutex<Vec<u64>>> = Arc::default();
         let held = slots.acquire(&|_| {}, at(0)).await;
         let (_, a) = positions();
@@ -374,7 +443,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_line_goes_by_arrival_not_by_who_asked_first() {
-        let slots = Arc::new(Slots::new(1));
+        let slots = Arc::new(Slots::new(SlotLimits::unshared(1)));
         let order: Arc<Mutex<Vec<u64>>> = Arc::default();
         let held = slots.acquire(&|_| {}, at(0)).await;
         // Arrival 2 asks first, arrival 1 a moment later (as tokio may run them).
@@ -390,7 +459,7 @@ mod tests {
 
     #[tokio::test]
     async fn callers_take_turns_however_many_calls_one_has_in_line() {
-        let slots = Arc::new(Slots::new(1));
+        let slots = Arc::new(Slots::new(SlotLimits::unshared(1)));
         let order: Arc<Mutex<Vec<String>>> = Arc::default();
         let held = slots.acquire(&|_| {}, at(0)).await;
         let mut waiters = Vec::new();
@@ -425,7 +494,7 @@ mod tests {
 
     #[tokio::test]
     async fn holders_submit_in_turn() {
-        let slots = Arc::new(Slots::new(4));
+        let slots = Arc::new(Slots::new(SlotLimits::unshared(4)));
         let first = slots.acquire(&|_| {}, at(1)).await;
         let second = slots.acquire(&|_| {}, at(2)).await;
         let third = slots.clone();
@@ -446,8 +515,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_caller_past_its_share_leaves_the_free_slot_to_others() {
+        let slots = Arc::new(Slots::new(SlotLimits {
+            per_space: 3,
+            per_caller: Some(2),
+        }));
+        let heavy = |arrival| Ticket {
+            arrival: Some(arrival),
+            caller: "heavy",
+        };
+        let first = slots.acquire(&|_| {}, heavy(1)).await;
+        let _second = slots.acquire(&|_| {}, heavy(2)).await;
+        // Heavy's third waits though a slot is free, first in line...
+        let third_slots = slots.clone();
+        let third = tokio::spawn(async move {
+            let _held = third_slots.acquire(&|_| {}, heavy(3)).await;
+        });
+        until(|| slots.waiting() == 1).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!third.is_finished(), "a caller took more than its share");
+        // ...and light's call, behind it, takes the free slot at once.
+        let (seen, observe) = positions();
+        let light = tokio::time::timeout(
+            Duration::from_secs(1),
+            slots.acquire(
+                &observe,
+                Ticket {
+                    arrival: Some(4),
+                    caller: "light",
+                },
+            ),
+        )
+        .await
+        .expect("the other caller waited for the heavy one");
+        assert!(seen.lock().unwrap().is_empty(), "it was put in line");
+        // Heavy's third starts once heavy holds less than its share again,
+        // here when its first ends (light's slot stays light's).
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(5), third)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(light);
+    }
+
+    #[tokio::test]
+    async fn without_a_share_one_caller_may_take_every_slot() {
+        let slots = Slots::new(SlotLimits::unshared(2));
+        let (seen, observe) = positions();
+        let _a = slots.acquire(&observe, at(1)).await;
+        let _b = slots.acquire(&observe, at(2)).await;
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn a_free_slot_is_taken_at_once() {
-        let slots = Slots::new(2);
+        let slots = Slots::new(SlotLimits::unshared(2));
         let (seen, observe) = positions();
         let _a = slots.acquire(&observe, Ticket::NOW).await;
         let _b = slots.acquire(&observe, Ticket::NOW).await;
