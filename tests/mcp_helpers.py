@@ -99,10 +99,10 @@ class HttpServer:
 
 
 @contextlib.asynccontextmanager
-async def streamable(url: str, headers: dict[str, str] | None = None):
+async def streamable(url: str, headers: dict[str, str] | None = None, message_handler=None):
     async with create_mcp_http_client(headers=headers) as client:
         async with streamable_http_client(url + "/mcp", http_client=client) as streams:
-            async with ClientSession(streams[0], streams[1], client_info=TEST_CLIENT) as session:
+            async with ClientSession(streams[0], streams[1], message_handler=message_handler, client_info=TEST_CLIENT) as session:
                 await session.initialize()
                 yield session
 

@@ -39,6 +39,15 @@ use explain::explain;
 pub(crate) use failure::{Failure, RunError};
 use progress::{KEEP_ALIVE, LogSink, ProgressSink, Reporter};
 
+/// Notices of changed file lists kept for a listener that falls behind; one
+/// that falls further behind hears that every list may have changed.
+const FILE_NOTICES: usize = 256;
+
+/// An owner's saved files changed: their folder name ([`Owner::folder_name`]),
+/// which is all a listener needs to tell whether the notice is its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FilesChanged(pub(crate) Arc<str>);
+
 /// The tools, the Space clients and the settings, shared by every call.
 pub(crate) struct Runner {
     registry: Arc<Registry>,
@@ -53,8 +62,8 @@ pub(crate) struct Runner {
     saved_files: SavedFiles,
     /// Files people are giving through the MCP App view, unfinished.
     uploads: saved::uploads::Uploads,
-    /// Ticks whenever a call saved files (the resource list changed).
-    saved: tokio::sync::watch::Sender<u64>,
+    /// Whose saved files changed (their resource list), as it happens.
+    saved: tokio::sync::broadcast::Sender<FilesChanged>,
     /// Calls by outcome and slot waits, for `/metrics`.
     metrics: Metrics,
 }
@@ -113,7 +122,7 @@ impl Runner {
             idle: tokio::sync::Notify::new(),
             decoding: budget::Decoding::default(),
             uploads: saved::uploads::Uploads::default(),
-            saved: tokio::sync::watch::Sender::new(0),
+            saved: tokio::sync::broadcast::Sender::new(FILE_NOTICES),
             metrics: Metrics::default(),
         }
     }
@@ -133,9 +142,10 @@ impl Runner {
         &self.uploads
     }
 
-    /// Tells whoever watches that a caller's files changed (an upload).
-    pub(crate) fn saved_changed(&self) {
-        self.saved.send_modify(|n| *n += 1);
+    /// Tells whoever watches that `owner`'s files changed (a call saved
+    /// some, an upload ended).
+    pub(crate) fn saved_changed(&self, owner: &Owner) {
+        let _ = self.saved.send(FilesChanged(owner.folder_name().into()));
     }
 
     pub(crate) fn saved_files(&self, owner: &Owner) -> Vec<rmcp::model::Resource> {
@@ -157,7 +167,7 @@ impl Runner {
     }
 
     /// Ticks whenever a call saved files.
-    pub(crate) fn saved_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+    pub(crate) fn saved_changes(&self) -> tokio::sync::broadcast::Receiver<FilesChanged> {
         self.saved.subscribe()
     }
 
@@ -165,9 +175,12 @@ impl Runner {
     /// or over the folder's cap (`output_max_bytes`), oldest first.
     pub(crate) fn tidy_outputs(&self) {
         let removed = self.saved_files.tidy();
-        if removed > 0 {
-            tracing::info!(removed, dir = %self.saved_files.root().display(), "removed saved files past their retention or over output_max_bytes");
-            self.saved.send_modify(|n| *n += 1);
+        if !removed.is_empty() {
+            tracing::info!(removed = removed.len(), dir = %self.saved_files.root().display(), "removed saved files past their retention or over output_max_bytes");
+            let folders: std::collections::BTreeSet<String> = removed.into_iter().collect();
+            for folder in folders {
+                let _ = self.saved.send(FilesChanged(folder.into()));
+            }
         }
     }
 
@@ -300,7 +313,7 @@ impl Runner {
                     "call succeeded"
                 );
                 if rendered.saved > 0 {
-                    self.saved.send_modify(|n| *n += 1);
+                    self.saved_changed(&options.owner);
                     let runner = Arc::clone(self);
                     tokio::task::spawn_blocking(move || runner.tidy_outputs());
                 }

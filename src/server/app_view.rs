@@ -212,7 +212,7 @@ async fn upload_piece(runner: &Runner, args: &JsonObject, owner: &Owner) -> Call
             json!({"upload_id": upload_id, "received": received}),
         ),
         Ok(Received::Done { uri, size }) => {
-            runner.saved_changed();
+            runner.saved_changed(owner);
             (
                 format!(
                     "uploaded {file_name} ({size} bytes) as {uri}: give this URI to a tool's file input"

@@ -9,11 +9,19 @@
 //! request's answer went out on it, tells the session
 //! `notifications/cancelled` for that request, exactly as a client would.
 //!
+//! A session that ends (HTTP DELETE, or idle expiry) stops its running calls
+//! at once too: rmcp would let them run on for its drain of a few seconds,
+//! long enough for a short job to reach its end on the Space for nobody.
+//! So each call registers its cancellation under its session and request
+//! ([`SessionCalls`]); a departed client's request and an ended session's
+//! calls are cancelled through it directly, with no message that could
+//! arrive after the session is gone.
+//!
 //! It also answers at once, with -32600, a request that reuses the id of one
 //! still running in its session: two answers under one id would leave the
 //! client waiting for one of them forever.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -28,22 +36,111 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::session::{
     RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
+use rmcp::{RoleServer, service::RequestContext};
+use tokio_util::sync::CancellationToken;
+
+/// The calls running in each Streamable HTTP session, by request id: what
+/// to cancel when the session ends or a request's client leaves.
+#[derive(Default)]
+pub(crate) struct SessionCalls(Mutex<HashMap<String, HashMap<RequestId, CancellationToken>>>);
+
+/// A call registered under its session until it ends.
+pub(crate) struct InSession {
+    calls: Arc<SessionCalls>,
+    session: String,
+    request: RequestId,
+}
+
+impl Drop for InSession {
+    fn drop(&mut self) {
+        let mut sessions = crate::locks::lock(&self.calls.0);
+        if let Some(calls) = sessions.get_mut(&self.session) {
+            calls.remove(&self.request);
+            if calls.is_empty() {
+                sessions.remove(&self.session);
+            }
+        }
+    }
+}
+
+impl SessionCalls {
+    /// Registers a request's call under its session (when it has one: a
+    /// Streamable HTTP request naming `Mcp-Session-Id`).
+    pub(crate) fn enter(
+        self: &Arc<Self>,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<InSession> {
+        let parts = context.extensions.get::<axum::http::request::Parts>()?;
+        let session = parts
+            .headers
+            .get("mcp-session-id")?
+            .to_str()
+            .ok()?
+            .to_string();
+        crate::locks::lock(&self.0)
+            .entry(session.clone())
+            .or_default()
+            .insert(context.id.clone(), context.ct.clone());
+        Some(InSession {
+            calls: self.clone(),
+            session,
+            request: context.id.clone(),
+        })
+    }
+
+    /// Cancels one request's call; whether it was running.
+    fn cancel(&self, session: &str, request: &RequestId) -> bool {
+        let token = crate::locks::lock(&self.0)
+            .get(session)
+            .and_then(|calls| calls.get(request).cloned());
+        token.map(|t| t.cancel()).is_some()
+    }
+
+    /// Cancels every call of an ending session; how many there were.
+    fn cancel_session(&self, session: &str) -> usize {
+        let calls = crate::locks::lock(&self.0)
+            .remove(session)
+            .unwrap_or_default();
+        for token in calls.values() {
+            token.cancel();
+        }
+        calls.len()
+    }
+}
 
 /// rmcp's in-memory session manager, cancelling requests whose client left.
 pub(crate) struct CancelOnDisconnect {
     inner: Arc<LocalSessionManager>,
     /// Requests of each session not yet answered.
     running: Running,
+    /// The calls of each session, to cancel.
+    calls: Arc<SessionCalls>,
 }
 
 type Running = Arc<Mutex<HashSet<(SessionId, RequestId)>>>;
 
 impl CancelOnDisconnect {
-    pub(crate) fn new(inner: Arc<LocalSessionManager>) -> CancelOnDisconnect {
+    pub(crate) fn new(
+        inner: Arc<LocalSessionManager>,
+        calls: Arc<SessionCalls>,
+    ) -> CancelOnDisconnect {
         CancelOnDisconnect {
             inner,
             running: Arc::default(),
+            calls,
         }
+    }
+
+    /// rmcp's manager underneath (its sessions, for the idle check).
+    pub(crate) fn sessions(&self) -> &LocalSessionManager {
+        &self.inner
+    }
+
+    /// Whether `session` has a request waiting for its answer.
+    pub(crate) fn busy(&self, session: &str) -> bool {
+        crate::locks::lock(&self.running)
+            .iter()
+            .any(|(id, _)| id.as_ref() == session)
     }
 }
 
@@ -70,6 +167,10 @@ impl SessionManager for CancelOnDisconnect {
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        let cancelled = self.calls.cancel_session(id);
+        if cancelled > 0 {
+            tracing::info!(session = %id, calls = cancelled, "the session ended: its running calls are cancelled");
+        }
         self.inner.close_session(id).await
     }
 
@@ -114,6 +215,7 @@ impl SessionManager for CancelOnDisconnect {
                 session: id.clone(),
                 manager: self.inner.clone(),
                 running: self.running.clone(),
+                calls: self.calls.clone(),
             }),
         }))
     }
@@ -159,6 +261,7 @@ struct Pending {
     session: SessionId,
     manager: Arc<LocalSessionManager>,
     running: Running,
+    calls: Arc<SessionCalls>,
 }
 
 impl Pending {
@@ -208,6 +311,12 @@ impl<S> Drop for Watched<S> {
             return;
         };
         pending.done();
+        tracing::info!(session = %pending.session, "a client left before its answer: cancelling its request");
+        if pending.calls.cancel(&pending.session, &pending.request) {
+            return;
+        }
+        // Not a call (or not started yet): the session is told, as a
+        // client would tell it.
         let Pending {
             request,
             session,
@@ -226,7 +335,6 @@ impl<S> Drop for Watched<S> {
         // runtime left (the process is ending) there is nothing to cancel.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                tracing::info!(%session, "a client left before its answer: cancelling its request");
                 if let Err(e) = manager.accept_message(&session, cancel).await {
                     tracing::debug!("the cancel for a departed client was not delivered: {e}");
                 }

@@ -14,7 +14,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use super::app_view;
-use super::notify::{ListChange, ListChanges};
+use super::notify::{self, ListChange, ListChanges};
 use super::{SpacesServer, request, task_id, tasks};
 use crate::call::progress::ProgressSink;
 use crate::call::{CallOptions, RunError};
@@ -60,9 +60,8 @@ impl ServerHandler for SpacesServer {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let mut peers = crate::locks::lock(&self.peers);
-        peers.retain(|peer| !peer.is_transport_closed());
-        peers.push(context.peer);
+        let owner = request::owner_of_extensions(&context.extensions);
+        notify::join(&self.peers, &owner, context.peer);
     }
 
     async fn list_tools(
@@ -149,11 +148,12 @@ impl ServerHandler for SpacesServer {
     async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
         let sink = subscription.sink();
         let accepted = sink.accepted().clone();
-        let mut changes = ListChanges::of(&self.runner);
+        let owner = request::owner_of(subscription.request_context());
+        let mut changes = ListChanges::of_owner(&self.runner, &owner);
         loop {
             let change = tokio::select! {
                 _ = subscription.cancelled() => return Ok(()),
-                change = changes.next() => change,
+                change = changes.next() => change.map(|heard| heard.change),
             };
             let wanted = match change {
                 None => return Ok(()),
@@ -320,6 +320,8 @@ impl ServerHandler for SpacesServer {
         // Logs go only to a request that asks for them: its own level
         // (2026-07-28), or its session's (`logging/setLevel`).
         let session_log_level = *crate::locks::lock(&self.log_level);
+        // Cancelled at once should its session end (DELETE, idle expiry).
+        let _in_session = self.session_calls.enter(&context);
         let options = request::call_options(&context, &self.runner, session_log_level);
         tracing::debug!(
             tool = %request.name,

@@ -11,6 +11,7 @@ mod notify;
 mod outbox;
 mod request;
 mod session_cap;
+mod session_idle;
 mod sessions;
 mod shutdown;
 mod sse;
@@ -22,11 +23,10 @@ pub(crate) use access::{AccessPolicy, BearerToken};
 
 use std::sync::{Arc, Mutex};
 
+use rmcp::ErrorData as McpError;
 use rmcp::model::CacheScope;
 #[allow(deprecated)] // SEP-2577 deprecates logging; clients still opt in to it
 use rmcp::model::LoggingLevel;
-use rmcp::service::Peer;
-use rmcp::{ErrorData as McpError, RoleServer};
 
 use crate::call::Runner;
 use crate::call::background::BackgroundCalls;
@@ -51,7 +51,9 @@ pub(crate) struct SpacesServer {
     hub_tools: Option<Arc<HubTools>>,
     arrivals: Arrivals,
     /// The connected clients, told when the tool list changes.
-    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    peers: notify::Peers,
+    /// Each Streamable HTTP session's running calls, cancelled when it ends.
+    session_calls: Arc<disconnect::SessionCalls>,
     /// The level a session asked for with `logging/setLevel` (before
     /// 2026-07-28): each session's own, so each clone starts without one.
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
@@ -69,6 +71,7 @@ impl Clone for SpacesServer {
             hub_tools: self.hub_tools.clone(),
             arrivals: self.arrivals.clone(),
             peers: self.peers.clone(),
+            session_calls: self.session_calls.clone(),
             log_level: Arc::default(),
         }
     }
@@ -92,6 +95,7 @@ impl SpacesServer {
             hub_tools,
             arrivals: Arrivals::default(),
             peers: Arc::default(),
+            session_calls: Arc::default(),
             log_level: Arc::default(),
         };
         notify::fan_out(&server.runner, server.peers.clone());
@@ -112,6 +116,10 @@ impl SpacesServer {
 
     pub(crate) fn arrivals(&self) -> &Arrivals {
         &self.arrivals
+    }
+
+    pub(crate) fn session_calls(&self) -> &Arc<disconnect::SessionCalls> {
+        &self.session_calls
     }
 
     /// Stops the calls running in the background (tasks, detached calls):

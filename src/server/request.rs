@@ -40,7 +40,12 @@ impl Arrivals {
 /// the credentials the request carries (bearer token, HF token); over
 /// stdio, the one client.
 pub(super) fn owner_of(context: &RequestContext<RoleServer>) -> Owner {
-    match context.extensions.get::<axum::http::request::Parts>() {
+    owner_of_extensions(&context.extensions)
+}
+
+/// The owner of a request's or a notification's extensions (see [`owner_of`]).
+pub(super) fn owner_of_extensions(extensions: &rmcp::model::Extensions) -> Owner {
+    match extensions.get::<axum::http::request::Parts>() {
         Some(parts) => owner_of_headers(&parts.headers),
         None => Owner::local(),
     }

@@ -368,16 +368,20 @@ impl SavedFiles {
     /// Removes saved files past the retention period, partial files left
     /// by a process that died, and then the oldest files while all of them
     /// together take more than `output_max_bytes`. Only inside the server's
-    /// own folder. Says how many files went.
-    pub(crate) fn tidy(&self) -> usize {
+    /// own folder. Gives, for each file removed, its owner's folder name.
+    pub(crate) fn tidy(&self) -> Vec<String> {
         if !self.is_ours() {
-            return 0;
+            return Vec::new();
         }
         let now = SystemTime::now();
         let age = |f: &FileEntry| now.duration_since(f.modified).unwrap_or_default();
         let mut kept = Vec::new();
-        let mut removed = 0;
+        let mut removed = Vec::new();
         for owner_dir in owner_dirs(&self.root()) {
+            let folder = owner_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             for file in files_in(&owner_dir) {
                 let expired = if file.partial {
                     age(&file) > PARTIAL_MAX_AGE
@@ -385,22 +389,24 @@ impl SavedFiles {
                     self.limits.retention.is_some_and(|r| age(&file) > r)
                 };
                 if expired {
-                    removed += usize::from(std::fs::remove_file(&file.path).is_ok());
+                    if std::fs::remove_file(&file.path).is_ok() {
+                        removed.push(folder.clone());
+                    }
                 } else if !file.partial {
-                    kept.push(file);
+                    kept.push((folder.clone(), file));
                 }
             }
         }
-        let mut total: u64 = kept.iter().map(|f| f.size).sum();
+        let mut total: u64 = kept.iter().map(|(_, f)| f.size).sum();
         if total > self.limits.max_bytes {
-            kept.sort_by_key(|f| f.modified);
-            for file in kept {
+            kept.sort_by_key(|(_, f)| f.modified);
+            for (folder, file) in kept {
                 if total <= self.limits.max_bytes {
                     break;
                 }
                 if std::fs::remove_file(&file.path).is_ok() {
                     total = total.saturating_sub(file.size);
-                    removed += 1;
+                    removed.push(folder);
                 }
             }
         }
@@ -476,7 +482,7 @@ mod tests {
                 Err(ReadError::NotFound(_))
             ));
         }
-        assert_eq!(saved.tidy(), 1, "only our old file goes");
+        assert_eq!(saved.tidy().len(), 1, "only our old file goes");
         for name in theirs {
             assert!(dir.join(name).exists(), "{name} was removed");
         }
@@ -494,7 +500,7 @@ mod tests {
         let saved = SavedFiles::new(dir.clone(), false, limits());
         let owner = Owner::local();
         assert!(saved.list(&owner).is_empty());
-        assert_eq!(saved.tidy(), 0);
+        assert!(saved.tidy().is_empty());
         let refused = saved
             .create(&owner, "a.png", "image/png")
             .await
@@ -651,7 +657,7 @@ mod tests {
         age(&middle, 20);
         let newest = save(&saved, &a, "3.bin", &[3u8; 10]).await;
         std::fs::write(dir.join("theirs.bin"), [0u8; 100]).unwrap();
-        assert_eq!(saved.tidy(), 1);
+        assert_eq!(saved.tidy().len(), 1);
         assert!(!oldest.exists() && middle.exists() && newest.exists());
         assert!(dir.join("theirs.bin").exists());
         let _ = std::fs::remove_dir_all(&dir);

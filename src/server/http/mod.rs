@@ -29,6 +29,7 @@ use super::SpacesServer;
 use super::access::{AccessPolicy, guard};
 use super::disconnect::CancelOnDisconnect;
 use super::session_cap::{SessionCap, cap_sessions};
+use super::session_idle::{self, SessionClock};
 use super::sessions::FleetSessions;
 use super::shutdown;
 use super::sse::{self, LegacySessions};
@@ -113,7 +114,7 @@ fn mcp_route(
     options: &HttpOptions,
     shutdown: &CancellationToken,
 ) -> (Router, Option<Arc<LocalSessionManager>>) {
-    let session_idle = options
+    let backstop = options
         .session_idle
         .max(options.longest_call + Duration::from_secs(30));
     let mut config = StreamableHttpServerConfig::default()
@@ -137,15 +138,30 @@ fn mcp_route(
             StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config);
         return (Router::new().route_service("/mcp", service), None);
     }
+    // rmcp's own idle timer stays as a backstop; sessions end on ours,
+    // which counts only what the client does (`session_idle`).
     let mut manager = LocalSessionManager::default();
-    manager.session_config.keep_alive = Some(session_idle);
+    manager.session_config.keep_alive = Some(backstop);
     let manager = Arc::new(manager);
-    let service = StreamableHttpService::new(
-        factory,
-        Arc::new(CancelOnDisconnect::new(manager.clone())),
-        config,
+    let sessions = Arc::new(CancelOnDisconnect::new(
+        manager.clone(),
+        server.session_calls().clone(),
+    ));
+    let clock = Arc::new(SessionClock::default());
+    session_idle::expire_quiet(
+        sessions.clone(),
+        clock.clone(),
+        options.session_idle,
+        shutdown.clone(),
     );
-    (Router::new().route_service("/mcp", service), Some(manager))
+    let service = StreamableHttpService::new(factory, sessions, config);
+    let route = Router::new()
+        .route_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(
+            clock,
+            session_idle::hear_clients,
+        ));
+    (route, Some(manager))
 }
 
 /// Every route, behind the guards every request passes (Host and Origin,
