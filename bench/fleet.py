@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import anyio  # noqa: E402
 from mcp import Client  # noqa: E402
 
-from conftest import start_app, tasks_tools, wait_ready, write_config  # noqa: E402
+from helpers import start_app, tasks_tools, wait_ready, write_config  # noqa: E402
 from mcp_helpers import HttpServer  # noqa: E402
 from test_fleet import Redis  # noqa: E402
 

@@ -6,7 +6,10 @@ loads, against the real kitchen app (tests/apps/kitchen.py):
   1024 px images, then eight 2048 px images at once;
 - fifty calls at once, each returning a 20 MB image (a 2580 px noisy PNG);
 - eight calls at once, each returning a 5000 px image (25 Mpx, 75 MB): what
-  decoding for previews holds at once.
+  decoding for previews holds at once;
+- three bursts of fifty 20 MB images on one server: the resident size's
+  peak in each burst (sampled every 10 ms), which should not grow from one
+  burst to the next, and what is left after 10 s idle.
 
 Each load runs on a fresh server. Prints the figures and how many calls
 succeeded; asserts nothing (targets live in README, not in tests)."""
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import anyio  # noqa: E402
 
-from conftest import start_app, wait_ready, write_config  # noqa: E402
+from helpers import start_app, wait_ready, write_config  # noqa: E402
 from mcp_helpers import HttpServer, streamable  # noqa: E402
 
 
@@ -32,6 +36,60 @@ def peak_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Sampler:
+    """The highest resident size seen since the last `take`, sampled every 10 ms."""
+
+    def __init__(self, pid: int):
+        self.pid, self.high, self.done = pid, 0.0, False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.done:
+            try:
+                self.high = max(self.high, rss_mib(self.pid))
+            except OSError:
+                return
+            time.sleep(0.01)
+
+    def take(self) -> float:
+        high, self.high = self.high, 0.0
+        return high
+
+    def stop(self) -> None:
+        self.done = True
+        self.thread.join()
+
+
+def bursts(server: HttpServer) -> None:
+    """Three bursts of fifty 20 MB images, each on a fresh session."""
+    sampler = Sampler(server.process.pid)
+    try:
+        anyio.run(at_once, server.url, 2580, 1)
+        warm = rss_mib(server.process.pid)
+        sampler.take()
+        peaks = []
+        for n in range(3):
+            started = time.monotonic()
+            ok = anyio.run(fifty_huge, server.url)
+            peaks.append(sampler.take())
+            print(f"  burst {n + 1}: peak RSS {peaks[-1]:7.1f} MiB   {ok}/50 calls succeeded in {time.monotonic() - started:.1f} s", flush=True)
+        time.sleep(10)
+        idle = rss_mib(server.process.pid)
+        higher = [i + 2 for i, p in enumerate(peaks[1:]) if p > peaks[0]]
+        print(f"3 bursts of 50 x 20 MB        peaks {' / '.join(f'{p:.1f}' for p in peaks)} MiB (target: <= 128, none above the first: "
+              f"{'met' if max(peaks) <= 128 and not higher else 'NOT met'}); RSS {warm:.1f} MiB warm, {idle:.1f} MiB after 10 s idle", flush=True)
+    finally:
+        sampler.stop()
 
 
 def config(app_url: str, tmp: Path) -> Path:
@@ -100,6 +158,13 @@ def main() -> None:
             ("50 x 20 MB images at once", fifty_huge, 50),
             ("8 x 5000 px images at once", eight_wide, 8),
         )
+        server = HttpServer(config(app.url, tmp), tmp, env={"SPACES_MCP_CACHE_DIR": str(tmp / "cache")})
+        try:
+            bursts(server)
+        finally:
+            server.stop()
+        if "--bursts" in sys.argv:
+            return
         for label, load, calls in loads:
             server = HttpServer(config(app.url, tmp), tmp, env={"SPACES_MCP_CACHE_DIR": str(tmp / "cache")})
             try:

@@ -53,7 +53,34 @@ async fn serving(config: &Config, callers: Callers) -> Result<SpacesServer, CliE
             let _ = tokio::task::spawn_blocking(move || sweeping.tidy_outputs()).await;
         }
     });
+    give_back_memory_when_idle(&server);
     Ok(server)
+}
+
+/// How long the server must have been quiet (no request, no call) before
+/// the memory its last work freed goes back to the system.
+const IDLE_BEFORE_GIVING_BACK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Gives freed memory back once requests have stopped coming and no call
+/// runs: once per quiet spell, so a busy server never pays for it.
+fn give_back_memory_when_idle(server: &SpacesServer) {
+    let arrivals = server.arrivals().clone();
+    let runner = server.runner().clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(IDLE_BEFORE_GIVING_BACK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut seen, mut given_back_at) = (arrivals.count(), arrivals.count());
+        loop {
+            tick.tick().await;
+            let now = arrivals.count();
+            if now == seen && now != given_back_at && runner.in_flight() == 0 {
+                let _ = tokio::task::spawn_blocking(crate::alloc::give_back).await;
+                tracing::debug!("idle: freed memory given back to the system");
+                given_back_at = now;
+            }
+            seen = now;
+        }
+    });
 }
 
 /// Connects to the fleet's store, and checks that saved files are where

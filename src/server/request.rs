@@ -31,6 +31,11 @@ pub(crate) struct Arrival(pub(crate) u64);
 pub(crate) struct Arrivals(Arc<std::sync::atomic::AtomicU64>);
 
 impl Arrivals {
+    /// How many requests arrived so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn next(&self) -> Arrival {
         Arrival(self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
     }

@@ -146,8 +146,12 @@ pub(crate) struct Preview {
     pub(crate) height: u32,
 }
 
-/// A preview of the image saved at `path`, decoded from the file itself.
+/// A preview of the image saved at `path`, decoded from the file itself
+/// (a large PNG row by row, never whole: see `reduce`).
 fn preview_file(path: &Path, max_side: u32, room: usize) -> Option<Preview> {
+    if let Some(reduced) = super::reduce::png_reduced(path, max_side.max(16)) {
+        return encode_preview(reduced.width, reduced.height, reduced.rgb, max_side, room);
+    }
     let file = std::fs::File::open(path).ok()?;
     let reader = ImageReader::new(BufReader::new(file))
         .with_guessed_format()
@@ -174,7 +178,19 @@ fn preview_from<R: std::io::BufRead + std::io::Seek>(
     reader.limits(limits);
     let rgb = reader.decode().ok()?.into_rgb8();
     let (width, height) = rgb.dimensions();
-    let source = Pixels::from_vec_u8(width, height, rgb.into_raw(), PixelType::U8x3).ok()?;
+    encode_preview(width, height, rgb.into_raw(), max_side, room)
+}
+
+/// Downscales RGB8 pixels to `max_side` and encodes them as JPEG, lowering
+/// the quality, then the size, until its base64 fits `room`.
+fn encode_preview(
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+    max_side: u32,
+    room: usize,
+) -> Option<Preview> {
+    let source = Pixels::from_vec_u8(width, height, rgb, PixelType::U8x3).ok()?;
     let mut resizer = Resizer::new();
     let mut side = max_side.max(16);
     loop {

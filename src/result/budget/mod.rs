@@ -13,6 +13,7 @@
 
 mod audio;
 mod images;
+mod reduce;
 
 use std::path::{Path, PathBuf};
 

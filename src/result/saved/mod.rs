@@ -111,6 +111,11 @@ pub(crate) struct SavedFiles {
     reads: tokio::sync::Semaphore,
 }
 
+/// What one file being saved buffers before it writes: small, because
+/// fifty downloads at once each hold it twice (here and in tokio's file),
+/// and a larger one saved no time measured (`scripts/bench_memory.sh`).
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// A file being saved: written under a partial name, renamed by
 /// [`NewFile::finish`], removed if dropped before that.
 pub(crate) struct NewFile {
@@ -222,7 +227,7 @@ impl SavedFiles {
         Ok(NewFile {
             path,
             partial,
-            writer: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
+            writer: Some(tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file)),
         })
     }
 
