@@ -77,7 +77,7 @@ class HttpServer:
             [binary(), "--config", str(config), "serve", "--transport", "http", "--listen", f"127.0.0.1:{self.port}", *args],
             stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
-            env=dict(os.environ, RUST_LOG="spaces_mcp=debug", **(env or {})),
+            env={**os.environ, "RUST_LOG": "spaces_mcp=debug", **(env or {})},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

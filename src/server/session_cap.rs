@@ -92,6 +92,11 @@ impl SessionCap {
         crate::locks::lock(&self.counts)
     }
 
+    /// Sessions open now, both transports (for `/health`).
+    pub(super) async fn open(&self) -> usize {
+        self.taken().await
+    }
+
     /// Sessions open or reserved now (ended Streamable HTTP sessions are
     /// forgotten). A session a request opened is counted once: reserved
     /// until the request answers, then known, in one step; the managers'

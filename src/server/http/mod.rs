@@ -187,7 +187,7 @@ fn routes(server: SpacesServer, options: &HttpOptions, shutdown: &CancellationTo
         .with_state(legacy)
         .route(
             "/health",
-            get(health).with_state((probe.clone(), Arc::new(options.access.clone()))),
+            get(health).with_state((probe.clone(), Arc::new(options.access.clone()), cap.clone())),
         )
         .route("/metrics", get(metrics).with_state(probe))
         .merge(mcp)

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::SpacesServer;
 use super::super::access::AccessPolicy;
+use super::super::session_cap::SessionCap;
 use crate::metrics;
 
 /// Whether this server can serve: 200 when it can, 503 when its shared
@@ -17,7 +18,7 @@ use crate::metrics;
 /// says only `ok` or `degraded`: the store's address and the replica's id
 /// are for operators.
 pub(super) async fn health(
-    State((server, access)): State<(SpacesServer, Arc<AccessPolicy>)>,
+    State((server, access, sessions)): State<(SpacesServer, Arc<AccessPolicy>, Arc<SessionCap>)>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let runner = server.runner();
@@ -59,6 +60,8 @@ pub(super) async fn health(
         "version": env!("CARGO_PKG_VERSION"),
         "tools": runner.registry().snapshot().len(),
         "calls_in_flight": runner.in_flight(),
+        "jobs_running": server.background().counts().0,
+        "sessions_open": sessions.open().await,
         "store": store,
     }));
     (status, body).into_response()
