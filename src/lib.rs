@@ -63,6 +63,8 @@ mod dirs;
 mod discovery;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod fuzzing;
 mod fleet;
 mod gradio;
 mod hub;

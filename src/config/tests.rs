@@ -329,11 +329,28 @@ mod fuzz {
         proptest::collection::vec(line, 0..16).prop_map(|lines| lines.join("\n"))
     }
 
+    /// The built-in config, mutated.
+    fn default_config_mutated() -> impl Strategy<Value = String> {
+        crate::fuzzing::mutated_text(vec![crate::config::DEFAULT_CONFIG.as_bytes()])
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #![proptest_config(crate::fuzzing::cases(3000))]
 
         #[test]
-        fn no_config_panics_the_loader(text in config_text()) {
+        fn fuzz_the_default_config_mutated(text in default_config_mutated()) {
+            match Config::parse(&text, "fuzz.toml") {
+                Ok(config) => {
+                    for tool in &config.tools {
+                        prop_assert!(is_valid_tool_name(&tool.name));
+                    }
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with("fuzz.toml")),
+            }
+        }
+
+        #[test]
+        fn fuzz_no_config_panics_the_loader(text in config_text()) {
             match Config::parse(&text, "fuzz.toml") {
                 Ok(config) => {
                     prop_assert!(!config.tools.is_empty() || !config.spaces.is_empty());

@@ -357,4 +357,39 @@ mod tests {
             "no protocol: the call API"
         );
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(crate::fuzzing::cases(2000))]
+
+            /// Whatever an app's `/info` or `/config` holds, reading it
+            /// neither panics nor makes places that point past the data.
+            #[test]
+            fn fuzz_info_and_config_readers(
+                text in crate::fuzzing::mutated_text(crate::fuzzing::seeds(&[".info.json", ".config.json"])),
+                data in proptest::collection::vec(any::<u8>(), 0..12),
+            ) {
+                if let Ok(info) = serde_json::from_str::<ApiInfo>(&text) {
+                    for endpoint in info.named_endpoints.values() {
+                        let _ = endpoint.parameters.len() + endpoint.returns.len();
+                        let _ = endpoint.is_public();
+                    }
+                }
+                if let Ok(config) = serde_json::from_str::<AppConfig>(&text) {
+                    let _ = config.prefix();
+                    let _ = config.queue_endpoints();
+                    for places in config.state_places().values() {
+                        let data: Vec<Value> = data.iter().map(|n| Value::from(*n)).collect();
+                        let filled = places.fill_inputs(data.clone());
+                        prop_assert!(filled.len() >= data.len());
+                        let stripped = places.strip_outputs(data.clone());
+                        prop_assert!(stripped.len() <= data.len());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -349,11 +349,26 @@ mod fuzz {
         proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
     }
 
+    /// Recorded Gradio streams, mutated.
+    fn recorded_streams() -> impl Strategy<Value = Vec<u8>> {
+        crate::fuzzing::mutated(crate::fuzzing::seeds(&["call-", "queue-"]))
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1500))]
+        #![proptest_config(crate::fuzzing::cases(1500))]
 
         #[test]
-        fn any_bytes_any_split_same_events(bytes in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+        fn fuzz_recorded_streams_any_split_same_events(bytes in recorded_streams(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+            let whole = events_of(&bytes, &[]);
+            let split = events_of(&bytes, &cuts);
+            prop_assert_eq!(whole.is_ok(), split.is_ok());
+            if let (Ok(a), Ok(b)) = (&whole, &split) {
+                prop_assert_eq!(a, b);
+            }
+        }
+
+        #[test]
+        fn fuzz_any_bytes_any_split_same_events(bytes in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
             let whole = events_of(&bytes, &[]);
             let split = events_of(&bytes, &cuts);
             match (&whole, &split) {

@@ -393,10 +393,25 @@ mod fuzz {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #![proptest_config(crate::fuzzing::cases(3000))]
 
         #[test]
-        fn no_message_panics_the_parser(value in json()) {
+        fn fuzz_recorded_messages_mutated(text in crate::fuzzing::mutated_text(crate::fuzzing::seeds(&["queue-", "call-"]))) {
+            for line in text.lines() {
+                let data = line.strip_prefix("data:").unwrap_or(line).trim();
+                if let Some((_, QueueEvent::Progress(units))) = parse(data) {
+                    for unit in units {
+                        let _ = unit.describe();
+                        if let Some(f) = unit.fraction() {
+                            prop_assert!((0.0..=1.0).contains(&f));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn fuzz_no_message_panics_the_parser(value in json()) {
             if let Some((_, QueueEvent::Progress(units))) = parse(&value.to_string()) {
                 for unit in units {
                     let _ = unit.describe();
@@ -408,7 +423,7 @@ mod fuzz {
         }
 
         #[test]
-        fn no_text_panics_the_parser(text in ".{0,200}") {
+        fn fuzz_no_text_panics_the_parser(text in ".{0,200}") {
             let _ = parse(&text);
         }
     }
