@@ -229,7 +229,9 @@ class Soak:
             if not any(t["name"] == "greet" for t in listed.get("tools", [])):
                 self.stats.error("wrong_answer", "tools/list without greet")
         elif op == "image":
-            result = await self.call(rpc, "big_image", {"side": 512})
+            # Sides vary: the app saves equal images under one path, and
+            # Gradio serves that file while another call rewrites it.
+            result = await self.call(rpc, "big_image", {"side": random.randint(256, 768)})
             self.check(result, "", "big_image")
             for block in result.get("content", []):
                 if block.get("type") == "resource_link" and len(self.saved) < 2000:
@@ -429,7 +431,7 @@ class Soak:
             store = f'store = "redis://127.0.0.1:{self.redis_port}"\nstore_lease = 5\n'
         text = (Path(__file__).resolve().parent.parent / "tests" / "conformance" / "tasks.toml").read_text()
         text = text.replace("APP_URL", self.tasks.url).replace(
-            "[settings]\n", f'[settings]\n{store}output_dir = "{self.tmp / "out"}"\nspace_concurrency = 16\n', 1)
+            "[settings]\n", f'[settings]\n{store}output_dir = "{self.tmp / "out"}"\nspace_concurrency = 16\njob_ttl = 60\n', 1)
         # The quick calls go to a Space of their own, whose slots the slow
         # work never fills: their latency is the server's, not the line's.
         text += f'\n[tools.quick]\nspace = "{self.quick.url}"\napi = "/greet"\ninputs.name = {{ type = "string" }}\n'
@@ -484,7 +486,8 @@ class Soak:
             for task in clients + background:
                 task.cancel()
             await asyncio.gather(*clients, *background, return_exceptions=True)
-            idle = max(self.args.session_idle + 15, 30)
+            # Past the sessions' idle timeout and the finished jobs' TTL (60 s).
+            idle = max(self.args.session_idle + 15, 75)
             print(f"  idle for {idle} s", flush=True)
             await asyncio.sleep(idle)
             self.verdict(warm)

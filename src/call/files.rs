@@ -405,4 +405,73 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&root);
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A folder with one allowed file, and a secret beside it.
+        fn folders() -> (PathBuf, PathBuf) {
+            let root = std::env::temp_dir().join(format!("spaces-mcp-fuzz-inputs-{}", std::process::id()));
+            let allowed = root.join("allowed");
+            std::fs::create_dir_all(&allowed).unwrap();
+            std::fs::write(allowed.join("ok.txt"), b"fine").unwrap();
+            std::fs::write(root.join("secret.txt"), b"secret").unwrap();
+            (root, allowed)
+        }
+
+        /// What a model (or an attacker) gives a file input.
+        fn values(root: &Path) -> impl Strategy<Value = String> {
+            let start = prop_oneof![
+                Just(String::new()),
+                Just("http://".to_string()),
+                Just("https://user:pw@".to_string()),
+                Just("data:".to_string()),
+                Just("data:image/png;base64,".to_string()),
+                Just(format!("{}/", root.display())),
+                Just(format!("{}/allowed/", root.display())),
+                Just(format!("{}/allowed/../", root.display())),
+                Just("file:///etc/".to_string()),
+                Just("spaces-mcp://outputs/".to_string()),
+            ];
+            let rest = prop_oneof![
+                Just("ok.txt".to_string()),
+                Just("secret.txt".to_string()),
+                Just("../secret.txt".to_string()),
+                Just("%2e%2e/secret.txt".to_string()),
+                ".{0,40}",
+                "[A-Za-z0-9+/=]{0,80}",
+            ];
+            (start, rest).prop_map(|(a, b)| a + &b)
+        }
+
+        proptest! {
+            #![proptest_config(crate::fuzzing::cases(2000))]
+
+            /// Whatever is given, a file comes only from inside the allowed
+            /// folder, a URL only as http(s) without credentials, and data
+            /// only within the size cap.
+            #[test]
+            fn fuzz_file_input_values(value in values(&folders().0), max in 0u64..64) {
+                let (root, allowed) = folders();
+                // The property is not empty: the allowed file is read.
+                let ok = allowed.join("ok.txt");
+                prop_assert!(resolve(ok.to_str().unwrap(), std::slice::from_ref(&allowed), 64).is_ok());
+                match resolve(&value, std::slice::from_ref(&allowed), max) {
+                    Ok(FileSource::Url(url)) => {
+                        let parsed = url::Url::parse(&url).unwrap();
+                        prop_assert!(matches!(parsed.scheme(), "http" | "https"));
+                        prop_assert!(parsed.username().is_empty() && parsed.password().is_none());
+                    }
+                    Ok(FileSource::Bytes { bytes, .. }) => {
+                        prop_assert!(bytes.len() as u64 <= max);
+                        if !value.trim().starts_with("data:") {
+                            prop_assert_eq!(bytes, b"fine".to_vec(), "{} read outside {}", value, root.display());
+                        }
+                    }
+                    Err(reason) => prop_assert!(!reason.is_empty()),
+                }
+            }
+        }
+    }
 }

@@ -155,7 +155,7 @@ struct ServeArgs {
     /// Most sessions one caller (one bearer/HF token pair; callers without any share one) may hold open (http; more: 429).
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_sessions_per_client: u64,
-    /// Seconds without a message before a session is dropped; never less than the longest tool timeout (http).
+    /// Seconds without a request from its client (and no call of it running) before a session is closed (http).
     #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     session_idle_timeout: u64,
     /// Seconds calls in flight get to finish after SIGINT/SIGTERM before they are cancelled (http).

@@ -344,4 +344,56 @@ mod tests {
             assert_eq!(seen, ["a", expected, "b"], "max {max}");
         }
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines a client might send, whole or broken.
+        fn stdin_bytes() -> impl Strategy<Value = Vec<u8>> {
+            const LINES: &[&[u8]] = &[
+                br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}"#,
+                br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                br#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"generate_image","arguments":{"prompt":"x"}}}"#,
+                br#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+            ];
+            let line = prop_oneof![
+                crate::fuzzing::mutated(LINES.to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..300),
+            ];
+            proptest::collection::vec(line, 0..12).prop_map(|lines| lines.join(&b'\n'))
+        }
+
+        proptest! {
+            #![proptest_config(crate::fuzzing::cases(1000))]
+
+            /// Whatever comes on stdin, each line is one message or one
+            /// reply (a line over the cap: one reply), and nothing panics.
+            #[test]
+            fn fuzz_stdin_lines(bytes in stdin_bytes(), capacity in 1usize..64, max in 16usize..400) {
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let (messages, replies) = runtime.block_on(async {
+                    let (message_tx, mut message_rx) = mpsc::channel(1024);
+                    let (reply_tx, mut reply_rx) = mpsc::channel(1024);
+                    let reader = BufReader::with_capacity(capacity, bytes.as_slice());
+                    read_lines(reader, message_tx, reply_tx, max).await;
+                    let mut messages = 0;
+                    while message_rx.try_recv().is_ok() {
+                        messages += 1;
+                    }
+                    let mut replies = Vec::new();
+                    while let Ok((reply, _)) = reply_rx.try_recv() {
+                        replies.push(reply);
+                    }
+                    (messages, replies)
+                });
+                let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).count();
+                prop_assert!(messages + replies.len() <= lines, "{} + {} answers for {} lines", messages, replies.len(), lines);
+                for reply in replies {
+                    let reply: Value = serde_json::from_str(&reply).unwrap();
+                    prop_assert!(reply["error"]["code"].is_i64(), "{}", reply);
+                }
+            }
+        }
+    }
 }

@@ -14,4 +14,4 @@ def slow(seconds):
 with gr.Blocks() as demo:
     seconds = gr.Number(label="Seconds", value=1)
     out = gr.Textbox(label="Result")
-    gr.Button("Sleep").click(slow, inputs=[seconds], outputs=[out], api_name="slow")
+    gr.Button("Sleep").click(slow, inputs=[seconds], outputs=[out], api_name="slow", concurrency_limit=None)

@@ -681,4 +681,65 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn uris() -> impl Strategy<Value = String> {
+            let scheme = prop_oneof![
+                Just(SAVED_SCHEME.to_string()),
+                Just(UPLOAD_SCHEME.to_string()),
+                Just("spaces-mcp://".to_string()),
+                Just("file://".to_string()),
+                Just(String::new()),
+            ];
+            let name = prop_oneof![
+                Just("mine.png".to_string()),
+                Just("../other/theirs.png".to_string()),
+                Just("..".to_string()),
+                Just(".partial-mine.png".to_string()),
+                Just("%2e%2e%2fother%2ftheirs.png".to_string()),
+                Just("mine.png\0".to_string()),
+                Just("/etc/passwd".to_string()),
+                ".{0,30}",
+            ];
+            (scheme, name).prop_map(|(a, b)| a + &b)
+        }
+
+        proptest! {
+            #![proptest_config(crate::fuzzing::cases(2000))]
+
+            /// Whatever URI a client reads, it gets a file of its own folder
+            /// or an error: never another caller's file, never one outside.
+            #[test]
+            fn fuzz_saved_file_uris(uri in uris()) {
+                let dir = std::env::temp_dir().join(format!("spaces-mcp-fuzz-saved-{}", std::process::id()));
+                let saved = SavedFiles::new(dir.clone(), false, limits());
+                let (me, other) = (Owner::from_stored("me".into()), Owner::from_stored("other".into()));
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                runtime.block_on(async {
+                    if !saved.owner_dir(&me).join("mine.png").exists() {
+                        let mut file = saved.create(&me, "mine.png", "image/png").await.unwrap();
+                        tokio::io::AsyncWriteExt::write_all(file.writer(), b"mine").await.unwrap();
+                        let path = file.finish().await.unwrap();
+                        std::fs::rename(&path, saved.owner_dir(&me).join("mine.png")).unwrap();
+                        let mut file = saved.create(&other, "theirs.png", "image/png").await.unwrap();
+                        tokio::io::AsyncWriteExt::write_all(file.writer(), b"theirs").await.unwrap();
+                        let path = file.finish().await.unwrap();
+                        std::fs::rename(&path, saved.owner_dir(&other).join("theirs.png")).unwrap();
+                    }
+                });
+                // The property is not empty: the caller's own file is read.
+                let own = format!("{SAVED_SCHEME}mine.png");
+                prop_assert!(saved.path_of(&me, &own).is_ok());
+                prop_assert!(saved.path_of(&other, &own).is_err());
+                if let Ok(path) = saved.path_of(&me, &uri) {
+                    let mine = saved.owner_dir(&me);
+                    prop_assert_eq!(path.parent(), Some(mine.as_path()), "{}", uri);
+                    prop_assert_eq!(std::fs::read(&path).unwrap(), b"mine".to_vec());
+                }
+            }
+        }
+    }
 }
