@@ -43,10 +43,41 @@ pub(crate) fn seeds(kinds: &[&str]) -> Vec<&'static [u8]> {
 
 /// Tokens that parsers of JSON, SSE and URIs trip on.
 const TOKENS: &[&[u8]] = &[
-    b"\"", b"{", b"}", b"[", b"]", b",", b":", b"null", b"-1", b"1e999", b"NaN", b"\\u0000",
-    b"\n", b"\r\n", b"\r", b"data: ", b"event: ", b"id: ", b"\xEF\xBB\xBF", b"\xFF\xFE", b"..",
-    b"/", b"%2e%2e", b"%00", b"file=", b"http://", b"data:", b"\"msg\":", b"\"process_completed\"",
-    b"\"path\":", b"\"url\":", b"18446744073709551616", b"\"\"", b"[[[[[[[[", b"true",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"null",
+    b"-1",
+    b"1e999",
+    b"NaN",
+    b"\\u0000",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"data: ",
+    b"event: ",
+    b"id: ",
+    b"\xEF\xBB\xBF",
+    b"\xFF\xFE",
+    b"..",
+    b"/",
+    b"%2e%2e",
+    b"%00",
+    b"file=",
+    b"http://",
+    b"data:",
+    b"\"msg\":",
+    b"\"process_completed\"",
+    b"\"path\":",
+    b"\"url\":",
+    b"18446744073709551616",
+    b"\"\"",
+    b"[[[[[[[[",
+    b"true",
 ];
 
 /// One change to a sample.
@@ -97,7 +128,11 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), any::<usize>()).prop_map(|(i, n)| Mutation::Cut(i, n)),
         (any::<usize>(), any::<usize>()).prop_map(|(i, n)| Mutation::Double(i, n)),
         (any::<usize>(), any::<usize>()).prop_map(|(i, t)| Mutation::Splice(i, t)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 0..16)).prop_map(|(i, v)| Mutation::Insert(i, v)),
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 0..16)
+        )
+            .prop_map(|(i, v)| Mutation::Insert(i, v)),
     ]
 }
 

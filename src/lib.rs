@@ -63,9 +63,9 @@ mod dirs;
 mod discovery;
 #[cfg(test)]
 mod fixtures;
+mod fleet;
 #[cfg(test)]
 mod fuzzing;
-mod fleet;
 mod gradio;
 mod hub;
 mod jobs;

@@ -412,7 +412,8 @@ mod tests {
 
         /// A folder with one allowed file, and a secret beside it.
         fn folders() -> (PathBuf, PathBuf) {
-            let root = std::env::temp_dir().join(format!("spaces-mcp-fuzz-inputs-{}", std::process::id()));
+            let root =
+                std::env::temp_dir().join(format!("spaces-mcp-fuzz-inputs-{}", std::process::id()));
             let allowed = root.join("allowed");
             std::fs::create_dir_all(&allowed).unwrap();
             std::fs::write(allowed.join("ok.txt"), b"fine").unwrap();

@@ -81,7 +81,11 @@ impl Blocks {
         if self.rows_seen >= self.height {
             return;
         }
-        for (x, pixel) in row.chunks_exact(channels).take(self.width as usize).enumerate() {
+        for (x, pixel) in row
+            .chunks_exact(channels)
+            .take(self.width as usize)
+            .enumerate()
+        {
             let [r, g, b] = match *pixel {
                 [v] | [v, _] => [v, v, v],
                 [r, g, b] | [r, g, b, _] => [r, g, b],
@@ -178,7 +182,10 @@ mod tests {
             "grey.png",
         );
         assert!(png_reduced(&grey, 10).unwrap().rgb.iter().all(|v| *v == 77));
-        assert!(png_reduced(&grey, 20).is_none(), "30 px for 20: no whole factor");
+        assert!(
+            png_reduced(&grey, 20).is_none(),
+            "30 px for 20: no whole factor"
+        );
         let not_png = saved(|p| std::fs::write(p, b"not a png").unwrap(), "x.png");
         assert!(png_reduced(&not_png, 10).is_none());
     }
