@@ -188,3 +188,26 @@ async def discovered_session(apps, extra: str, settings: str = ""):
     fresh cache, with `settings` lines in [settings]."""
     text = with_settings(local_config(apps, extra), settings)
     return mcp_session(write_config(apps.tmp, text), env={"SPACES_MCP_CACHE_DIR": tempfile.mkdtemp()})
+
+
+# Raw JSON-RPC over HTTP, as a script would send it.
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
+}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def raw_session(client, credentials: dict[str, str] | None = None) -> dict[str, str]:
+    """A session opened by hand (an httpx client on the server's URL): the
+    headers its requests carry."""
+    opened = await client.post("/mcp", headers={**ACCEPT, **(credentials or {})}, json=INIT)
+    assert opened.status_code == 200, opened.text
+    session = {**ACCEPT, **(credentials or {}), "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
+    return session
+

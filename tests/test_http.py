@@ -20,17 +20,10 @@ from mcp import Client
 from PIL import Image
 
 from helpers import binary, local_config, slow_tool, tasks_tools, with_settings, write_config
-from mcp_helpers import HttpServer, blocks, decoded, events, label, legacy, streamable, texts, wait_for_event
+from mcp_helpers import ACCEPT, INIT, HttpServer, blocks, decoded, events, label, legacy, raw_session, streamable, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -293,15 +286,6 @@ async def test_disconnect_cancels_the_call(serve, apps):
     await wait_for_event(apps.tasks, job, "cancelled", 10)
     assert "end" not in {e["event"] for e in events(apps.tasks, job)}, events(apps.tasks, job)
     assert "call cancelled by the client" in server.logs()
-
-
-async def raw_session(client: httpx.AsyncClient) -> dict[str, str]:
-    """A session opened as a script would, by hand: the headers of its requests."""
-    opened = await client.post("/mcp", headers=ACCEPT, json=INIT)
-    session = {**ACCEPT, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
-    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
-    return session
 
 
 async def test_closing_a_session_request_cancels_its_call_on_the_space(serve, apps):

@@ -17,28 +17,11 @@ import httpx
 import pytest
 
 from helpers import local_config, tasks_tools, write_config
-from mcp_helpers import HttpServer, events, label, streamable, texts, wait_for_event
+from mcp_helpers import HttpServer, events, label, raw_session, streamable, texts, wait_for_event
 
 pytestmark = pytest.mark.anyio
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 PING = {"jsonrpc": "2.0", "id": 99, "method": "ping"}
-
-
-async def raw_session(client: httpx.AsyncClient, credentials: dict[str, str] | None = None) -> dict[str, str]:
-    """A session opened by hand, as a script would: the headers its requests carry."""
-    opened = await client.post("/mcp", headers={**ACCEPT, **(credentials or {})}, json=INIT)
-    assert opened.status_code == 200, opened.text
-    session = {**ACCEPT, **(credentials or {}), "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": "2025-06-18"}
-    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await client.post("/mcp", headers=session, json=initialized)).status_code == 202
-    return session
 
 
 def resource_notices():
