@@ -163,12 +163,14 @@ async def round_robin(replicas: list[HttpServer]):
 
 
 def peak(app, jobs: set[str]) -> int:
-    """The most slow_compute jobs the app ran at once when one of `jobs`
-    started, from its own record (it counts every job it runs)."""
-    most = 0
-    for event in app.jobs():
-        if event["job"] in jobs and event["event"] == "start":
-            most = max(most, event["running"])
+    """The most of `jobs` the app ran at once, from their own start, end and
+    cancel records (other tests' jobs on the shared app do not count)."""
+    changes = sorted((e["t"], 1 if e["event"] == "start" else -1) for e in app.jobs()
+                     if e["job"] in jobs and e["event"] in ("start", "end", "cancelled"))
+    running = most = 0
+    for _, change in changes:
+        running += change
+        most = max(most, running)
     return most
 
 
