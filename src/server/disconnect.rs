@@ -136,11 +136,12 @@ impl CancelOnDisconnect {
         &self.inner
     }
 
-    /// Whether `session` has a request waiting for its answer.
-    pub(crate) fn busy(&self, session: &str) -> bool {
+    /// The sessions with a request waiting for its answer.
+    pub(crate) fn busy(&self) -> HashSet<SessionId> {
         crate::locks::lock(&self.running)
             .iter()
-            .any(|(id, _)| id.as_ref() == session)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 }
 

@@ -102,6 +102,7 @@ async fn quiet(
         .cloned()
         .collect();
     let open: std::collections::HashSet<&str> = sessions.iter().map(|s| s.as_ref()).collect();
+    let busy = manager.busy();
     let now = Instant::now();
     let mut heard = crate::locks::lock(&clock.0);
     heard.retain(|id, _| open.contains(id.as_str()));
@@ -109,7 +110,7 @@ async fn quiet(
         .into_iter()
         .filter(|session| {
             let last = heard.entry(session.to_string()).or_insert(now);
-            if manager.busy(session) {
+            if busy.contains(session) {
                 *last = now;
             }
             now.duration_since(*last) > idle
